@@ -1,0 +1,102 @@
+"""The workout model: what a YAML file means, before timing is compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .units import Extent, Pace
+
+KINDS: dict[str, str] = {
+    "warmup": "Warm-up",
+    "run": "Run",
+    "recover": "Recover",
+    "rest": "Rest",
+    "cooldown": "Cool-down",
+}
+"""Kind key -> default label."""
+
+INTENSITY: dict[str, str] = {
+    "warmup": "warm-up",
+    "run": "work",
+    "recover": "active recovery",
+    "rest": "standing rest",
+    "cooldown": "cool-down",
+}
+
+VOICE_MODES = ("full", "minimal", "off")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step, as written. ``duration`` (seconds) is resolved from the extent and pace."""
+
+    kind: str
+    extent: Extent
+    duration: Fraction
+    label: str
+    pace: Pace | None = None
+    pace_name: str | None = None  # the name the step named (spoken: "at mile pace")
+    pace_spoken: bool = False  # False when the pace only came from the kind-named pace
+    cadence: tuple[Fraction, Fraction] | None = None  # None: the workout's default
+    click: bool = True
+    effort: str | None = None
+    breathing: tuple[int, int] | None = None
+    say: str | None = None
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Repeat:
+    count: int
+    steps: tuple[Step | Repeat, ...]
+    line: int = 0
+    col: int = 0
+
+
+@dataclass
+class Workout:
+    name: str
+    steps: tuple[Step | Repeat, ...]
+    source: str = "<workout>"
+    notes: str | None = None
+    cadence: tuple[Fraction, Fraction] = (Fraction(180), Fraction(180))
+    paces: dict[str, Pace] = field(default_factory=dict)  # every pace name available, resolved
+    trial: tuple[Fraction, Fraction] | None = None  # metres, seconds
+    trial_source: str | None = None  # "workout", "--trial"
+    vdot: float | None = None
+    voice: str = "full"
+    total_duration: Fraction = Fraction(0)
+    total_steps: int = 0
+
+
+@dataclass(frozen=True)
+class FlatStep:
+    """A step with its repeats expanded: the unit the timeline is built of."""
+
+    index: int
+    step: Step
+    rep: tuple[int, int] | None  # (n, of) of the innermost repeat
+    start: Fraction  # seconds
+    end: Fraction
+
+
+def expand(workout: Workout) -> list[FlatStep]:
+    """Expand repeats into a flat list with exact start/end times (seconds, as Fractions)."""
+    out: list[FlatStep] = []
+    t = Fraction(0)
+
+    def walk(items: tuple[Step | Repeat, ...], rep: tuple[int, int] | None) -> None:
+        nonlocal t
+        for item in items:
+            if isinstance(item, Repeat):
+                for n in range(1, item.count + 1):
+                    walk(item.steps, (n, item.count))
+            else:
+                end = t + item.duration
+                out.append(FlatStep(len(out), item, rep, t, end))
+                t = end
+
+    walk(workout.steps, None)
+    return out
