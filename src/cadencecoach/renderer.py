@@ -1,0 +1,111 @@
+"""The one block renderer: samples ``[start, start + n)`` of a compiled timeline, mixed.
+
+Both the file writer and the live audio callback call :meth:`BlockRenderer.render`, so what a test renders
+offline is what the runner hears. ``render`` only slices and adds pre-computed arrays: it does no I/O, takes
+no locks and allocates nothing proportional to the workout; all preparation (resampling, ducking gains,
+lookup arrays) happens in ``__init__``.
+
+Levels: clicks peak at ``CLICK_LEVEL`` (0.5) and are ducked by 6 dB (to 0.25) under speech; speech peaks at
+0.7 (see speech.py). Cues never overlap each other, so the mix peaks at 0.95 before the volume and can only
+clip in a degenerate case (clicks overlapping at > 300 spm); a final clip guards that too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .timeline import Timeline
+
+CLICK_LEVEL = 0.5
+DUCK_DB = -6.0
+DUCK_MARGIN_S = 0.02  # a click starting just before speech is ducked too
+
+
+class BlockRenderer:
+    def __init__(
+        self,
+        timeline: Timeline,
+        bank: Sequence[np.ndarray],
+        *,
+        volume: float = 1.0,
+        click_level: float = CLICK_LEVEL,
+        voice_level: float = 1.0,
+        pre_roll: np.ndarray | None = None,
+    ) -> None:
+        self.timeline = timeline
+        self.volume = float(volume)
+        self.click_enabled = True
+        self.voice_enabled = True
+        self.length = timeline.length
+        # click voices, scaled once
+        self._bank = [np.ascontiguousarray(b, dtype=np.float32) * np.float32(click_level) for b in bank]
+        self._max_click = max((len(b) for b in self._bank), default=0)
+        self._onsets = np.ascontiguousarray(timeline.clicks, dtype=np.int64)
+        self._voices = np.ascontiguousarray(timeline.click_voice, dtype=np.uint8)
+        self._gains = self._duck_gains(timeline)
+        # cues with audio, sorted by start
+        cues = [c for c in timeline.cues if c.audio is not None and len(c.audio)]
+        cues.sort(key=lambda c: c.at)
+        self._cue_audio = [np.ascontiguousarray(c.audio, dtype=np.float32) * np.float32(voice_level) for c in cues]
+        self._cue_at = np.fromiter((c.at for c in cues), np.int64, len(cues))
+        self._max_cue = max((len(a) for a in self._cue_audio), default=0)
+        self._pre_roll = (
+            np.ascontiguousarray(pre_roll, dtype=np.float32) if pre_roll is not None and len(pre_roll) else None
+        )
+
+    @property
+    def pre_roll_length(self) -> int:
+        """Samples before time zero (the live lead-in); ``render`` takes negative starts for them."""
+        return 0 if self._pre_roll is None else len(self._pre_roll)
+
+    def _duck_gains(self, timeline: Timeline) -> np.ndarray:
+        gains = np.ones(len(self._onsets), np.float32)
+        spoken = [c for c in timeline.cues if c.audio is not None or c.length]
+        if not spoken or not len(self._onsets):
+            return gains
+        spoken.sort(key=lambda c: c.at)
+        margin = int(DUCK_MARGIN_S * timeline.sample_rate)
+        starts = np.fromiter((c.at - margin for c in spoken), np.int64, len(spoken))
+        ends = np.fromiter((c.end for c in spoken), np.int64, len(spoken))
+        i = np.searchsorted(starts, self._onsets, side="right") - 1
+        under = (i >= 0) & (ends[np.clip(i, 0, None)] > self._onsets)
+        gains[under] = np.float32(10 ** (DUCK_DB / 20))
+        return gains
+
+    def render(self, start: int, out: np.ndarray) -> None:
+        """Fill `out` (float32, 1-D) with samples ``[start, start + len(out))`` of the timeline."""
+        n = len(out)
+        out.fill(0.0)
+        end = start + n
+        if start < 0 and self._pre_roll is not None:
+            self._mix(out, self._pre_roll, -len(self._pre_roll) - start, 1.0)
+        if self.click_enabled and len(self._onsets):
+            onsets = self._onsets
+            i0 = int(np.searchsorted(onsets, start - self._max_click, side="right"))
+            i1 = int(np.searchsorted(onsets, end, side="left"))
+            bank, voices, gains = self._bank, self._voices, self._gains
+            for i in range(i0, i1):
+                self._mix(out, bank[voices[i]], int(onsets[i]) - start, float(gains[i]))
+        if self.voice_enabled and len(self._cue_at):
+            j0 = int(np.searchsorted(self._cue_at, start - self._max_cue, side="right"))
+            j1 = int(np.searchsorted(self._cue_at, end, side="left"))
+            for j in range(j0, j1):
+                self._mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
+        if self.volume != 1.0:
+            out *= np.float32(self.volume)
+        np.clip(out, -1.0, 1.0, out=out)
+
+    @staticmethod
+    def _mix(out: np.ndarray, src: np.ndarray, offset: int, gain: float) -> None:
+        """Add `src` placed at `offset` (relative to out[0]) into `out`, scaled by `gain`."""
+        a = max(offset, 0)
+        b = min(offset + len(src), len(out))
+        if b <= a:
+            return
+        seg = src[a - offset : b - offset]
+        if gain == 1.0:
+            out[a:b] += seg
+        else:
+            out[a:b] += seg * np.float32(gain)

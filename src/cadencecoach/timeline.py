@@ -1,0 +1,471 @@
+"""Compile a workout into a sample-accurate timeline: step boundaries, clicks and spoken cues.
+
+The rules are those of ``shared/spec/workout-format.md`` ("Timing rules"):
+
+* step boundaries are exact sums of durations (Fractions), in samples ``round(start_s * sample_rate)``;
+* in a run of consecutive clicking steps the beat phase is the integral of cadence/60; a click sounds where
+  the phase reaches a whole number; the phase restarts at 0 (a click on the boundary) at the start and
+  wherever clicking resumes after a silent step. A ramp ``a-b`` over T has tempo ``a + (b-a) t/T``;
+* default cues (announcement, say, preview, halfway, countdown, finish) never overlap: the lower-priority
+  one is dropped (countdown > announcement > preview > halfway) and a warning says so.
+
+A timeline is built from *segments* (a step, or the part of a step after a live change of cadence or a
+skip), so the live player can recompile the future from any sample with the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import cues as cue_text
+from .model import FlatStep, Workout, expand
+
+# Click voices (index into the sound bank): see sounds.VARIANTS
+REGULAR, ACCENT, INHALE, EXHALE = 0, 1, 2, 3
+
+PRIORITY = {"countdown": 6, "finish": 6, "announce": 5, "say": 4, "custom": 3, "preview": 2, "halfway": 1}
+SAY_GAP_S = Fraction(1, 4)  # pause between the announcement and the step's `say` text
+COUNTDOWN_MAX_S = 0.9  # a countdown word is over before the next one (and the boundary) starts
+TAIL_S = Fraction(1, 2)  # audio after the last event, so the last click and cue ring out
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """What the command line adds to a workout."""
+
+    voice: str | None = None  # override the workout's voice mode: "full", "minimal", "off"
+    click: bool = True  # False: no clicks at all (--no-click)
+    accent: int = 0  # accent every N-th click of a clicking run (0: none)
+    breathing: tuple[int, int] | None = None  # breathing for every step that sets none
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of one step with constant settings. A step is one segment unless a live change split it."""
+
+    flat: FlatStep
+    start: Fraction  # seconds
+    end: Fraction
+    cadence: tuple[Fraction, Fraction]  # tempo at `start` and at `end`
+    click: bool
+    first: bool = True  # the step's first segment (it carries the announcement)
+
+
+@dataclass(frozen=True)
+class TimedStep:
+    index: int
+    kind: str
+    label: str
+    rep: tuple[int, int] | None
+    start_s: Fraction
+    end_s: Fraction
+    start: int  # samples
+    end: int
+    cadence_start: Fraction
+    cadence_end: Fraction
+    click: bool
+    distance_m: float | None
+    pace_s_per_km: float | None
+    effort: str | None
+    pace_name: str | None
+
+    def cadence_at(self, sample: int) -> float:
+        if self.end <= self.start:
+            return float(self.cadence_start)
+        frac = min(1.0, max(0.0, (sample - self.start) / (self.end - self.start)))
+        return float(self.cadence_start + (self.cadence_end - self.cadence_start) * Fraction(frac))
+
+
+@dataclass
+class Cue:
+    at: int  # first sample
+    kind: str
+    text: str
+    length: int  # samples
+    step_index: int
+    audio: np.ndarray | None = None
+
+    @property
+    def end(self) -> int:
+        return self.at + self.length
+
+
+@dataclass
+class Timeline:
+    name: str
+    sample_rate: int
+    steps: list[TimedStep]
+    segments: list[Segment]
+    clicks: np.ndarray  # int64 onsets, ascending
+    click_voice: np.ndarray  # uint8 voice ids
+    cues: list[Cue]
+    warnings: list[str]
+    end: int  # sample where the last step ends
+    length: int  # samples to render: the end plus the finish cue and a short tail
+    duration_s: Fraction = Fraction(0)
+    options: CompileOptions = field(default_factory=CompileOptions)
+
+    def step_at(self, sample: int) -> TimedStep | None:
+        """The step playing at `sample` (None before the start and after the end)."""
+        if sample < 0 or sample >= self.end or not self.steps:
+            return None
+        starts = [s.start for s in self.steps]
+        i = int(np.searchsorted(np.asarray(starts), sample, side="right")) - 1
+        return self.steps[max(i, 0)]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``plan --json`` object (see shared/spec/cli.md)."""
+        sr = self.sample_rate
+        return {
+            "name": self.name,
+            "sample_rate": sr,
+            "duration_s": _num(self.duration_s),
+            "steps": [
+                {
+                    "index": s.index,
+                    "kind": s.kind,
+                    "label": s.label,
+                    "rep": {"n": s.rep[0], "of": s.rep[1]} if s.rep else None,
+                    "start_s": _num(s.start_s),
+                    "end_s": _num(s.end_s),
+                    "cadence_start": _num(s.cadence_start),
+                    "cadence_end": _num(s.cadence_end),
+                    "click": s.click,
+                    "distance_m": s.distance_m,
+                    "pace_s_per_km": s.pace_s_per_km,
+                }
+                for s in self.steps
+            ],
+            "clicks": [round(int(c) / sr, 6) for c in self.clicks],
+            "cues": [
+                {
+                    "at_s": round(c.at / sr, 6),
+                    "duration_s": round(c.length / sr, 6),
+                    "kind": c.kind,
+                    "text": c.text,
+                }
+                for c in self.cues
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+def _num(x: Fraction) -> int | float:
+    if x.denominator == 1:
+        return int(x) if abs(x) < 2**53 else float(x)
+    return round(float(x), 9)
+
+
+# ----------------------------------------------------------------------------------------- segments
+
+
+def segments_for(workout: Workout, options: CompileOptions | None = None) -> list[Segment]:
+    options = options or CompileOptions()
+    out = []
+    for flat in expand(workout):
+        cadence = flat.step.cadence or workout.cadence
+        out.append(Segment(flat, flat.start, flat.end, cadence, flat.step.click and options.click))
+    return out
+
+
+def cue_texts(workout: Workout, options: CompileOptions | None = None) -> set[str]:
+    """Every text the compiled timeline may speak (to synthesize before playback)."""
+    options = options or CompileOptions()
+    segs = segments_for(workout, options)
+    return {c.text for c in _candidates(segs, 48000, _voice_mode(workout, options))}
+
+
+def _voice_mode(workout: Workout, options: CompileOptions) -> str:
+    return options.voice or workout.voice
+
+
+def compile_workout(
+    workout: Workout,
+    sample_rate: int,
+    speech: Mapping[str, np.ndarray] | None = None,
+    options: CompileOptions | None = None,
+) -> Timeline:
+    """Compile `workout` at `sample_rate`. `speech` maps cue texts to audio at that rate (None: estimate
+    cue lengths from the text, for timing only)."""
+    options = options or CompileOptions()
+    return compile_segments(
+        workout.name, segments_for(workout, options), sample_rate, speech, options, _voice_mode(workout, options)
+    )
+
+
+def compile_segments(
+    name: str,
+    segments: Sequence[Segment],
+    sample_rate: int,
+    speech: Mapping[str, np.ndarray] | None,
+    options: CompileOptions,
+    voice_mode: str = "full",
+) -> Timeline:
+    sr = int(sample_rate)
+    if sr <= 0:
+        raise ValueError("sample rate must be positive")
+    total = segments[-1].end if segments else Fraction(0)
+    end = _sample(total, sr)
+    clicks, voices = _clicks(segments, sr, options)
+    cues, warnings = _resolve(_candidates(segments, sr, voice_mode), sr, speech)
+    last = max([end] + [c.end for c in cues])
+    return Timeline(
+        name=name,
+        sample_rate=sr,
+        steps=_timed_steps(segments, sr),
+        segments=list(segments),
+        clicks=clicks,
+        click_voice=voices,
+        cues=cues,
+        warnings=warnings,
+        end=end,
+        length=last + _sample(TAIL_S, sr),
+        duration_s=total,
+        options=options,
+    )
+
+
+def _sample(t: Fraction, sr: int) -> int:
+    return round(t * sr)
+
+
+def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
+    out: list[TimedStep] = []
+    for seg in segments:
+        flat = seg.flat
+        if out and out[-1].index == flat.index:  # a later segment of a step split by a live change
+            prev = out[-1]
+            out[-1] = replace(prev, end_s=seg.end, end=_sample(seg.end, sr), cadence_end=seg.cadence[1])
+            continue
+        step = flat.step
+        out.append(
+            TimedStep(
+                index=flat.index,
+                kind=step.kind,
+                label=step.label,
+                rep=flat.rep,
+                start_s=seg.start,
+                end_s=seg.end,
+                start=_sample(seg.start, sr),
+                end=_sample(seg.end, sr),
+                cadence_start=seg.cadence[0],
+                cadence_end=seg.cadence[1],
+                click=seg.click,
+                distance_m=None if step.extent.is_time else float(step.extent.value),
+                pace_s_per_km=step.pace.s_per_km if step.pace is not None else None,
+                effort=step.effort,
+                pace_name=step.pace_name if step.pace_spoken else None,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------- clicks
+
+
+def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tuple[np.ndarray, np.ndarray]:
+    onsets: list[np.ndarray] = []
+    voices: list[np.ndarray] = []
+    phase = Fraction(0)
+    clicking = False
+    run_index = 0  # clicks so far in the current clicking run (for accents)
+    step_index = -1
+    step_clicks = 0  # clicks so far in the current step (for breathing)
+    for seg in segments:
+        if not seg.click or seg.end <= seg.start:
+            clicking = False
+            continue
+        if not clicking:
+            phase, run_index, clicking = Fraction(0), 0, True
+        if seg.flat.index != step_index:
+            step_index, step_clicks = seg.flat.index, 0
+        a, b = seg.cadence
+        span = seg.end - seg.start
+        p1 = phase + (a + b) / 2 * span / 60
+        k0, k1 = math.ceil(phase), math.ceil(p1)
+        n = k1 - k0
+        if n > 0:
+            dk = np.arange(n, dtype=np.float64) + float(k0 - phase)  # phase still to go, in beats
+            if a == b:
+                t = dk * (60.0 / float(a))
+            else:
+                q = 60.0 * dk
+                fa, fb, ft = float(a), float(b), float(span)
+                t = 2.0 * q / (fa + np.sqrt(fa * fa + 2.0 * (fb - fa) * q / ft))
+            onsets.append(np.rint((float(seg.start) + t) * sr).astype(np.int64))
+            voices.append(_voices(n, run_index, step_clicks, seg, options))
+            run_index += n
+            step_clicks += n
+        phase = p1
+    if not onsets:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint8)
+    return np.concatenate(onsets), np.concatenate(voices)
+
+
+def _voices(n: int, run_index: int, step_index: int, seg: Segment, options: CompileOptions) -> np.ndarray:
+    v = np.full(n, REGULAR, np.uint8)
+    if options.accent > 0:
+        v[(np.arange(run_index, run_index + n) % options.accent) == 0] = ACCENT
+    breathing = seg.flat.step.breathing or options.breathing
+    if breathing:
+        inhale, exhale = breathing
+        pos = np.arange(step_index, step_index + n) % (inhale + exhale)
+        v[pos == 0] = INHALE
+        v[pos == inhale] = EXHALE
+    return v
+
+
+# --------------------------------------------------------------------------------------------- cues
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    at: int
+    kind: str
+    text: str
+    step_index: int
+    max_s: float | None = None  # countdown words are cut to fit
+
+
+def _candidates(segments: Sequence[Segment], sr: int, voice_mode: str) -> list[_Candidate]:
+    if voice_mode == "off" or not segments:
+        return []
+    full = voice_mode == "full"
+    out: list[_Candidate] = []
+    # the logical steps: first segment for the start and the announcement, last for the end
+    steps: list[tuple[Segment, Fraction]] = []
+    for seg in segments:
+        if steps and steps[-1][0].flat.index == seg.flat.index:
+            steps[-1] = (steps[-1][0], seg.end)
+        else:
+            steps.append((seg, seg.end))
+    for i, (seg, end) in enumerate(steps):
+        flat = seg.flat
+        start = seg.start
+        dur = end - start
+        if seg.first:
+            out.append(_Candidate(_sample(start, sr), "announce", cue_text.announcement(flat), flat.index))
+            if full and flat.step.say:
+                out.append(_Candidate(_sample(start, sr), "say", flat.step.say, flat.index))
+        if full and dur >= 30 and i + 1 < len(steps):
+            out.append(_Candidate(_sample(end - 10, sr), "preview", cue_text.preview(steps[i + 1][0].flat), flat.index))
+        if full and dur >= 120:
+            out.append(_Candidate(_sample((start + end) / 2, sr), "halfway", cue_text.halfway(dur / 2), flat.index))
+        if dur >= 5:
+            for k, word in zip((3, 2, 1), cue_text.COUNTDOWN_WORDS, strict=True):
+                out.append(_Candidate(_sample(end - k, sr), "countdown", word, flat.index, COUNTDOWN_MAX_S))
+    if full:
+        out.append(_Candidate(_sample(steps[-1][1], sr), "finish", cue_text.FINISH_TEXT, steps[-1][0].flat.index))
+    return out
+
+
+def estimate_seconds(text: str) -> float:
+    """A speech length guess for when no audio is at hand (espeak-ng at 175 wpm: ~14 characters/s)."""
+    return 0.25 + 0.07 * len(text)
+
+
+def _resolve(
+    candidates: list[_Candidate], sr: int, speech: Mapping[str, np.ndarray] | None
+) -> tuple[list[Cue], list[str]]:
+    """Keep cues by priority; a cue that would overlap a kept one is dropped with a warning."""
+    warnings: list[str] = []
+    kept_at = np.zeros(0, np.int64)
+    kept_end = np.zeros(0, np.int64)
+    kept: list[Cue] = []
+    announce_end: dict[int, int] = {}
+    for level in sorted(set(PRIORITY.values()), reverse=True):
+        level_cues = sorted((c for c in candidates if PRIORITY[c.kind] == level), key=lambda c: (c.at, c.kind))
+        accepted: list[Cue] = []
+        for cand in level_cues:
+            audio = _audio(cand, sr, speech)
+            length = len(audio) if audio is not None else round(estimate_seconds(cand.text) * sr)
+            if cand.max_s is not None:
+                length = min(length, round(cand.max_s * sr))
+                if audio is not None:
+                    audio = _fit(audio, length, sr)
+            at = cand.at
+            if cand.kind == "say":
+                if cand.step_index not in announce_end:
+                    warnings.append(f"{at / sr:.2f} s: say '{cand.text}' dropped with its step's announcement")
+                    continue
+                at = announce_end[cand.step_index] + _sample(SAY_GAP_S, sr)
+            cue = Cue(at, cand.kind, cand.text, length, cand.step_index, audio)
+            clash = _clash(cue, kept_at, kept_end, kept) or (
+                accepted[-1] if accepted and accepted[-1].end > cue.at else None
+            )
+            if clash is not None:
+                warnings.append(
+                    f"{at / sr:.2f} s: {cue.kind} '{cue.text}' dropped: it would overlap "
+                    f"{clash.kind} '{clash.text}' at {clash.at / sr:.2f} s"
+                )
+                continue
+            accepted.append(cue)
+            if cue.kind == "announce":
+                announce_end[cue.step_index] = cue.end
+        if accepted:
+            kept = sorted(kept + accepted, key=lambda c: c.at)
+            kept_at = np.fromiter((c.at for c in kept), np.int64, len(kept))
+            kept_end = np.fromiter((c.end for c in kept), np.int64, len(kept))
+    return kept, warnings
+
+
+def _clash(cue: Cue, kept_at: np.ndarray, kept_end: np.ndarray, kept: list[Cue]) -> Cue | None:
+    """A kept cue overlapping [cue.at, cue.end), if any (kept cues do not overlap each other)."""
+    if not len(kept_at):
+        return None
+    i = int(np.searchsorted(kept_at, cue.end, side="left")) - 1  # last kept cue starting before our end
+    if i >= 0 and kept_end[i] > cue.at:
+        return kept[i]
+    return None
+
+
+def _audio(cand: _Candidate, sr: int, speech: Mapping[str, np.ndarray] | None) -> np.ndarray | None:
+    if speech is None:
+        return None
+    return speech.get(cand.text)
+
+
+def _fit(audio: np.ndarray, length: int, sr: int) -> np.ndarray:
+    """Cut `audio` to `length` samples with a 10 ms fade-out, if it is longer."""
+    if len(audio) <= length:
+        return audio
+    out = np.array(audio[:length], dtype=np.float32)
+    fade = min(length, max(1, sr // 100))
+    out[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return out
+
+
+# ------------------------------------------------------------------------------------- live changes
+
+
+def splice(old: Timeline, new: Timeline, at: int) -> Timeline:
+    """The past of `old` (before sample `at`) followed by the future of `new` (from `at`).
+
+    Cues that started before `at` keep playing from `old`; new cues that would start before the end of a
+    cue still playing are dropped. Used by the live player to change the future without touching the past."""
+    keep_clicks = old.clicks < at
+    take_clicks = new.clicks >= at
+    past = [c for c in old.cues if c.at < at]
+    busy_until = max([at] + [c.end for c in past])
+    future = [c for c in new.cues if c.at >= busy_until or (c.at >= at and c.kind == "countdown")]
+    future = [c for c in future if not any(p.end > c.at for p in past)]
+    return replace(
+        new,
+        clicks=np.concatenate([old.clicks[keep_clicks], new.clicks[take_clicks]]),
+        click_voice=np.concatenate([old.click_voice[keep_clicks], new.click_voice[take_clicks]]),
+        cues=past + future,
+        warnings=old.warnings,
+    )
+
+
+def timeline_texts(timeline: Timeline) -> set[str]:
+    return {c.text for c in timeline.cues}
+
+
+CueLengths = Callable[[str], float]
