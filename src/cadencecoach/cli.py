@@ -1,0 +1,300 @@
+"""The ``cadencecoach`` command line (Typer). See shared/spec/cli.md for the contract.
+
+Exit codes: 0 success; 2 invalid input (``FILE:LINE:COL: message`` for workouts); 3 audio output
+unavailable; 130 stopped by Ctrl-C. No traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import AudioUnavailableError, UsageError, WorkoutError
+
+app = typer.Typer(
+    name="cadencecoach",
+    help="A metronome and interval audio coach for runners: cadence clicks and spoken cues from YAML workouts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug = False
+
+
+STATE = _State()
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    _stderr(f"warning: {message}")
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def exit_code_for(exc: BaseException) -> int | None:
+    """Print a person-readable message for `exc` and return the exit code (None: not ours to handle)."""
+    if isinstance(exc, WorkoutError):
+        for problem in exc.problems:
+            _stderr(str(problem))
+        return 2
+    if isinstance(exc, UsageError):
+        _stderr(f"error: {exc}")
+        return 2
+    if isinstance(exc, AudioUnavailableError):
+        _stderr(f"error: {exc}")
+        return 3
+    if isinstance(exc, KeyboardInterrupt):
+        _stderr("stopped.")
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    return None
+
+
+def guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command so that errors end as exit codes with one line each, never a traceback (unless --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, SystemExit):
+                raise
+            code = exit_code_for(exc)
+            if code is None:
+                if STATE.debug:
+                    raise
+                _stderr(
+                    f"cadencecoach: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+                )
+                code = 1
+            raise typer.Exit(code) from None
+
+    return wrapper
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; returns the exit code."""
+    try:
+        app(args=argv, prog_name="cadencecoach")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ options
+
+PaceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--pace", metavar="NAME=VALUE", help="Set a pace, e.g. --pace mile=5:45/mi (repeatable)."),
+]
+TrialOpt = Annotated[
+    str | None, typer.Option("--trial", metavar="RESULT", help='Derive paces from a trial, e.g. --trial "1mi 6:00".')
+]
+RateOpt = Annotated[
+    int, typer.Option("--sample-rate", metavar="HZ", help="Sample rate of the audio.", min=8000, max=192000)
+]
+NoVoiceOpt = Annotated[bool, typer.Option("--no-voice", help="No spoken cues.")]
+NoClickOpt = Annotated[bool, typer.Option("--no-click", help="No metronome clicks.")]
+VolumeOpt = Annotated[float, typer.Option("--volume", min=0.0, max=1.0, help="Output volume, 0..1.")]
+SoundOpt = Annotated[str, typer.Option("--sound", help="Click voice: woodblock, beep or clave.")]
+AccentOpt = Annotated[int, typer.Option("--accent", min=0, metavar="N", help="Accent every N-th step (0: none).")]
+VoiceEngineOpt = Annotated[
+    str, typer.Option("--voice-engine", help="Speech engine: espeak (default), espeak-cli, tones.")
+]
+VoiceNameOpt = Annotated[str | None, typer.Option("--voice-name", help="Voice of the speech engine (e.g. en-us).")]
+SpeechRateOpt = Annotated[int, typer.Option("--speech-rate", min=80, max=400, help="Speaking rate, words per minute.")]
+VoiceLevelOpt = Annotated[
+    float, typer.Option("--voice-volume", min=0.0, max=1.0, help="Speech level relative to full scale, 0..1.")
+]
+VoiceModeOpt = Annotated[
+    str | None, typer.Option("--voice-mode", help="Override the workout's voice: full, minimal or off.")
+]
+
+
+def _options(no_voice: bool, no_click: bool, accent: int = 0, voice_mode: str | None = None) -> Any:
+    from .timeline import CompileOptions
+
+    if voice_mode is not None and voice_mode not in ("full", "minimal", "off"):
+        raise UsageError(f"--voice-mode must be full, minimal or off (got '{voice_mode}')")
+    return CompileOptions(voice="off" if no_voice else voice_mode, click=not no_click, accent=accent)
+
+
+def _audio(
+    sample_rate: int,
+    sound: str,
+    volume: float,
+    engine: str,
+    voice_name: str | None,
+    speech_rate: int,
+    voice_level: float,
+) -> Any:
+    from .session import AudioSettings, VoiceSettings
+
+    return AudioSettings(sample_rate, sound, volume, VoiceSettings(engine, voice_name, speech_rate, voice_level))
+
+
+# ----------------------------------------------------------------------------------------- commands
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    STATE.debug = debug
+    if version:
+        from . import __version__
+
+        print(f"cadencecoach {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command(
+    epilog="Examples:\n\n  cadencecoach plan 10x400\n\n  cadencecoach plan my-workout.yaml --json --pace mile=6:10/mi"
+)
+@guard
+def plan(
+    workout: Annotated[str, typer.Argument(help="A workout file, or a shipped workout's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout (see the CLI contract).")] = False,
+    pace: PaceOpt = None,
+    trial: TrialOpt = None,
+    sample_rate: RateOpt = 44100,
+    no_voice: NoVoiceOpt = False,
+    no_click: NoClickOpt = False,
+    voice_mode: VoiceModeOpt = None,
+    voice_engine: VoiceEngineOpt = "espeak",
+    voice_name: VoiceNameOpt = None,
+    speech_rate: SpeechRateOpt = 175,
+) -> None:
+    """Show the compiled timeline: steps, times, cadences, cues and warnings. No audio is played."""
+    from . import session
+
+    w = session.load(workout, pace, trial)
+    audio = _audio(sample_rate, "woodblock", 1.0, voice_engine, voice_name, speech_rate, 1.0)
+    timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, 0, voice_mode), audio, warn)
+    if as_json:
+        sys.stdout.write(json.dumps(timeline.to_json()) + "\n")
+        return
+    from .display import print_plan
+
+    print_plan(w, timeline)
+
+
+@app.command(
+    epilog="Examples:\n\n  cadencecoach validate workouts/*.yaml\n\n  cadencecoach validate tabata my-run.yaml"
+)
+@guard
+def validate(
+    workouts: Annotated[list[str], typer.Argument(help="Workout files or names.")],
+    pace: PaceOpt = None,
+    trial: TrialOpt = None,
+) -> None:
+    """Check workout files; exit 0 when all are valid, 2 otherwise (one line per problem on stderr)."""
+    from . import session
+    from .units import format_clock
+
+    bad = 0
+    for arg in workouts:
+        try:
+            w = session.load(arg, pace, trial)
+        except WorkoutError as exc:
+            bad += 1
+            for problem in exc.problems:
+                _stderr(str(problem))
+            continue
+        print(f"ok  {arg}  ({w.name}: {format_clock(float(w.total_duration))}, {w.total_steps} steps)")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command(name="workouts", epilog="Example:\n\n  cadencecoach workouts")
+@guard
+def list_workouts() -> None:
+    """List the shipped workouts and yours (in the user data folder's workouts/, or $CADENCECOACH_HOME/workouts)."""
+    from .display import print_workouts
+
+    print_workouts()
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  cadencecoach render 10x400 -o 10x400.mp3\n\n"
+        "  cadencecoach render tabata -o tabata.wav --sound clave --sample-rate 48000\n\n"
+        "  cadencecoach render my-run.yaml -o run.flac --no-voice"
+    )
+)
+@guard
+def render(
+    workout: Annotated[str, typer.Argument(help="A workout file, or a shipped workout's name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .wav, .flac, .ogg or .mp3.")],
+    pace: PaceOpt = None,
+    trial: TrialOpt = None,
+    sample_rate: RateOpt = 44100,
+    no_voice: NoVoiceOpt = False,
+    no_click: NoClickOpt = False,
+    volume: VolumeOpt = 1.0,
+    sound: SoundOpt = "woodblock",
+    accent: AccentOpt = 0,
+    voice_mode: VoiceModeOpt = None,
+    voice_engine: VoiceEngineOpt = "espeak",
+    voice_name: VoiceNameOpt = None,
+    speech_rate: SpeechRateOpt = 175,
+    voice_volume: VoiceLevelOpt = 1.0,
+    bit_depth: Annotated[int, typer.Option("--bit-depth", help="16 or 24 (WAV, FLAC).")] = 16,
+    mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 128,
+) -> None:
+    """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
+    from . import audiofile, session
+    from .render_file import render_to_file
+
+    try:
+        audiofile.format_for(output)
+    except ValueError as exc:
+        raise UsageError(f"-o {output}: {exc}") from None
+    if bit_depth not in (16, 24):
+        raise UsageError("--bit-depth must be 16 or 24")
+    w = session.load(workout, pace, trial)
+    audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
+    timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
+    renderer = session.make_renderer(timeline, audio)
+    render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
+
+
+def _register_optional_commands() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("cadencecoach.cli_live") is not None:
+        from . import cli_live
+
+        cli_live.register(app)
+
+
+_register_optional_commands()
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

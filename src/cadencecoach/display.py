@@ -1,0 +1,72 @@
+"""Human-readable tables for ``plan`` and ``workouts`` (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .model import Workout
+from .timeline import Timeline
+from .units import format_clock, format_pace_per_km
+
+
+_STYLE = {"warmup": "green", "run": "bold red", "recover": "cyan", "rest": "blue", "cooldown": "green"}
+
+
+def _cadence(a: object, b: object) -> str:
+    return f"{a}" if a == b else f"{a}→{b}"
+
+
+def print_plan(workout: Workout, timeline: Timeline, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"[bold]{workout.name}[/]  ({format_clock(float(timeline.duration_s))}, {len(timeline.steps)} steps)")
+    if workout.notes:
+        console.print(workout.notes, style="dim")
+    if workout.trial is not None and workout.vdot is not None:
+        console.print(f"paces from trial ({workout.trial_source}): VDOT {workout.vdot:.1f}", style="dim")
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for col in ("#", "start", "length", "step", "cadence", "pace / effort", "click"):
+        table.add_column(col, justify="right" if col in ("#", "start", "length") else "left", no_wrap=col != "step")
+    for s in timeline.steps:
+        pace = ""
+        if s.pace_s_per_km is not None:
+            pace = (f"{s.pace_name} " if s.pace_name else "") + format_pace_per_km(s.pace_s_per_km)
+        if s.effort:
+            pace = f"{pace} {s.effort}".strip()
+        length = format_clock(float(s.end_s - s.start_s))
+        if s.distance_m is not None:
+            length = f"{s.distance_m:g}m {length}"
+        step = s.label + (f" {s.rep[0]}/{s.rep[1]}" if s.rep else "")
+        table.add_row(
+            str(s.index + 1),
+            format_clock(float(s.start_s)),
+            length,
+            f"[{_STYLE[s.kind]}]{step}[/]",
+            _cadence(s.cadence_start, s.cadence_end),
+            pace,
+            "on" if s.click else "[dim]off[/]",
+        )
+    console.print(table)
+    console.print(f"{len(timeline.clicks)} clicks, {len(timeline.cues)} spoken cues")
+    for w in timeline.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+
+
+def print_workouts(console: Console | None = None) -> None:
+    from .errors import WorkoutError
+    from .loader import load_workout
+    from .workouts import available, user_dir
+
+    console = console or Console()
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("name", "from", "length", "steps", "what it is for"):
+        table.add_column(col, overflow="fold")
+    for ref in available():
+        try:
+            w = load_workout(ref.path)
+            length, steps, notes = format_clock(float(w.total_duration)), str(w.total_steps), w.notes or w.name
+        except WorkoutError as exc:
+            length, steps, notes = "", "", f"[red]invalid:[/] {exc.problems[0]}"
+        table.add_row(ref.name, ref.origin, length, steps, (notes or "").split(". ")[0])
+    console.print(table)
+    console.print(f"[dim]your workouts: {user_dir()}[/]")

@@ -1,0 +1,66 @@
+"""Streaming a renderer to an audio file in blocks: constant memory, atomic, with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .renderer import BlockRenderer
+
+BLOCK = 1 << 16
+
+
+def render_to_file(
+    renderer: BlockRenderer,
+    output: Path,
+    *,
+    bit_depth: int = 16,
+    mp3_bitrate: int = 128,
+    label: str = "",
+    progress: bool | None = None,
+    block: int = BLOCK,
+) -> int:
+    """Render the whole timeline into `output`; returns the number of samples written.
+
+    The file appears under its name only when complete (see audiofile.open_writer); Ctrl-C
+    (KeyboardInterrupt) leaves no file and propagates."""
+    from . import audiofile
+
+    total = renderer.length
+    sr = renderer.timeline.sample_rate
+    show = sys.stderr.isatty() if progress is None else progress
+    buf = np.empty(block, np.float32)
+    with audiofile.open_writer(output, sr, 1, bit_depth, mp3_bitrate, expected_frames=total) as writer:
+        if show:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            columns = (
+                TextColumn("[bold]rendering[/] {task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task(label or output.name, total=total)
+                for start in range(0, total, block):
+                    n = min(block, total - start)
+                    renderer.render(start, buf[:n])
+                    writer.write(buf[:n])
+                    bar.update(task, completed=start + n)
+        else:
+            for start in range(0, total, block):
+                n = min(block, total - start)
+                renderer.render(start, buf[:n])
+                writer.write(buf[:n])
+    if show or progress is None:
+        from .units import format_clock
+
+        print(
+            f"wrote {output}: {format_clock(total / sr)}, {len(renderer.timeline.clicks)} clicks, "
+            f"{len(renderer.timeline.cues)} cues",
+            file=sys.stderr,
+        )
+    return total
