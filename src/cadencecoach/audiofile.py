@@ -1,0 +1,455 @@
+"""Streamed, atomic audio-file writing: WAV (RF64 above 4 GiB), FLAC, Ogg Vorbis and MP3.
+
+``open_writer(path, sample_rate)`` returns an :class:`AudioWriter`, a context manager whose
+``write(block)`` takes float32 blocks (``(n,)`` mono or ``(n, channels)``) in [-1, 1] and streams
+them to disk. Memory use does not depend on the length of the file: every block goes through
+fixed-size scratch buffers straight into the encoder.
+
+The file is written to a hidden temporary file in the target's directory
+(``.{name}.tmp-{pid}-{random}{ext}``), fsync'ed and renamed onto the target (``os.replace``) only
+when the ``with`` block exits cleanly. On any exception, KeyboardInterrupt included, the temporary
+file is closed and deleted and the exception propagates: the target is never half-written and a
+file that already existed there keeps its old contents.
+
+For 16- and 24-bit PCM (WAV, FLAC) the float -> integer conversion is done here with numpy
+(scale by 32767 or 8388607, round to nearest, clip) and integers are handed to libsndfile, which
+is faster than letting libsndfile convert floats and makes clipping explicit. Lossy formats get
+clipped float32 samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+__all__ = [
+    "FORMATS",
+    "WAV_MAX_DATA_BYTES",
+    "AudioWriter",
+    "format_for",
+    "mp3_backend",
+    "open_writer",
+]
+
+FORMATS: dict[str, str] = {
+    ".wav": "WAV, 16- or 24-bit PCM (RF64 for data beyond 4 GiB)",
+    ".flac": "FLAC, lossless, 16- or 24-bit",
+    ".ogg": "Ogg Vorbis, lossy",
+    ".mp3": "MP3 (MPEG-1/2 Layer III), lossy, constant bit rate",
+}
+
+#: Largest amount of sample data (bytes) written as a plain RIFF/WAV file; beyond it RF64 is needed
+#: because RIFF chunk sizes are 32-bit. 1 KiB of headroom is kept for the header.
+WAV_MAX_DATA_BYTES = 4 * 1024**3 - 1024
+
+#: Frames converted per step: the scratch buffers hold this many frames whatever the block size.
+_CHUNK_FRAMES = 1 << 16
+
+#: libsndfile command (sndfile.h) that makes an RF64 file that ends up small enough a plain
+#: RIFF/WAVE file (with a JUNK chunk in place of ds64) when it is closed.
+_SFC_RF64_AUTO_DOWNGRADE = 0x1210
+
+#: MP3 bit rates (kbit/s) of the MPEG versions LAME picks by sample rate: (minimum sample rate, lo, hi).
+_MP3_BITRATE_RANGES = ((32000, 32, 320), (16000, 8, 160), (0, 8, 64))
+
+
+def format_for(path: str | os.PathLike[str]) -> str:
+    """The output format of ``path``: its extension in lower case, a key of :data:`FORMATS`.
+
+    Raises ``ValueError`` for any other extension.
+    """
+    suffix = Path(path).suffix
+    ext = suffix.lower()
+    if ext not in FORMATS:
+        raise ValueError(f"unsupported output format '{suffix}': use .wav, .flac, .ogg or .mp3")
+    return ext
+
+
+def mp3_backend() -> str:
+    """``"soundfile"`` if the installed libsndfile can write MP3, else ``"lameenc"``."""
+    try:
+        return "soundfile" if sf.check_format("MP3", "MPEG_LAYER_III") else "lameenc"
+    except (ValueError, TypeError):  # unknown format name in an old soundfile/libsndfile
+        return "lameenc"
+
+
+class _Encoder:
+    """One output stream on an open file descriptor; ``write`` takes validated 2-D frames."""
+
+    def write(self, frames: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Flush everything to the file descriptor (it stays open)."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Release resources after a failure; never raises."""
+        raise NotImplementedError
+
+
+class _SoundFileEncoder(_Encoder):
+    def __init__(
+        self,
+        fd: int,
+        ext: str,
+        sample_rate: int,
+        channels: int,
+        bit_depth: int,
+        mp3_bitrate: int,
+        expected_frames: int | None,
+    ) -> None:
+        self._limit_bytes: int | None = None
+        self._bytes_per_frame = channels * bit_depth // 8
+        self._frames = 0
+        # kind: "i16" / "i32" (integer PCM converted here) or "f32" (clipped floats for lossy codecs)
+        compression: float | None = None
+        bitrate_mode: str | None = None
+        auto_downgrade = False
+        if ext in (".wav", ".flac"):
+            subtype = "PCM_24" if bit_depth == 24 else "PCM_16"
+            self._kind = "i32" if bit_depth == 24 else "i16"
+            if ext == ".flac":
+                fmt = "FLAC"
+            elif expected_frames is None:
+                fmt, auto_downgrade = "RF64", True
+            elif expected_frames * self._bytes_per_frame > WAV_MAX_DATA_BYTES:
+                fmt = "RF64"
+            else:
+                fmt = "WAV"
+                self._limit_bytes = WAV_MAX_DATA_BYTES
+        elif ext == ".ogg":
+            fmt, subtype, self._kind = "OGG", "VORBIS", "f32"
+        else:
+            fmt, subtype, self._kind = "MP3", "MPEG_LAYER_III", "f32"
+            # libsndfile defaults to VBR; constant bit rate at exactly mp3_bitrate instead.
+            compression = _mp3_compression_level(sample_rate, mp3_bitrate)
+            bitrate_mode = "CONSTANT"
+        self._file = sf.SoundFile(
+            fd,
+            mode="w",
+            samplerate=sample_rate,
+            channels=channels,
+            subtype=subtype,
+            format=fmt,
+            closefd=False,
+            compression_level=compression,
+            bitrate_mode=bitrate_mode,
+        )
+        if auto_downgrade:
+            from soundfile import _ffi, _snd
+
+            _snd.sf_command(self._file._file, _SFC_RF64_AUTO_DOWNGRADE, _ffi.NULL, 1)
+        self._scratch_f = np.empty((_CHUNK_FRAMES, channels), dtype=np.float32)
+        if self._kind == "i16":
+            self._scratch_i: np.ndarray | None = np.empty((_CHUNK_FRAMES, channels), dtype=np.int16)
+        elif self._kind == "i32":
+            self._scratch_i = np.empty((_CHUNK_FRAMES, channels), dtype=np.int32)
+        else:
+            self._scratch_i = None
+
+    def write(self, frames: np.ndarray) -> None:
+        n = frames.shape[0]
+        if self._limit_bytes is not None and (self._frames + n) * self._bytes_per_frame > self._limit_bytes:
+            raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
+        f = self._scratch_f[:n]
+        if self._kind == "i16":
+            np.multiply(frames, 32767.0, out=f)
+            np.rint(f, out=f)
+            np.clip(f, -32767.0, 32767.0, out=f)
+            assert self._scratch_i is not None
+            out = self._scratch_i[:n]
+            np.copyto(out, f, casting="unsafe")
+        elif self._kind == "i32":
+            # 24-bit: libsndfile takes the top 24 bits of each int32.
+            np.multiply(frames, 8388607.0, out=f)
+            np.rint(f, out=f)
+            np.clip(f, -8388607.0, 8388607.0, out=f)
+            assert self._scratch_i is not None
+            out = self._scratch_i[:n]
+            np.copyto(out, f, casting="unsafe")
+            np.left_shift(out, 8, out=out)
+        else:
+            np.clip(frames, -1.0, 1.0, out=f)
+            out = f
+        self._file.write(out)
+        self._frames += n
+
+    def finish(self) -> None:
+        self._file.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._file.close()
+
+
+class _LameEncoder(_Encoder):
+    """MP3 through lameenc, for a libsndfile built without MPEG support."""
+
+    def __init__(self, fd: int, sample_rate: int, channels: int, mp3_bitrate: int) -> None:
+        import lameenc
+
+        self._encoder = lameenc.Encoder()
+        self._encoder.set_bit_rate(mp3_bitrate)
+        self._encoder.set_in_sample_rate(sample_rate)
+        self._encoder.set_channels(channels)
+        self._encoder.set_quality(2)
+        self._out: BinaryIO = os.fdopen(fd, "wb", closefd=False)
+        self._scratch_f = np.empty((_CHUNK_FRAMES, channels), dtype=np.float32)
+        self._scratch_i = np.empty((_CHUNK_FRAMES, channels), dtype=np.int16)
+
+    def write(self, frames: np.ndarray) -> None:
+        n = frames.shape[0]
+        f = self._scratch_f[:n]
+        np.multiply(frames, 32767.0, out=f)
+        np.rint(f, out=f)
+        np.clip(f, -32767.0, 32767.0, out=f)
+        out = self._scratch_i[:n]
+        np.copyto(out, f, casting="unsafe")
+        data = self._encoder.encode(out.tobytes())
+        if data:
+            self._out.write(data)
+
+    def finish(self) -> None:
+        data = self._encoder.flush()
+        if data:
+            self._out.write(data)
+        self._out.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._out.close()
+
+
+def _mp3_compression_level(sample_rate: int, kbps: int) -> float:
+    """libsndfile's compression level (0 = highest bit rate) that makes LAME use ``kbps`` (CBR)."""
+    lo, hi = next((lo, hi) for min_rate, lo, hi in _MP3_BITRATE_RANGES if sample_rate >= min_rate)
+    # libsndfile computes bitrate = hi - level * (hi - lo) and truncates it to an int; aim a quarter
+    # kbit/s above the wanted rate so the truncation lands on it.
+    level = (hi - kbps - 0.25) / (hi - lo)
+    return min(1.0, max(0.0, level))
+
+
+class AudioWriter:
+    """A streamed, atomic audio-file writer; create it with :func:`open_writer`.
+
+    Use it as a context manager: the target file appears (atomically) only when the ``with`` block
+    exits without an exception. ``close()`` and ``abort()`` do the same by hand.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        sample_rate: int,
+        channels: int,
+        bit_depth: int,
+        mp3_bitrate: int,
+        expected_frames: int | None,
+        fsync: bool,
+    ) -> None:
+        self.path = path
+        self.format = format_for(path)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.bit_depth = bit_depth
+        self.frames_written = 0
+        self._fsync = fsync
+        self._closed = False
+        self._fd: int | None = None
+        self._encoder: _Encoder | None = None
+        self.temp_path, fd = self._create_temp()
+        self._fd = fd
+        try:
+            if self.format == ".mp3" and mp3_backend() == "lameenc":
+                self._encoder = _LameEncoder(fd, sample_rate, channels, mp3_bitrate)
+            else:
+                self._encoder = _SoundFileEncoder(
+                    fd,
+                    self.format,
+                    sample_rate,
+                    channels,
+                    bit_depth,
+                    mp3_bitrate,
+                    expected_frames,
+                )
+        except BaseException:
+            self.abort()
+            raise
+
+    # -- temp file ---------------------------------------------------------------------------
+
+    def _create_temp(self) -> tuple[Path, int]:
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(100):
+            name = f".{self.path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{self.path.suffix}"
+            temp = self.path.with_name(name)
+            try:
+                return temp, os.open(temp, flags, 0o666)
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"could not create a temporary file next to {self.path}")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block`` (float, ``(n,)`` for mono or ``(n, channels)``), clipped to [-1, 1]."""
+        if self._closed or self._encoder is None:
+            raise ValueError("audio writer is closed")
+        a = np.asarray(block)
+        if a.dtype.kind != "f":
+            raise TypeError(f"audio blocks must be floating point, got {a.dtype}")
+        if a.ndim == 1 and self.channels == 1:
+            a = a.reshape(-1, 1)
+        elif a.ndim != 2 or a.shape[1] != self.channels:
+            expected = "(n,) or (n, 1)" if self.channels == 1 else f"(n, {self.channels})"
+            raise ValueError(f"audio block has shape {a.shape}, expected {expected}")
+        n = a.shape[0]
+        try:
+            for start in range(0, n, _CHUNK_FRAMES):
+                chunk = a[start : start + _CHUNK_FRAMES]
+                self._encoder.write(chunk)
+                self.frames_written += chunk.shape[0]
+        except BaseException:
+            self.abort()
+            raise
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Finish the file, fsync it and move it onto the target path. Idempotent."""
+        if self._closed:
+            return
+        try:
+            assert self._encoder is not None and self._fd is not None
+            self._encoder.finish()
+            fd = self._fd
+            if self._fsync:
+                os.fsync(fd)
+            self._fd = None
+            os.close(fd)
+            os.replace(self.temp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        if self._fsync:
+            _fsync_directory(self.path.parent)
+
+    def abort(self) -> None:
+        """Drop everything written so far: close and delete the temporary file. Never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._encoder is not None:
+            self._encoder.discard()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp_path)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # A writer dropped without close() must not leave its temporary file behind.
+        if not getattr(self, "_closed", True) and hasattr(self, "temp_path"):
+            self.abort()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<AudioWriter {self.path} {self.format} {self.sample_rate} Hz x{self.channels} {state}>"
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable (POSIX); best effort."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_writer(
+    path: Path,
+    sample_rate: int,
+    channels: int = 1,
+    bit_depth: int = 16,
+    mp3_bitrate: int = 128,
+    *,
+    expected_frames: int | None = None,
+    fsync: bool = True,
+) -> AudioWriter:
+    """Open ``path`` for streamed, atomic writing; the format comes from its extension.
+
+    ``bit_depth`` (16 or 24) applies to WAV and FLAC; ``mp3_bitrate`` (kbit/s, CBR) to MP3, where
+    LAME clamps it to what the MPEG version for the sample rate allows (e.g. 8-64 below 16 kHz).
+    ``expected_frames`` picks the WAV container: plain WAV if the data fits in 4 GiB, RF64
+    otherwise; when it is None an RF64 file is written that libsndfile turns into a plain
+    RIFF/WAVE (WAVE_FORMAT_EXTENSIBLE) file on close if it ended up small enough.
+    ``fsync=False`` skips the fsync calls (faster, but not crash-durable).
+
+    Raises ``ValueError`` for an unsupported extension or parameter, ``FileNotFoundError`` /
+    ``NotADirectoryError`` if the directory does not exist, ``IsADirectoryError`` if the target
+    is a directory; all before anything is written.
+    """
+    path = Path(path)
+    ext = format_for(path)
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample rate must be a positive integer, got {sample_rate!r}")
+    if not isinstance(channels, (int, np.integer)) or channels < 1:
+        raise ValueError(f"channels must be a positive integer, got {channels!r}")
+    if ext == ".mp3" and channels > 2:
+        raise ValueError(f"MP3 supports 1 or 2 channels, got {channels}")
+    if bit_depth not in (16, 24):
+        raise ValueError(f"bit depth must be 16 or 24, got {bit_depth!r}")
+    if isinstance(mp3_bitrate, bool) or not isinstance(mp3_bitrate, (int, np.integer)) or mp3_bitrate <= 0:
+        raise ValueError(f"MP3 bit rate must be a positive integer (kbit/s), got {mp3_bitrate!r}")
+    if expected_frames is not None and expected_frames < 0:
+        raise ValueError(f"expected_frames must be >= 0, got {expected_frames!r}")
+    parent = path.parent
+    if not parent.exists():
+        raise FileNotFoundError(f"output directory does not exist: {parent}")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"not a directory: {parent}")
+    if path.is_dir():
+        raise IsADirectoryError(f"output path is a directory: {path}")
+    return AudioWriter(
+        path,
+        int(sample_rate),
+        int(channels),
+        bit_depth,
+        int(mp3_bitrate),
+        expected_frames,
+        fsync,
+    )
