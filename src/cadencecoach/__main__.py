@@ -1,0 +1,3 @@
+from cadencecoach.cli import run
+
+run()
