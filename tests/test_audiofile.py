@@ -439,3 +439,20 @@ def test_constant_memory(tmp_path, ext):
     long = _peak_traced_bytes(tmp_path / f"long{ext}", 40, sr)
     assert long < 4 * 1024**2
     assert abs(long - short) < 512 * 1024
+
+
+def test_direct_pcm16_wav_path_is_canonical_and_exact(tmp_path: Path) -> None:
+    """With expected_frames the 16-bit WAV is written directly: a plain 44-byte RIFF header, exact samples."""
+    target = tmp_path / "direct.wav"
+    rng = np.random.default_rng(7)
+    data = (rng.uniform(-1.0, 1.0, 100_000) * 0.9).astype(np.float32)
+    with open_writer(target, 44100, expected_frames=len(data)) as writer:
+        for start in range(0, len(data), 30_000):
+            writer.write(data[start : start + 30_000])
+    raw = target.read_bytes()
+    assert raw[:4] == b"RIFF" and raw[8:16] == b"WAVEfmt " and raw[36:40] == b"data"
+    assert int.from_bytes(raw[20:22], "little") == 1  # WAVE_FORMAT_PCM, not EXTENSIBLE
+    assert int.from_bytes(raw[40:44], "little") == 2 * len(data) and len(raw) == 44 + 2 * len(data)
+    back, rate = sf.read(target, dtype="int16")
+    assert rate == 44100
+    np.testing.assert_array_equal(back, np.rint(data * 32767).astype(np.int16))

@@ -202,29 +202,46 @@ def test_cache_misses_when_voice_rate_engine_or_text_change(tmp_path: Path) -> N
 @pytest.mark.parametrize("damage", ["garbage", "truncate", "flip", "empty"])
 def test_corrupt_cache_file_is_regenerated(tmp_path: Path, damage: str) -> None:
     good = synthesize_cues(["Go"], 16000, engine=FakeEngine(), cache_dir=tmp_path)["Go"]
-    (path,) = tmp_path.glob("*.speech")
-    blob = path.read_bytes()
-    if damage == "garbage":
-        path.write_bytes(b"not a cue at all")
-    elif damage == "truncate":
-        path.write_bytes(blob[: len(blob) // 2])
-    elif damage == "flip":
-        path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 0x40]))
-    else:
-        path.write_bytes(b"")
+    (native,) = tmp_path.glob("*.speech")  # the engine's output at its own rate
+    (ready,) = tmp_path.glob("at-16000/*.speech")  # the same cue ready to play at 16 kHz
+    blobs = {path: path.read_bytes() for path in (native, ready)}
+    for path, blob in blobs.items():
+        if damage == "garbage":
+            path.write_bytes(b"not a cue at all")
+        elif damage == "truncate":
+            path.write_bytes(blob[: len(blob) // 2])
+        elif damage == "flip":
+            path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 0x40]))
+        else:
+            path.write_bytes(b"")
     engine = FakeEngine()
     again = synthesize_cues(["Go"], 16000, engine=engine, cache_dir=tmp_path)["Go"]
     assert engine.calls == ["Go"]
     np.testing.assert_array_equal(good, again)
-    assert path.read_bytes() == blob  # rewritten
+    for path, blob in blobs.items():
+        assert path.read_bytes() == blob  # rewritten
     engine = FakeEngine()
     synthesize_cues(["Go"], 16000, engine=engine, cache_dir=tmp_path)
     assert engine.calls == []
 
 
+def test_corrupt_ready_entry_is_rebuilt_from_the_native_one(tmp_path: Path) -> None:
+    good = synthesize_cues(["Go"], 16000, engine=FakeEngine(), cache_dir=tmp_path)["Go"]
+    (ready,) = tmp_path.glob("at-16000/*.speech")
+    blob = ready.read_bytes()
+    ready.write_bytes(b"broken")
+    engine = FakeEngine()
+    again = synthesize_cues(["Go"], 16000, engine=engine, cache_dir=tmp_path)["Go"]
+    assert engine.calls == []  # the native entry was still good
+    np.testing.assert_array_equal(good, again)
+    assert ready.read_bytes() == blob
+
+
 def test_cache_writes_leave_no_temp_files(tmp_path: Path) -> None:
     synthesize_cues(["a", "b"], 16000, engine=FakeEngine(), cache_dir=tmp_path)
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".speech", ".speech"]
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert [p.suffix for p in files] == [".speech"] * 4
+    assert sorted(p.parent.name for p in files) == ["at-16000", "at-16000", tmp_path.name, tmp_path.name]
 
 
 def test_unwritable_cache_still_speaks(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ class BlockRenderer:
         self._onsets = np.ascontiguousarray(timeline.clicks, dtype=np.int64)
         self._voices = np.ascontiguousarray(timeline.click_voice, dtype=np.uint8)
         self._gains = self._duck_gains(timeline)
+        self._no_duck = np.ones(len(self._onsets), np.float32)  # voice muted: nothing to duck under
         # cues with audio, sorted by start
         cues = [c for c in timeline.cues if c.audio is not None and len(c.audio)]
         cues.sort(key=lambda c: c.at)
@@ -54,15 +55,33 @@ class BlockRenderer:
         self._pre_roll = (
             np.ascontiguousarray(pre_roll, dtype=np.float32) if pre_roll is not None and len(pre_roll) else None
         )
+        self._may_clip = self._can_exceed_full_scale()
 
     @property
     def pre_roll_length(self) -> int:
         """Samples before time zero (the live lead-in); ``render`` takes negative starts for them."""
         return 0 if self._pre_roll is None else len(self._pre_roll)
 
+    def _can_exceed_full_scale(self) -> bool:
+        """True unless the mix provably stays within [-1, 1]: clicks never overlap each other, cues never
+        overlap each other (the compiler guarantees it), and the loudest click plus the loudest cue fit."""
+
+        def peak(arrays: Sequence[np.ndarray]) -> float:
+            return max((float(np.abs(a).max()) for a in arrays if len(a)), default=0.0)
+
+        if len(self._onsets) > 1 and int(np.diff(self._onsets).min()) < self._max_click:
+            return True
+        ends = self._cue_at + np.fromiter((len(a) for a in self._cue_audio), np.int64, len(self._cue_audio))
+        if len(self._cue_at) > 1 and bool((self._cue_at[1:] < ends[:-1]).any()):
+            return True
+        loudest = peak(self._bank) + max(
+            peak(self._cue_audio), peak([self._pre_roll] if self._pre_roll is not None else [])
+        )
+        return loudest * max(self.volume, 1.0) > 1.0
+
     def _duck_gains(self, timeline: Timeline) -> np.ndarray:
         gains = np.ones(len(self._onsets), np.float32)
-        spoken = [c for c in timeline.cues if c.audio is not None or c.length]
+        spoken = [c for c in timeline.cues if c.audio is not None and len(c.audio)]  # only cues that sound
         if not spoken or not len(self._onsets):
             return gains
         spoken.sort(key=lambda c: c.at)
@@ -85,7 +104,8 @@ class BlockRenderer:
             onsets = self._onsets
             i0 = int(np.searchsorted(onsets, start - self._max_click, side="right"))
             i1 = int(np.searchsorted(onsets, end, side="left"))
-            bank, voices, gains = self._bank, self._voices, self._gains
+            bank, voices = self._bank, self._voices
+            gains = self._gains if self.voice_enabled else self._no_duck
             for i in range(i0, i1):
                 self._mix(out, bank[voices[i]], int(onsets[i]) - start, float(gains[i]))
         if self.voice_enabled and len(self._cue_at):
@@ -95,7 +115,8 @@ class BlockRenderer:
                 self._mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
         if self.volume != 1.0:
             out *= np.float32(self.volume)
-        np.clip(out, -1.0, 1.0, out=out)
+        if self._may_clip:
+            np.clip(out, -1.0, 1.0, out=out)
 
     @staticmethod
     def _mix(out: np.ndarray, src: np.ndarray, offset: int, gain: float) -> None:

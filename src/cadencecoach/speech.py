@@ -781,13 +781,19 @@ def synthesize_cues(
     for text in dict.fromkeys(texts):
         result: tuple[np.ndarray, int] | None = None
         source: SpeechEngine | None = None
+        # the cue is also cached ready to play (resampled to `sample_rate`, faded, normalised) in at-RATE/
+        finished_key = ""
         for index, candidate in enumerate(chain):
             cacheable = directory is not None and getattr(candidate, "cacheable", True)
             key = cache_key(candidate.name, candidate.voice, candidate.rate, text) if cacheable else ""
             if cacheable and directory is not None:
+                ready = _cache_load(directory / f"at-{sample_rate}", key)
+                if ready is not None and ready[1] == sample_rate:
+                    out[text] = ready[0]
+                    break
                 result = _cache_load(directory, key)
                 if result is not None:
-                    source = candidate
+                    source, finished_key = candidate, key
                     break
             if index in failed:
                 continue
@@ -805,7 +811,11 @@ def synthesize_cues(
             result, source = (audio, int(rate)), candidate
             if cacheable and directory is not None:
                 _cache_store(directory, key, audio, int(rate))
+                finished_key = key
             break
+        if text in out:  # found ready at this rate
+            spoken += 1
+            continue
         if result is None or (source is not chain[0] and isinstance(source, ToneEngine)):
             toned += 1
             if result is None:  # even the tone engine failed (a custom chain): beep anyway
@@ -814,6 +824,8 @@ def synthesize_cues(
         else:
             spoken += 1
         out[text] = _finish(result[0], result[1], sample_rate)
+        if finished_key and directory is not None:
+            _cache_store(directory / f"at-{sample_rate}", finished_key, out[text], sample_rate)
     if toned:
         reasons = "; ".join([*failed.values(), *dict.fromkeys(empty)])
         if spoken:
