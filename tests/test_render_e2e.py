@@ -1,0 +1,125 @@
+"""End to end, offline: `cadencecoach render` output analysed against `cadencecoach plan --json`.
+
+Every click of the plan is found at its planned sample in the file (its waveform is there, exactly), there
+is nothing but silence between clicks, and speech energy lies inside the planned cue windows only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from cadencecoach.renderer import CLICK_LEVEL, DUCK_DB
+from cadencecoach.sounds import load_bank
+
+WORKOUT = """\
+name: E2E check
+cadence: 180
+paces:
+  recover: 9:00/mi
+steps:
+  - warmup: 12s
+    cadence: 170
+    breathing: 3:2
+  - repeat: 2
+    steps:
+      - run: 35s
+        cadence: 186
+        say: Relax the shoulders.
+      - recover: 50m
+        click: off
+  - cooldown: 10s
+    cadence: 160-176
+"""
+
+
+def cc(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CADENCECOACH_CACHE_DIR": str(cache)}
+    r = subprocess.run(
+        [sys.executable, "-m", "cadencecoach", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    d = tmp_path_factory.mktemp("render")
+    workout = d / "w.yaml"
+    workout.write_text(WORKOUT)
+    cache = d / "cache"
+    out: dict[str, object] = {}
+    for name, extra in (("clicks", ["--no-voice"]), ("voice", ["--no-click"]), ("both", [])):
+        plan = json.loads(cc("plan", str(workout), "--json", *extra, cache=cache).stdout)
+        target = d / f"{name}.wav"
+        cc("render", str(workout), "-o", str(target), *extra, cache=cache)
+        audio, rate = sf.read(target, dtype="float32")
+        assert rate == 44100
+        out[name] = (plan, audio)
+    return out
+
+
+def test_every_click_at_its_planned_sample(rendered: dict[str, object]) -> None:
+    plan, audio = rendered["clicks"]  # type: ignore[misc]
+    sr = plan["sample_rate"]
+    bank = load_bank("woodblock", sr)
+    onsets = [round(t * sr) for t in plan["clicks"]]
+    assert len(onsets) > 40
+    # the breathing step's clicks use the inhale/exhale sounds; everything else the regular one
+    expected = np.zeros_like(audio)
+    warm_end = plan["steps"][0]["end_s"] * sr
+    warm_clicks = [o for o in onsets if o < warm_end]
+    for o in onsets:
+        voice = 0
+        if o < warm_end:
+            voice = {0: 2, 3: 3}.get(warm_clicks.index(o) % 5, 0)
+        sound = bank[voice] * CLICK_LEVEL
+        n = min(len(sound), len(expected) - o)
+        expected[o : o + n] += sound[:n]
+    # 16-bit quantisation is the only difference: every click is there, at its sample, and nothing else
+    assert np.max(np.abs(audio - expected)) <= 1.0 / 32767 + 1e-7
+    # and independently of the expected waveform: each onset is the first non-silent sample after silence
+    loud = np.abs(audio) > 2.0 / 32767
+    for o in onsets:
+        assert not loud[max(0, o - 200) : o].any() and loud[o : o + 3].any()
+
+
+def test_speech_inside_planned_windows(rendered: dict[str, object]) -> None:
+    plan, audio = rendered["voice"]  # type: ignore[misc]
+    sr = plan["sample_rate"]
+    assert plan["clicks"] == [] and not np.any(np.isnan(audio))
+    inside = np.zeros(len(audio), bool)
+    for cue in plan["cues"]:
+        a = round(cue["at_s"] * sr)
+        b = a + round(cue["duration_s"] * sr)
+        inside[a:b] = True
+        assert np.sqrt(np.mean(audio[a:b] ** 2)) > 0.01, f"no speech for {cue}"
+    assert np.max(np.abs(audio[~inside])) < 1e-4, "sound outside every planned cue window"
+    kinds = [c["kind"] for c in plan["cues"]]
+    assert kinds.count("countdown") == 3 * 6 and kinds.count("say") == 2 and kinds[-1] == "finish"
+
+
+def test_mix_is_clicks_ducked_under_speech_plus_voice(rendered: dict[str, object]) -> None:
+    plan, both = rendered["both"]  # type: ignore[misc]
+    _, clicks = rendered["clicks"]  # type: ignore[misc]
+    _, voice = rendered["voice"]  # type: ignore[misc]
+    sr = plan["sample_rate"]
+    n = min(len(both), len(clicks), len(voice))
+    duck = 10 ** (DUCK_DB / 20)
+    gains = np.ones(n, np.float32)
+    for c in plan["clicks"]:  # a click starting under speech (or 20 ms before it) is ducked as a whole
+        o = round(c * sr)
+        for cue in plan["cues"]:
+            a = round(cue["at_s"] * sr)
+            if a - round(0.02 * sr) <= o < a + round(cue["duration_s"] * sr):
+                gains[o : o + 3000] = duck
+    expected = clicks[:n] * gains + voice[:n]
+    assert np.max(np.abs(both[:n] - expected)) < 3.0 / 32767
+    assert np.max(np.abs(both)) <= 1.0
