@@ -280,13 +280,17 @@ def render(
     render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
 
 
+FEATURE_MODULES = ("cli_live", "cli_track", "cli_history", "cli_convert")
+"""Modules that add commands to the app: each defines ``register(app)``."""
+
+
 def _register_optional_commands() -> None:
+    import importlib
     import importlib.util
 
-    if importlib.util.find_spec("cadencecoach.cli_live") is not None:
-        from . import cli_live
-
-        cli_live.register(app)
+    for name in FEATURE_MODULES:
+        if importlib.util.find_spec(f"cadencecoach.{name}") is not None:
+            importlib.import_module(f"cadencecoach.{name}").register(app)
 
 
 _register_optional_commands()
