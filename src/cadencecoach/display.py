@@ -9,7 +9,6 @@ from .model import Workout
 from .timeline import Timeline
 from .units import format_clock, format_pace_per_km
 
-
 _STYLE = {"warmup": "green", "run": "bold red", "recover": "cyan", "rest": "blue", "cooldown": "green"}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from . import vdot as vdot_mod
 from .errors import Problem, WorkoutError
 from .model import KINDS, VOICE_MODES, Repeat, Step, Workout
-from .units import Pace, parse_cadence, parse_extent, parse_pace, parse_trial
+from .units import Pace, parse_cadence, parse_clock, parse_extent, parse_pace, parse_trial
 
 MAX_DURATION = Fraction(24 * 3600)
 MAX_STEPS = 200_000
@@ -60,6 +60,8 @@ def _pos_key(node: Any, key: Any) -> tuple[int, int]:
 
 def _pos_value(node: Any, key: Any) -> tuple[int, int]:
     try:
+        if node[key] is None:  # an empty value has no position of its own: point at its key
+            return _pos_key(node, key)
         line, col = node.lc.value(key)
         return line + 1, col + 1
     except Exception:
@@ -227,7 +229,7 @@ class _Builder:
             elif count > MAX_STEPS:
                 ctx.add(
                     _pos_key(doc, "steps"),
-                    f"the workout has {count} steps once repeats are expanded; the limit is {MAX_STEPS}",
+                    f"the workout has {_big(count)} steps once repeats are expanded; the limit is {MAX_STEPS}",
                 )
         if ctx.problems:
             raise WorkoutError(sorted(ctx.problems, key=lambda p: (p.line, p.col)))
@@ -280,7 +282,10 @@ class _Builder:
                 return None, None, None
         else:
             return None, None, None
-        v = vdot_mod.vdot(float(trial[0]), float(trial[1]))
+        try:
+            v = vdot_mod.vdot(float(trial[0]), float(trial[1]))
+        except (OverflowError, ValueError):  # a time too long for a float
+            v = float("nan")
         if not 10 <= v <= 100:
             where = _pos_value(doc, "trial") if source == "workout" else (1, 1)
             self.ctx.add(where, f"trial '{raw}' gives a VDOT of {v:.1f}, outside any runner's range (10-100)")
@@ -328,6 +333,8 @@ class _Builder:
                 raise UsageError(f"--pace {pname}={value}: {exc}") from None
 
     def _unknown_pace_message(self, pname: str) -> str:
+        if parse_clock(pname) is not None:
+            return f"pace '{pname}' needs a unit: write '{pname}/km', '{pname}/mi' or '{pname}/400m'"
         if pname in DERIVED_PACES and self.derived_missing:
             return (
                 f"pace '{pname}' is derived from a time trial: add 'trial: 1mi 6:00' (your result) to the workout, "
@@ -547,8 +554,15 @@ class _Builder:
         return None, None
 
 
+def _big(n: int) -> str:
+    """A count for a message; Python refuses to print ints of more than 4300 digits."""
+    return str(n) if n < 10**12 else "more than 10^12"
+
+
 def _hms(seconds: Fraction) -> str:
     whole = int(seconds)
+    if whole >= 10**12:
+        return f"{_big(whole // 3600)} hours"
     h, rem = divmod(whole, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}"

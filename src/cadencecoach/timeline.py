@@ -125,15 +125,15 @@ class Timeline:
         return {
             "name": self.name,
             "sample_rate": sr,
-            "duration_s": _num(self.duration_s),
+            "duration_s": _seconds(self.duration_s),
             "steps": [
                 {
                     "index": s.index,
                     "kind": s.kind,
                     "label": s.label,
                     "rep": {"n": s.rep[0], "of": s.rep[1]} if s.rep else None,
-                    "start_s": _num(s.start_s),
-                    "end_s": _num(s.end_s),
+                    "start_s": _seconds(s.start_s),
+                    "end_s": _seconds(s.end_s),
                     "cadence_start": _num(s.cadence_start),
                     "cadence_end": _num(s.cadence_end),
                     "click": s.click,
@@ -154,6 +154,11 @@ class Timeline:
             ],
             "warnings": list(self.warnings),
         }
+
+
+def _seconds(x: Fraction) -> float:
+    """Times are floats in the JSON contract (exact sums, rounded to 9 decimals)."""
+    return round(float(x), 9)
 
 
 def _num(x: Fraction) -> int | float:
@@ -277,7 +282,7 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
     run_index = 0  # clicks so far in the current clicking run (for accents)
     step_index = -1
     step_clicks = 0  # clicks so far in the current step (for breathing)
-    for seg in segments:
+    for si, seg in enumerate(segments):
         if not seg.click or seg.end <= seg.start:
             clicking = False
             continue
@@ -298,8 +303,15 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
                 q = 60.0 * dk
                 fa, fb, ft = float(a), float(b), float(span)
                 t = 2.0 * q / (fa + np.sqrt(fa * fa + 2.0 * (fb - fa) * q / ft))
-            onsets.append(np.rint((float(seg.start) + t) * sr).astype(np.int64))
-            voices.append(_voices(n, run_index, step_clicks, seg, options))
+            on = np.rint((float(seg.start) + t) * sr).astype(np.int64)
+            vo = _voices(n, run_index, step_clicks, seg, options)
+            nxt = segments[si + 1] if si + 1 < len(segments) else None
+            if nxt is None or not nxt.click or nxt.end <= nxt.start:
+                # a beat less than half a sample before silence would round onto the silent step's first sample
+                inside = on < _sample(seg.end, sr)
+                on, vo = on[inside], vo[inside]
+            onsets.append(on)
+            voices.append(vo)
             run_index += n
             step_clicks += n
         phase = p1

@@ -7,6 +7,7 @@ meant for the runner; the loader adds the file position.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -130,9 +131,14 @@ def parse_extent(text: str) -> Extent:
     return _checked(Extent("time", total, total, "s"), s)
 
 
+MAX_DISTANCE_M = Fraction(10**9)  # far beyond any run; keeps every value a finite float and a short number
+
+
 def _checked(extent: Extent, text: str) -> Extent:
     if extent.value <= 0:
         raise ValueError(f"'{text}' is not a positive extent")
+    if not extent.is_time and extent.value > MAX_DISTANCE_M:
+        raise ValueError(f"'{text}' is longer than any run (at most 1000000 km)")
     return extent
 
 
@@ -141,6 +147,9 @@ def _extent_hint(s: str) -> str:
         f"cannot read extent '{s}': use a time ('90s', '10min', '1h15min', '1:30', '1:05:00') "
         "or a distance ('400m', '1.2km', '0.75mi')"
     )
+
+
+MAX_PACE_S_PER_KM = 24 * 3600  # slower than this is no pace (and would not fit a float)
 
 
 def parse_pace(text: str) -> Pace:
@@ -158,13 +167,18 @@ def parse_pace(text: str) -> Pace:
         )
     if secs <= 0:
         raise ValueError(f"pace '{s}' must be more than zero")
-    return Pace(secs / PACE_UNITS[unit], s)
+    s_per_m = secs / PACE_UNITS[unit]
+    if s_per_m * 1000 > MAX_PACE_S_PER_KM:
+        raise ValueError(f"pace '{s}' is slower than 24 hours per km")
+    return Pace(s_per_m, s)
 
 
 def parse_cadence(value: object) -> tuple[Fraction, Fraction]:
     """``182`` or a ramp ``"170-180"``; each end within 60..300 steps per minute."""
     if isinstance(value, bool):
         raise ValueError("cadence must be a number of steps per minute like 180, or a ramp like 170-180")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"cadence {value} is outside 60-300 steps per minute")
     if isinstance(value, (int, float)):
         a = b = Fraction(str(value))
     elif isinstance(value, str):

@@ -1,0 +1,300 @@
+"""The block renderer (``cadencecoach.renderer``): one pure function fills any block of the compiled timeline,
+so rendering in blocks of any size gives the same audio. A tiny fake bank and fake speech keep it exact."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+
+import numpy as np
+import pytest
+
+from cadencecoach.loader import load_workout_text
+from cadencecoach.renderer import CLICK_LEVEL, DUCK_DB, DUCK_MARGIN_S, BlockRenderer
+from cadencecoach.timeline import Timeline, compile_workout, cue_texts
+
+SR = 8000
+DUCK = 10 ** (DUCK_DB / 20)
+
+WORKOUT = """\
+name: Blocks
+steps:
+  - run: 6s
+    cadence: 120
+    breathing: 3:2
+  - rest: 2.5s
+    click: off
+  - run: 5.3s
+    cadence: 150-170
+    say: Quick feet.
+"""
+
+
+def fake_bank(scale: float = 1.0) -> list[np.ndarray]:
+    """Four distinct short voices (regular, accent, inhale, exhale)."""
+    rng = np.random.default_rng(7)
+    return [(rng.uniform(-1, 1, n) * scale).astype(np.float32) for n in (40, 53, 67, 81)]
+
+
+def fake_speech(texts: set[str], scale: float = 0.6) -> dict[str, np.ndarray]:
+    """Distinct audio per text: a tone whose pitch and length depend on the text."""
+    out = {}
+    for i, text in enumerate(sorted(texts)):
+        n = int(SR * min(0.9, 0.2 + 0.03 * len(text)))
+        t = np.arange(n) / SR
+        out[text] = (scale * np.sin(2 * np.pi * (300 + 40 * i) * t)).astype(np.float32)
+    return out
+
+
+def timeline(text: str = WORKOUT, speech: bool = True, scale: float = 0.6) -> Timeline:
+    wk = load_workout_text(textwrap.dedent(text), "w.yaml")
+    return compile_workout(wk, SR, speech=fake_speech(cue_texts(wk), scale) if speech else None)
+
+
+def render_all(r: BlockRenderer, block: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    stop = r.length if stop is None else stop
+    parts = []
+    pos = start
+    while pos < stop:
+        n = min(block, stop - pos)
+        buf = np.empty(n, np.float32)
+        r.render(pos, buf)
+        parts.append(buf)
+        pos += n
+    return np.concatenate(parts)
+
+
+def whole(r: BlockRenderer) -> np.ndarray:
+    out = np.empty(r.length, np.float32)
+    r.render(0, out)
+    return out
+
+
+def test_fixture_has_clicks_voices_and_speech() -> None:
+    tl = timeline()
+    assert len(tl.clicks) > 20
+    assert set(tl.click_voice.tolist()) == {0, 2, 3}
+    assert all(c.audio is not None for c in tl.cues)
+    assert {c.kind for c in tl.cues} >= {"announce", "say", "countdown", "finish"}
+
+
+@pytest.mark.parametrize("block", [7, 256, 4096, 10**9])
+def test_block_size_does_not_change_the_output(block: int) -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    ref = whole(r)
+    assert np.any(ref != 0)
+    got = render_all(r, block)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, ref)
+
+
+def test_block_size_1_over_a_busy_stretch() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    ref = whole(r)
+    a, b = tl.steps[0].end - SR * 3 // 2, tl.steps[2].start + SR  # countdown, boundary, silence, restart, speech
+    got = render_all(r, 1, a, b)
+    assert np.array_equal(got, ref[a:b])
+
+
+def test_random_block_sizes_and_restarts() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    ref = whole(r)
+    rng = np.random.default_rng(1)
+    pos = 0
+    while pos < r.length:
+        n = int(rng.integers(1, 3000))
+        buf = np.full(n, 9.0, np.float32)  # render must overwrite, not add to, what is there
+        r.render(pos, buf)
+        assert np.array_equal(
+            buf, ref[pos : pos + n] if pos + n <= r.length else np.pad(ref[pos:], (0, pos + n - r.length))
+        )
+        pos += n
+    # rendering is pure: any block again, in any order, is the same
+    for s in (5000, 17, 40000, 0):
+        buf = np.empty(333, np.float32)
+        r.render(s, buf)
+        assert np.array_equal(buf, ref[s : s + 333])
+
+
+def test_after_the_end_is_silence() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    buf = np.empty(1000, np.float32)
+    r.render(r.length + 10, buf)
+    assert np.all(buf == 0)
+    assert r.length == tl.length
+
+
+def test_each_click_sound_starts_exactly_on_its_onset() -> None:
+    tl = timeline()
+    bank = fake_bank()
+    r = BlockRenderer(tl, bank)
+    r.voice_enabled = False
+    out = whole(r)
+    assert len(tl.clicks) > 0
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+        sound = bank[voice] * np.float32(CLICK_LEVEL)
+        assert out[onset - 1] == 0  # nothing before the onset (clicks are far apart)
+        assert np.array_equal(out[onset : onset + len(sound)], sound)
+        assert out[onset + len(sound)] == 0
+    # and nothing but clicks
+    mask = np.zeros(len(out), bool)
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+        mask[onset : onset + len(bank[voice])] = True
+    assert np.all(out[~mask] == 0)
+
+
+def test_click_voices_use_their_bank_sound() -> None:
+    tl = timeline()
+    bank = fake_bank()
+    r = BlockRenderer(tl, bank)
+    r.voice_enabled = False
+    out = whole(r)
+    first_exhale = int(tl.clicks[list(tl.click_voice).index(3)])
+    assert np.array_equal(out[first_exhale : first_exhale + 81], bank[3] * np.float32(CLICK_LEVEL))
+
+
+def test_speech_is_placed_at_its_cue() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    r.click_enabled = False
+    out = whole(r)
+    mask = np.zeros(len(out), bool)
+    for cue in tl.cues:
+        assert cue.audio is not None
+        assert np.array_equal(out[cue.at : cue.at + len(cue.audio)], cue.audio)
+        if cue.at > 0:
+            assert out[cue.at - 1] == 0 or mask[cue.at - 1]
+        mask[cue.at : cue.at + len(cue.audio)] = True
+    assert np.all(out[~mask] == 0)
+
+
+def test_clicks_under_speech_are_ducked_by_6_db() -> None:
+    tl = timeline()
+    bank = fake_bank()
+    r = BlockRenderer(tl, bank)
+    both = whole(r)
+    r.click_enabled = False
+    speech_only = whole(r)
+    clicks_only = both - speech_only
+    margin = int(DUCK_MARGIN_S * SR)
+    ducked = plain = 0
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+        sound = bank[voice] * np.float32(CLICK_LEVEL)
+        under = any(c.at - margin <= onset < c.end for c in tl.cues)
+        gain = DUCK if under else 1.0
+        ducked += under
+        plain += not under
+        np.testing.assert_allclose(clicks_only[onset : onset + len(sound)], sound * gain, atol=1e-6)
+    assert ducked >= 3
+    assert plain >= 3
+    assert 20 * np.log10(DUCK) == pytest.approx(-6.0)
+
+
+def test_no_ducking_when_the_voice_is_muted_or_silent() -> None:
+    tl = timeline()
+    bank = fake_bank()
+    r = BlockRenderer(tl, bank)
+    r.voice_enabled = False
+    muted = whole(r)
+    silent = whole(BlockRenderer(timeline(speech=False), bank))  # cues without audio: nothing is spoken
+    for out in (muted, silent):
+        for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+            sound = bank[voice] * np.float32(CLICK_LEVEL)
+            assert np.array_equal(out[onset : onset + len(sound)], sound)
+
+
+def test_mute_flags() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    full = whole(r)
+    r.click_enabled = False
+    voice_only = whole(r)
+    r.voice_enabled = False
+    nothing = whole(r)
+    r.click_enabled = True
+    clicks_only = whole(r)
+    assert np.all(nothing == 0)
+    assert np.any(voice_only != 0)
+    assert np.any(clicks_only != 0)
+    assert np.any(full != voice_only)
+    assert np.any(full != clicks_only)
+    outside_speech = np.ones(len(full), bool)
+    for c in tl.cues:
+        outside_speech[max(0, c.at - int(DUCK_MARGIN_S * SR) - 100) : c.end + 100] = False  # clicks are < 100 long
+    assert np.array_equal(full[outside_speech], clicks_only[outside_speech])
+
+
+@pytest.mark.parametrize("volume", [0.0, 0.25, 0.5, 1.0])
+def test_volume_scales_the_mix(volume: float) -> None:
+    tl = timeline()
+    bank = fake_bank()
+    ref = whole(BlockRenderer(tl, bank))
+    out = whole(BlockRenderer(tl, bank, volume=volume))
+    np.testing.assert_allclose(out, ref * np.float32(volume), atol=1e-7)
+
+
+def test_volume_is_a_live_attribute() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    ref = whole(r)
+    r.volume = 0.5
+    np.testing.assert_allclose(whole(r), ref * 0.5, atol=1e-7)
+
+
+def test_output_never_leaves_minus_one_to_one() -> None:
+    loud = """\
+    name: loud
+    steps:
+      - run: 4s
+        cadence: 300
+      - run: 4s
+        cadence: 300
+    """
+    tl = timeline(loud, scale=5.0)
+    r = BlockRenderer(tl, fake_bank(scale=40.0), volume=1.0, voice_level=3.0)
+    out = whole(r)
+    assert out.max() == 1.0
+    assert out.min() == -1.0
+    assert np.all(np.abs(out) <= 1.0)
+    for block in (1, 7, 256):
+        part = render_all(r, block, 0, 20000)
+        assert np.array_equal(part, out[:20000])
+    r.volume = 2.0
+    assert np.all(np.abs(whole(r)) <= 1.0)
+
+
+def test_default_levels_do_not_clip() -> None:
+    tl = timeline()
+    bank = [b / np.abs(b).max() for b in fake_bank()]  # peak 1.0, like sounds.load_bank
+    out = whole(BlockRenderer(tl, bank))
+    assert np.abs(out).max() <= 0.5 + 0.6 * 1.0001
+
+
+def test_pre_roll_before_time_zero() -> None:
+    tl = timeline()
+    pre = np.linspace(-0.5, 0.5, 500, dtype=np.float32)
+    r = BlockRenderer(tl, fake_bank(), pre_roll=pre)
+    assert r.pre_roll_length == 500
+    ref = whole(r)
+    for block in (1, 7, 256, 600):
+        got = render_all(r, block, -500, 2000)
+        assert np.array_equal(got[:500], pre)
+        assert np.array_equal(got[500:], ref[:2000])
+
+
+def test_empty_bank_and_no_cues() -> None:
+    tl = timeline("name: x\nvoice: off\nsteps:\n  - run: 2s\n", speech=False)
+    r = BlockRenderer(tl, [np.zeros(0, np.float32)] * 4)
+    assert np.all(whole(r) == 0)
+
+
+def test_blocks_agree_for_every_pair_of_sizes() -> None:
+    tl = timeline()
+    r = BlockRenderer(tl, fake_bank())
+    outs = {b: render_all(r, b) for b in (7, 256, 4096)}
+    for a, b in itertools.combinations(outs, 2):
+        assert np.array_equal(outs[a], outs[b])
