@@ -134,6 +134,25 @@ def bench_cues(tmp: Path) -> dict[str, float]:
     }
 
 
+def bench_compile() -> dict[str, float]:
+    """Load + compile a 24-hour workout (720 x (1 min run + 1 min recover), 259,200 clicks), no speech."""
+    from cadencecoach.loader import load_workout_text
+    from cadencecoach.timeline import compile_workout
+
+    text = "name: day\nsteps:\n  - repeat: 720\n    steps:\n      - run: 1min\n      - recover: 1min\n"
+    loads, compiles = [], []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        workout = load_workout_text(text, "day.yaml")
+        t1 = time.perf_counter()
+        timeline = compile_workout(workout, 44100)
+        t2 = time.perf_counter()
+        loads.append(t1 - t0)
+        compiles.append(t2 - t1)
+    assert len(timeline.clicks) == 259_200
+    return {"load_s": statistics.median(loads), "compile_s": statistics.median(compiles)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -153,6 +172,11 @@ def main() -> None:
             print(f"  median ratio ours/klick: {k['median_ratio']:.3f}  (goal <= 1.0)  sizes {k['file_bytes']}")
         elif not args.skip_klick:
             print("klick not installed (apt-get install klick): skipping the comparison")
+        comp = bench_compile()
+        print(
+            f"24-hour workout (1440 steps, 259,200 clicks): load {comp['load_s'] * 1000:.0f} ms, "
+            f"compile {comp['compile_s'] * 1000:.0f} ms (goal well under 1 s)"
+        )
         rss = bench_rss(tmp)
         print("peak RSS of `render` (click only, WAV): " + ", ".join(f"{m} min {v:.1f} MB" for m, v in rss.items()))
         c = bench_cues(tmp)
