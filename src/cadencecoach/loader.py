@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -143,18 +143,25 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+DefaultTrial = str | Callable[[], str | None] | None
+"""A trial to fall back on (e.g. the latest recorded one), or a function that finds it when needed."""
+
+
 def load_workout(
     path: str | Path,
     *,
     display: str | None = None,
     pace_overrides: Mapping[str, str] | None = None,
     trial_override: str | None = None,
+    default_trial: DefaultTrial = None,
 ) -> Workout:
     """Load and check a workout file. Raises :class:`WorkoutError` (never anything else for bad input)."""
     path = Path(path)
     shown = display or str(path)
     text = read_text(path, shown)
-    return load_workout_text(text, shown, pace_overrides=pace_overrides, trial_override=trial_override)
+    return load_workout_text(
+        text, shown, pace_overrides=pace_overrides, trial_override=trial_override, default_trial=default_trial
+    )
 
 
 def load_workout_text(
@@ -163,10 +170,23 @@ def load_workout_text(
     *,
     pace_overrides: Mapping[str, str] | None = None,
     trial_override: str | None = None,
+    default_trial: DefaultTrial = None,
 ) -> Workout:
+    """``default_trial`` is used only when the workout names a derived pace and neither ``trial:`` nor
+    ``trial_override`` gives a trial (a callable is called only then); the workout's ``trial_source`` is then
+    ``"history"``."""
     try:
         doc = parse_yaml(text, display)
-        return _Builder(display, pace_overrides or {}, trial_override).build(doc)
+        builder = _Builder(display, pace_overrides or {}, trial_override)
+        try:
+            return builder.build(doc)
+        except WorkoutError:
+            if default_trial is None or not builder.needs_trial:
+                raise
+            fallback = default_trial() if callable(default_trial) else default_trial
+            if not fallback:
+                raise
+            return _Builder(display, pace_overrides or {}, None, fallback).build(doc)
     except WorkoutError:
         raise
     except RecursionError:
@@ -174,12 +194,20 @@ def load_workout_text(
 
 
 class _Builder:
-    def __init__(self, source: str, pace_overrides: Mapping[str, str], trial_override: str | None) -> None:
+    def __init__(
+        self,
+        source: str,
+        pace_overrides: Mapping[str, str],
+        trial_override: str | None,
+        default_trial: str | None = None,
+    ) -> None:
         self.ctx = _Ctx(source)
         self.pace_overrides = pace_overrides
         self.trial_override = trial_override
+        self.default_trial = default_trial  # used when there is no other trial (source "history")
         self.paces: dict[str, Pace] = {}
         self.derived_missing = False
+        self.needs_trial = False  # a derived pace was named with no trial to derive it from
         self.default_cadence: tuple[Fraction, Fraction] = (Fraction(180), Fraction(180))
         self._memo: dict[int, tuple[Step | Repeat | None, Fraction, int]] = {}
 
@@ -280,6 +308,13 @@ class _Builder:
             except ValueError as exc:
                 self.ctx.add(_pos_value(doc, "trial"), str(exc))
                 return None, None, None
+        elif self.default_trial:
+            raw, source = self.default_trial, "history"
+            try:
+                trial = parse_trial(raw)
+            except ValueError as exc:
+                self.ctx.add((1, 1), f"your recorded trial: {exc}")
+                return None, None, None
         else:
             return None, None, None
         try:
@@ -336,6 +371,7 @@ class _Builder:
         if parse_clock(pname) is not None:
             return f"pace '{pname}' needs a unit: write '{pname}/km', '{pname}/mi' or '{pname}/400m'"
         if pname in DERIVED_PACES and self.derived_missing:
+            self.needs_trial = True
             return (
                 f"pace '{pname}' is derived from a time trial: add 'trial: 1mi 6:00' (your result) to the workout, "
                 f"pass --trial, or define '{pname}' under 'paces:'"

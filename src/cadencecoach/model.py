@@ -45,6 +45,13 @@ class Step:
     say: str | None = None
     line: int = 0
     col: int = 0
+    # --- imported workouts (cadencecoach.formats; see docs/FORMATS.md) ---
+    # `open`: the step ends when the runner presses the lap key (intervals.icu "press lap"). Its `extent` and
+    # `duration` are a nominal length: the one the source gave, or `--open-step`, or 0 when there is none
+    # (`plan`/`render` then refuse it; the live player ends the step on the lap key).
+    open: bool = False
+    # `cues`: timed spoken cues, (offset in seconds from the step's start, text); compiled as kind "custom".
+    cues: tuple[tuple[Fraction, str], ...] = ()
 
 
 @dataclass(frozen=True)

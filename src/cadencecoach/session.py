@@ -47,10 +47,57 @@ def parse_pace_options(values: list[str] | None) -> dict[str, str]:
     return out
 
 
-def load(arg: str, paces: list[str] | None = None, trial: str | None = None) -> Workout:
+def load(
+    arg: str,
+    paces: list[str] | None = None,
+    trial: str | None = None,
+    *,
+    use_history: bool = True,
+    open_step: str | None = None,
+    require_open_length: bool = False,
+    warn: Warn | None = None,
+) -> Workout:
+    """`open_step` (``--open-step``) gives open steps ("press lap", imported) a length; with
+    `require_open_length` (plan, render) an open step without one is an error. `warn` gets the import warnings
+    of a ``.txt``/``.zwo`` workout (default: stderr)."""
     ref = resolve(arg)
     display = arg if ref.origin == "path" else str(ref.path)
-    return load_workout(ref.path, display=display, pace_overrides=parse_pace_options(paces), trial_override=trial)
+    # history: a workout that names derived paces and gives no trial uses the latest recorded trial, and says so
+    default = None
+    if use_history and not trial:
+        from .history.trials import DefaultTrial
+
+        default = DefaultTrial()
+    from . import formats  # intervals.icu .txt and Zwift .zwo workouts (formats/, docs/FORMATS.md)
+
+    if formats.is_import(ref.path):
+        imported = formats.import_workout(
+            ref.path,
+            display=display,
+            pace_overrides=parse_pace_options(paces),
+            trial_override=trial,
+            default_trial=default,
+        )
+        for message in imported.warnings:
+            (warn or _warn_stderr)(message)
+        workout = imported.workout
+    else:
+        workout = load_workout(
+            ref.path,
+            display=display,
+            pace_overrides=parse_pace_options(paces),
+            trial_override=trial,
+            default_trial=default,
+        )
+    if default is not None and workout.trial_source == "history":
+        default.announce()
+    return formats.with_open_length(workout, open_step, require=require_open_length)
+
+
+def _warn_stderr(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def speech_for(

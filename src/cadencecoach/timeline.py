@@ -365,6 +365,10 @@ def _candidates(segments: Sequence[Segment], sr: int, voice_mode: str) -> list[_
             out.append(_Candidate(_sample(start, sr), "announce", cue_text.announcement(flat), flat.index))
             if full and flat.step.say:
                 out.append(_Candidate(_sample(start, sr), "say", flat.step.say, flat.index))
+            if full:  # timed cues of imported workouts (Zwift textevents, intervals.icu `33^text`)
+                for offset, text in flat.step.cues:
+                    if 0 <= offset < dur:
+                        out.append(_Candidate(_sample(start + offset, sr), "custom", text, flat.index))
         if full and dur >= 30 and i + 1 < len(steps):
             out.append(_Candidate(_sample(end - 10, sr), "preview", cue_text.preview(steps[i + 1][0].flat), flat.index))
         if full and dur >= 120:

@@ -60,7 +60,8 @@ def available() -> list[WorkoutRef]:
 def resolve(arg: str) -> WorkoutRef:
     """A path to a file, or a workout name. Raises WorkoutError (``ARG:1:1: ...``) when neither exists."""
     path = Path(arg).expanduser()
-    if path.exists() or os.sep in arg or path.suffix in SUFFIXES:
+    imported = path.suffix.lower() in (".txt", ".zwo")  # intervals.icu text, Zwift workout (formats/)
+    if path.exists() or os.sep in arg or path.suffix in SUFFIXES or imported:
         return WorkoutRef(path.stem, path, "path")
     table = {r.name: r for r in available()}
     if arg in table:

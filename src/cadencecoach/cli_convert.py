@@ -1,0 +1,110 @@
+"""``cadencecoach convert IN -o OUT``: a workout (YAML, intervals.icu ``.txt``, Zwift ``.zwo``, or a shipped name) to
+our YAML (``.yaml``/``.yml``) or to a Garmin FIT workout (``.fit``). Registered by cli.py.
+
+Like cli_live.py, this module has no ``from __future__ import annotations``: Typer needs real annotation objects.
+The work is in :mod:`cadencecoach.formats`.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+YAML_SUFFIXES = (".yaml", ".yml")
+FIT_SUFFIXES = (".fit",)
+
+OpenStepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--open-step",
+        metavar="DURATION",
+        help="Length of open steps ('press lap') for YAML output, which has no open steps, e.g. --open-step 60s. "
+        "FIT keeps them open.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``convert`` to `app`."""
+    from .cli import PaceOpt, TrialOpt, guard, warn
+
+    @app.command(
+        epilog=(
+            "Examples:\n\n"
+            "  cadencecoach convert threshold.txt -o threshold.yaml --pace threshold=4:15/km\n\n"
+            "  cadencecoach convert intervals.zwo -o intervals.fit --trial '5k 20:00'\n\n"
+            "  cadencecoach convert 10x400 -o 10x400.fit\n\n"
+            "  cadencecoach convert hills.txt -o hills.yaml --open-step 90s\n\n"
+            "IN is a YAML workout, an intervals.icu workout text (.txt), a Zwift workout (.zwo) or a shipped "
+            "workout's name. Paces given as percentages (Zwift's Power, intervals.icu's '80% Pace', 'Z2 Pace') "
+            "need a reference: --trial, or --pace threshold=... / 5k=... (see docs/FORMATS.md)."
+        )
+    )
+    @guard
+    def convert(
+        workout: Annotated[
+            str, typer.Argument(help="IN: a workout .yaml, .txt (intervals.icu), .zwo (Zwift) or name.")
+        ],
+        output: Annotated[
+            Path,
+            typer.Option("-o", "--output", metavar="OUT", help="Output file: .yaml (our format) or .fit (Garmin)."),
+        ],
+        pace: PaceOpt = None,
+        trial: TrialOpt = None,
+        open_step: OpenStepOpt = None,
+    ) -> None:
+        """Convert a workout to our YAML or to a Garmin FIT workout file; what cannot be carried over is a warning."""
+        from . import session
+        from .errors import UsageError
+        from .units import format_clock
+
+        suffix = output.suffix.lower()
+        if suffix not in YAML_SUFFIXES + FIT_SUFFIXES:
+            raise UsageError(f"-o {output}: write .yaml (our workout format) or .fit (a Garmin workout)")
+        src = Path(workout).expanduser()
+        if src.exists() and output.exists() and src.resolve() == output.resolve():
+            raise UsageError(f"-o {output}: that is the input file; choose another name")
+        if output.parent and not output.parent.exists():
+            raise UsageError(f"-o {output}: no such folder {output.parent}")
+        warnings: list[str] = []
+        to_yaml = suffix in YAML_SUFFIXES
+        w = session.load(workout, pace, trial, open_step=open_step, require_open_length=to_yaml, warn=warnings.append)
+        for message in warnings:
+            warn(message)
+        more: list[str] = []
+        if to_yaml:
+            _write_yaml(w, output, workout, warnings, more)
+            what = f"{w.total_steps} steps"
+        else:
+            from .formats.fit import fit_steps, write_fit
+
+            more = write_fit(w, output)
+            what = f"{len(fit_steps(w))} FIT steps"
+        for message in more:
+            warn(message)
+        count = len(warnings) + len(more)
+        note = f", {count} warning{'s' if count != 1 else ''}" if count else ""
+        print(f"wrote {output} ({w.name}: {format_clock(float(w.total_duration))}, {what}{note})")
+
+
+def _write_yaml(workout: object, output: Path, source: str, import_warnings: list[str], more: list[str]) -> None:
+    from .errors import WorkoutError
+    from .formats.yaml_out import dumps
+    from .loader import load_workout_text
+
+    header = "\n".join([f"Converted by cadencecoach from {source}"] + [f"warning: {m}" for m in import_warnings])
+    text = dumps(workout, more, header=header)  # type: ignore[arg-type]
+    try:  # the file must load back: a failure here is a bug, not the runner's problem
+        load_workout_text(text, str(output))
+    except WorkoutError as exc:
+        raise RuntimeError(f"the YAML written for {output} does not load back: {exc}") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

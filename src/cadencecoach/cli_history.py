@@ -1,0 +1,345 @@
+"""The history commands of the CLI: ``trial`` (add, list, rm, plot), ``paces`` and ``history``.
+
+Registered by cli.py (``register(app)``). Like cli_live.py this module has no ``from __future__ import
+annotations``, so Typer sees real annotation objects. The work is in the ``history`` package.
+"""
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+
+
+def _history_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A history database that cannot be used: one line on stderr, exit 1 (inside cli.guard)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .history.db import HistoryError
+
+        try:
+            return func(*args, **kwargs)
+        except HistoryError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for col in columns:
+        wraps = col in ("workout", "note", "pace")
+        table.add_column(col, justify="right" if col in right else "left", no_wrap=not wraps, overflow="fold")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``trial``, ``paces`` and ``history`` to `app`."""
+    from .cli import TrialOpt, guard, warn
+
+    trial_app = typer.Typer(
+        name="trial",
+        help="Your time trials: add, list, remove and plot them. The latest one sets your derived paces.",
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        epilog=(
+            "Examples:\n\n  cadencecoach trial add 1mi 6:12 --date 2026-11-20\n\n  cadencecoach trial list\n\n"
+            "  cadencecoach trial plot -o trials.png"
+        ),
+    )
+    app.add_typer(trial_app, name="trial")
+
+    # ------------------------------------------------------------------------------ trial add
+    @trial_app.command(
+        "add",
+        epilog=(
+            "Examples:\n\n  cadencecoach trial add 1mi 6:12\n\n"
+            '  cadencecoach trial add 5k 19:57 --date 2026-11-20 --note "windy, track"\n\n'
+            "  cadencecoach trial add mile 5:58.4 --date yesterday"
+        ),
+    )
+    @guard
+    @_history_errors
+    def trial_add(
+        result: Annotated[
+            list[str], typer.Argument(metavar="DISTANCE TIME", help="The result, like 1mi 6:12 or 5k 19:57.")
+        ],
+        on: Annotated[
+            str | None, typer.Option("--date", metavar="YYYY-MM-DD", help="The day you ran it (default: today).")
+        ] = None,
+        note: Annotated[str | None, typer.Option("--note", help="A note: course, weather, how it felt.")] = None,
+    ) -> None:
+        """Record a time trial (its VDOT sets your derived paces from now on)."""
+        from .history.db import open_db
+        from .history.trials import add_trial, make_trial, parse_date
+
+        trial = make_trial(" ".join(result), parse_date(on), note)
+        db = open_db(warn=warn)
+        assert db is not None
+        with db:
+            saved = add_trial(db, trial)
+        print(f"added trial {saved.id}: {saved.result} on {saved.date.isoformat()} (VDOT {saved.vdot:.1f})")
+
+    # ------------------------------------------------------------------------------ trial list
+    @trial_app.command("list", epilog="Examples:\n\n  cadencecoach trial list\n\n  cadencecoach trial list --json")
+    @guard
+    @_history_errors
+    def trial_list(as_json: JsonOpt = False) -> None:
+        """List your time trials, oldest first, with their VDOT."""
+        from .history.db import open_db
+        from .history.trials import list_trials
+
+        db = open_db(create=False, warn=warn)
+        trials = []
+        if db is not None:
+            with db:
+                trials = list_trials(db)
+        if as_json:
+            sys.stdout.write(json.dumps({"trials": [t.to_json() for t in trials]}) + "\n")
+            return
+        if not trials:
+            print("no trials recorded yet: add one with 'cadencecoach trial add 1mi 6:12'")
+            return
+        table = _table("id", "date", "result", "VDOT", "note", right=("id", "VDOT"))
+        for t in trials:
+            table.add_row(str(t.id), t.date.isoformat(), t.result, f"{t.vdot:.1f}", t.note or "")
+        _console().print(table)
+
+    # ------------------------------------------------------------------------------ trial rm
+    @trial_app.command(
+        "rm", epilog="Example:\n\n  cadencecoach trial rm 3      (the id from 'cadencecoach trial list')"
+    )
+    @guard
+    @_history_errors
+    def trial_rm(
+        trial_id: Annotated[int, typer.Argument(metavar="ID", help="The trial's id (see trial list).")],
+    ) -> None:
+        """Remove a time trial."""
+        from .errors import UsageError
+        from .history.db import open_db
+        from .history.trials import remove_trial
+
+        db = open_db(create=False, warn=warn)
+        removed = None
+        if db is not None:
+            with db:
+                removed = remove_trial(db, trial_id)
+        if removed is None:
+            raise UsageError(f"no trial with id {trial_id} (see 'cadencecoach trial list')")
+        print(f"removed trial {trial_id}: {removed.result} on {removed.date.isoformat()}")
+
+    # ------------------------------------------------------------------------------ trial plot
+    @trial_app.command(
+        "plot", epilog="Examples:\n\n  cadencecoach trial plot -o trials.png\n\n  cadencecoach trial plot -o t.svg"
+    )
+    @guard
+    @_history_errors
+    def trial_plot(
+        output: Annotated[Path, typer.Option("-o", "--output", help="The image: .png, .svg or .pdf.")],
+    ) -> None:
+        """Chart your trials over time: the equivalent mile time and the VDOT with its trend."""
+        from .history.charts import check_output, plot_trials
+        from .history.db import open_db
+        from .history.trials import list_trials
+
+        check_output(output, "-o")
+        db = open_db(create=False, warn=warn)
+        trials = []
+        if db is not None:
+            with db:
+                trials = list_trials(db)
+        chart = plot_trials(trials, output)
+        trend = ""
+        if chart.vdot_per_30_days is not None:
+            trend = f", VDOT trend {chart.vdot_per_30_days:+.1f} per 30 days"
+        print(f"wrote {output} ({len(chart.points)} trials{trend})")
+
+    # ------------------------------------------------------------------------------ paces
+    @app.command(
+        epilog=(
+            "Examples:\n\n  cadencecoach paces\n\n"
+            '  cadencecoach paces --trial "5k 20:00"\n\n  cadencecoach paces --json'
+        )
+    )
+    @guard
+    @_history_errors
+    def paces(trial: TrialOpt = None, as_json: JsonOpt = False) -> None:
+        """Your training and race paces (per km, per mile, per 400 m) from your latest trial, or --trial."""
+        from .errors import UsageError
+        from .history.trials import make_trial, pace_table, read_latest_trial
+
+        if trial:
+            t = make_trial(trial)
+            source = f"--trial {t.result}"
+        else:
+            found = read_latest_trial(warn=warn)
+            if found is None:
+                raise UsageError(
+                    "no trial recorded yet: add one with 'cadencecoach trial add 1mi 6:12',"
+                    ' or pass --trial "5k 20:00"'
+                )
+            t = found
+            source = f"your {t.describe()}"
+        rows = pace_table(t.vdot)
+        if as_json:
+            out = {
+                "trial": t.to_json() if t.id is not None else {"result": t.result, "vdot": round(t.vdot, 2)},
+                "vdot": round(t.vdot, 2),
+                "paces": [r.to_json() for r in rows],
+            }
+            sys.stdout.write(json.dumps(out) + "\n")
+            return
+        console = _console()
+        console.print(f"[bold]paces from {source}[/]: VDOT {t.vdot:.1f}")
+        table = _table(
+            "pace",
+            "name",
+            "per km",
+            "per mile",
+            "per 400 m",
+            "race time",
+            right=("per km", "per mile", "per 400 m", "race time"),
+        )
+        from .history.trials import format_time
+
+        for r in rows:
+            table.add_row(
+                r.label,
+                r.name,
+                format_time(round(r.s_per_km)),
+                format_time(round(r.s_per_mile)),
+                format_time(round(r.s_per_400m)),
+                "" if r.race_time_s is None else format_time(round(r.race_time_s)),
+            )
+        console.print(table)
+        console.print("[dim]use them by name in a workout: 'pace: threshold', 'pace: mile'[/]")
+
+    # ------------------------------------------------------------------------------ history
+    @app.command(
+        epilog=(
+            "Examples:\n\n  cadencecoach history\n\n  cadencecoach history --json\n\n"
+            "  cadencecoach history --csv > sessions.csv\n\n  cadencecoach history --weekly --csv"
+        )
+    )
+    @guard
+    @_history_errors
+    def history(
+        as_json: JsonOpt = False,
+        as_csv: Annotated[
+            bool, typer.Option("--csv", help="CSV on stdout (one row per session, or per week).")
+        ] = False,
+        weekly: Annotated[bool, typer.Option("--weekly", help="Only the weekly totals.")] = False,
+        limit: Annotated[
+            int | None, typer.Option("--limit", "-n", min=1, metavar="N", help="Only the N latest sessions.")
+        ] = None,
+    ) -> None:
+        """Every session you ran (newest first) and your weekly totals of time run."""
+        from .errors import UsageError
+        from .history.db import open_db
+        from .history.sessions import list_sessions, weekly_totals
+
+        if as_json and as_csv:
+            raise UsageError("--json and --csv: choose one")
+        db = open_db(create=False, warn=warn)
+        sessions = []
+        if db is not None:
+            with db:
+                sessions = list_sessions(db)
+        weeks = weekly_totals(sessions)
+        shown = sessions[:limit] if limit else sessions
+        if as_json:
+            out: dict[str, Any] = {"weeks": [w.to_json() for w in weeks]}
+            if not weekly:
+                out["sessions"] = [s.to_json() for s in shown]
+            sys.stdout.write(json.dumps(out) + "\n")
+            return
+        if as_csv:
+            rows = [w.to_json() for w in weeks] if weekly else [s.to_json() for s in shown]
+            fields = list(rows[0]) if rows else _csv_fields(weekly)
+            writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            return
+        _print_history(shown, weeks, weekly)
+
+
+def _csv_fields(weekly: bool) -> list[str]:
+    if weekly:
+        return ["week", "iso_week", "sessions", "completed", "time_run_s"]
+    return [
+        "id",
+        "workout",
+        "source",
+        "hash",
+        "started_at",
+        "ended_at",
+        "status",
+        "time_run_s",
+        "planned_s",
+        "steps_total",
+        "steps_completed",
+        "steps_skipped",
+        "stopped_early",
+        "underflows",
+        "week",
+    ]
+
+
+_STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "red", "running": "cyan"}
+
+
+def _print_history(sessions: list[Any], weeks: list[Any], weekly: bool) -> None:
+    from .history.trials import format_time
+
+    console = _console()
+    if not sessions:
+        console.print("no sessions recorded yet: every 'cadencecoach run' is recorded here")
+        return
+    if not weekly:
+        gaps = any(s.underflows for s in sessions)  # the audio-gaps column only when there were any
+        columns = ["id", "started", "workout", "status", "steps", "time run"] + (["underflows"] if gaps else [])
+        table = _table(*columns, right=("id", "steps", "time run", "underflows"))
+        for s in sessions:
+            steps = f"{s.steps_completed}/{s.steps_total}"
+            if s.steps_skipped:
+                steps += f", {s.steps_skipped} skipped"
+            style = _STATUS_STYLE.get(s.status, "")
+            row = [
+                str(s.id),
+                s.local_start.strftime("%Y-%m-%d %H:%M"),
+                s.workout_name,
+                f"[{style}]{s.status}[/]" if style else s.status,
+                steps,
+                format_time(round(s.run_s)),
+            ]
+            table.add_row(*row, *([str(s.underflows) if s.underflows else ""] if gaps else []))
+        console.print(table)
+        console.print()
+    table = _table("week", "sessions", "completed", "time run", right=("sessions", "completed", "time run"))
+    for w in weeks:
+        iso = w.week.isocalendar()
+        table.add_row(
+            f"{w.week.isoformat()} ({iso[0]}-W{iso[1]:02d})",
+            str(w.sessions),
+            str(w.completed),
+            format_time(round(w.run_s)),
+        )
+    console.print(table)
+    total = sum(w.run_s for w in weeks)
+    console.print(f"[dim]{len(sessions)} sessions, {format_time(round(total))} run in all[/]")

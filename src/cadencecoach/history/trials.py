@@ -1,0 +1,276 @@
+"""Time trials: record them, find the latest, derive the training paces (Daniels' VDOT, see vdot.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import vdot as vdot_mod
+from ..errors import UsageError
+from ..units import METERS_PER_MILE, parse_trial
+from .db import Database, HistoryError, Warn, open_db, utc_now
+
+VDOT_RANGE = (10.0, 100.0)  # as the loader: outside it, no runner's result
+
+
+def format_time(seconds: float) -> str:
+    """``6:12``, ``19:57``, ``1:31:35``; tenths only when the time has them (``6:12.4``)."""
+    tenths = round(seconds * 10)
+    whole, frac = divmod(tenths, 10)
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    text = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return f"{text}.{frac}" if frac else text
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A time-trial result."""
+
+    id: int | None
+    date: date
+    distance: str  # as written, lower case: "1mi", "5k", "mile", "3000m"
+    distance_m: float
+    time_s: float
+    vdot: float
+    note: str | None = None
+
+    @property
+    def result(self) -> str:
+        """``1mi 6:12``: what ``--trial`` and ``trial:`` accept."""
+        return f"{self.distance} {format_time(self.time_s)}"
+
+    def describe(self) -> str:
+        return f"{self.result} trial of {self.date.isoformat()}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "date": self.date.isoformat(),
+            "result": self.result,
+            "distance": self.distance,
+            "distance_m": self.distance_m,
+            "time_s": self.time_s,
+            "vdot": round(self.vdot, 2),
+            "note": self.note,
+        }
+
+
+def make_trial(text: str, when: date | None = None, note: str | None = None) -> Trial:
+    """A trial from ``"1mi 6:12"`` (or ``"5k 19:57"``); raises UsageError for a result no runner has."""
+    try:
+        meters, secs = parse_trial(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        v = vdot_mod.vdot(float(meters), float(secs))
+    except (OverflowError, ValueError):
+        v = float("nan")
+    if not VDOT_RANGE[0] <= v <= VDOT_RANGE[1]:
+        raise UsageError(f"trial '{text}' gives a VDOT of {v:.1f}, outside any runner's range (10-100)")
+    distance = text.split()[0].lower()
+    return Trial(None, when or date.today(), distance, float(meters), float(secs), v, (note or "").strip() or None)
+
+
+def parse_date(text: str | None, *, today: date | None = None) -> date:
+    """``--date``: ``YYYY-MM-DD``, ``today`` or ``yesterday``; not in the future."""
+    today = today or date.today()
+    if text is None or text.strip().lower() == "today":
+        return today
+    if text.strip().lower() == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--date {text}: write the day as YYYY-MM-DD, like 2026-11-20") from None
+    if day > today + timedelta(days=1):  # one day of slack for time zones
+        raise UsageError(f"--date {text} is in the future")
+    return day
+
+
+def _row(row: Any) -> Trial:
+    return Trial(
+        id=row["id"],
+        date=date.fromisoformat(row["date"]),
+        distance=row["distance"],
+        distance_m=row["distance_m"],
+        time_s=row["time_s"],
+        vdot=row["vdot"],
+        note=row["note"],
+    )
+
+
+def add_trial(db: Database, trial: Trial) -> Trial:
+    with db.write() as con:
+        cur = con.execute(
+            "INSERT INTO trials (date, distance, distance_m, time_s, vdot, note, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                trial.date.isoformat(),
+                trial.distance,
+                trial.distance_m,
+                trial.time_s,
+                trial.vdot,
+                trial.note,
+                utc_now(),
+            ),
+        )
+        new_id = cur.lastrowid
+    return Trial(new_id, trial.date, trial.distance, trial.distance_m, trial.time_s, trial.vdot, trial.note)
+
+
+def list_trials(db: Database) -> list[Trial]:
+    """Oldest first (by the day run, then the order they were added)."""
+    return [_row(r) for r in db.query("SELECT * FROM trials ORDER BY date, id")]
+
+
+def latest_trial(db: Database) -> Trial | None:
+    rows = db.query("SELECT * FROM trials ORDER BY date DESC, id DESC LIMIT 1")
+    return _row(rows[0]) if rows else None
+
+
+def remove_trial(db: Database, trial_id: int) -> Trial | None:
+    """Delete a trial; returns it (None when there was no such id)."""
+    with db.write() as con:
+        rows = con.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)).fetchall()
+        if not rows:
+            return None
+        con.execute("DELETE FROM trials WHERE id = ?", (trial_id,))
+    return _row(rows[0])
+
+
+# --------------------------------------------------------------------------------- the latest, quietly
+
+
+def read_latest_trial(path: Path | None = None, warn: Warn | None = None) -> Trial | None:
+    """The latest recorded trial, or None (no database, no trial, or a database that cannot be read: then one
+    warning). Never creates the data folder, never raises."""
+    try:
+        db = open_db(path, create=False, warn=warn)
+        if db is None:
+            return None
+        with db:
+            return latest_trial(db)
+    except (HistoryError, OSError) as exc:
+        (warn or _warn)(f"cannot read your recorded trials: {exc}")
+    except Exception as exc:  # a history problem must not stop a workout
+        (warn or _warn)(f"cannot read your recorded trials: {type(exc).__name__}: {exc}")
+    return None
+
+
+class DefaultTrial:
+    """The loader's ``default_trial``: called only when a workout names derived paces and gives no trial.
+
+    Remembers which trial it handed out, so the caller can say so (:meth:`announce`)."""
+
+    def __init__(self, path: Path | None = None, warn: Warn | None = None) -> None:
+        self.path = path
+        self.warn = warn
+        self.used: Trial | None = None
+
+    def __call__(self) -> str | None:
+        trial = read_latest_trial(self.path, self.warn)
+        self.used = trial
+        return trial.result if trial is not None else None
+
+    def message(self) -> str | None:
+        if self.used is None:
+            return None
+        return f"using your {self.used.describe()} (VDOT {self.used.vdot:.1f}) for the derived paces"
+
+    def announce(self, out: Callable[[str], None] | None = None) -> None:
+        text = self.message()
+        if text:
+            (out or (lambda m: print(m, file=sys.stderr, flush=True)))(text)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- paces
+
+RACE_LABELS = {
+    "mile": "mile",
+    "3k": "3 km",
+    "5k": "5 km",
+    "10k": "10 km",
+    "half": "half marathon",
+    "marathon": "marathon",
+}
+TRAINING_LABELS = {
+    "easy": "easy (E)",
+    "threshold": "threshold (T)",
+    "interval": "interval (I)",
+    "repetition": "repetition (R)",
+}
+MILE_M = float(METERS_PER_MILE)
+
+
+@dataclass(frozen=True)
+class PaceRow:
+    name: str  # the pace name a workout uses: mile, 5k, easy, threshold, ...
+    label: str
+    kind: str  # "race" or "training"
+    s_per_km: float
+    race_time_s: float | None  # equivalent race time, for race paces
+
+    @property
+    def s_per_mile(self) -> float:
+        return self.s_per_km * MILE_M / 1000
+
+    @property
+    def s_per_400m(self) -> float:
+        return self.s_per_km * 0.4
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "s_per_km": round(self.s_per_km, 2),
+            "s_per_mile": round(self.s_per_mile, 2),
+            "s_per_400m": round(self.s_per_400m, 2),
+            "per_km": format_time(round(self.s_per_km)),
+            "per_mile": format_time(round(self.s_per_mile)),
+            "per_400m": format_time(round(self.s_per_400m)),
+            "race_time_s": None if self.race_time_s is None else round(self.race_time_s, 1),
+            "race_time": None if self.race_time_s is None else format_time(round(self.race_time_s)),
+        }
+
+
+def pace_table(vdot_value: float) -> list[PaceRow]:
+    """Every derived pace of a VDOT, race paces first (short to long), then training paces (easy to hard)."""
+    paces = vdot_mod.derived_paces(vdot_value)
+    rows = [
+        PaceRow(name, RACE_LABELS[name], "race", paces[name], paces[name] * d / 1000)
+        for name, d in vdot_mod.RACE_DISTANCES.items()
+    ]
+    rows += [
+        PaceRow(name, TRAINING_LABELS[name], "training", paces[name], None) for name in vdot_mod.TRAINING_FRACTIONS
+    ]
+    return rows
+
+
+def equivalent_time(vdot_value: float, distance_m: float) -> float:
+    return vdot_mod.race_time(vdot_value, distance_m)
+
+
+__all__ = [
+    "DefaultTrial",
+    "PaceRow",
+    "Trial",
+    "add_trial",
+    "equivalent_time",
+    "format_time",
+    "latest_trial",
+    "list_trials",
+    "make_trial",
+    "pace_table",
+    "parse_date",
+    "read_latest_trial",
+    "remove_trial",
+]

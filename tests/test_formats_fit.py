@@ -1,0 +1,210 @@
+"""Garmin FIT export (``cadencecoach.formats.fit``): written with Garmin's SDK (garmin-fit-sdk), read back with a
+different library (fitdecode), and every step compared with what the workout model says it should be."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("garmin_fit_sdk", reason="the 'fit' extra (garmin-fit-sdk) is not installed")
+fitdecode = pytest.importorskip("fitdecode", reason="fitdecode (dev) is not installed")
+
+from cadencecoach.errors import WorkoutError  # noqa: E402
+from cadencecoach.formats import import_workout, with_open_length  # noqa: E402
+from cadencecoach.formats.fit import decode, encode, write_fit  # noqa: E402
+from cadencecoach.loader import load_workout, load_workout_text  # noqa: E402
+from cadencecoach.model import Repeat, Step, Workout  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "workouts" / "examples"
+INTENSITY = {"warmup": "warmup", "run": "active", "recover": "recovery", "rest": "rest", "cooldown": "cooldown"}
+WHEN = datetime(2026, 5, 1, 7, 30, tzinfo=timezone.utc)
+
+
+def read_all(data: bytes) -> dict[str, list[dict[str, Any]]]:
+    """Every data message, by name, as {field: value} (fitdecode's scaled values; CRC checked)."""
+    import io
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE) as reader:
+        for frame in reader:
+            if isinstance(frame, fitdecode.FitDataMessage):
+                out.setdefault(frame.name, []).append({f.name: f.value for f in frame.fields})
+    return out
+
+
+def expected_steps(workout: Workout) -> list[dict[str, Any]]:
+    """What each workout_step must say, from the model alone (repeats as repeat steps after their body)."""
+    out: list[dict[str, Any]] = []
+
+    def walk(items: tuple[Step | Repeat, ...]) -> None:
+        for item in items:
+            if isinstance(item, Repeat):
+                first = len(out)
+                walk(item.steps)
+                out.append({"repeat_from": first, "count": item.count})
+            else:
+                out.append({"step": item})
+
+    walk(workout.steps)
+    return out
+
+
+def check_step(got: dict[str, Any], want: dict[str, Any], workout: Workout, index: int) -> None:
+    assert got["message_index"] == index
+    if "repeat_from" in want:
+        assert got["duration_type"] == "repeat_until_steps_cmplt"
+        assert got["duration_step"] == want["repeat_from"]
+        assert got["repeat_steps"] == want["count"]
+        return
+    step: Step = want["step"]
+    assert got["wkt_step_name"] == step.label
+    assert got["intensity"] == INTENSITY[step.kind]
+    if step.open:
+        assert got["duration_type"] == "open"
+    elif step.extent.is_time:
+        assert got["duration_type"] == "time"
+        assert got["duration_time"] == pytest.approx(float(step.extent.value), abs=0.0005)  # seconds
+    else:
+        assert got["duration_type"] == "distance"
+        assert got["duration_distance"] == pytest.approx(float(step.extent.value), abs=0.005)  # metres
+    cadence = step.cadence or workout.cadence
+    strides = (math.floor(min(cadence) / 2), math.ceil(max(cadence) / 2))
+    if step.pace is not None:
+        assert got["target_type"] == "speed"
+        speed = 1 / float(step.pace.s_per_m)  # m/s
+        low, high = got["custom_target_speed_low"], got["custom_target_speed_high"]
+        assert low < speed < high
+        # pace + and - 5 s/km, as speeds to FIT's resolution (1 mm/s)
+        assert low == pytest.approx(1 / (float(step.pace.s_per_m) + 0.005), abs=0.0005)
+        assert high == pytest.approx(1 / (float(step.pace.s_per_m) - 0.005), abs=0.0005)
+        if step.click:
+            assert got["secondary_target_type"] == "cadence"
+            assert (got["secondary_custom_target_cadence_low"], got["secondary_custom_target_cadence_high"]) == strides
+        else:
+            assert got.get("secondary_target_type") is None
+    elif step.click:
+        assert got["target_type"] == "cadence"
+        assert (got["custom_target_cadence_low"], got["custom_target_cadence_high"]) == strides
+    else:
+        assert got["target_type"] == "open"
+    notes = got.get("notes") or ""
+    if step.say:
+        assert step.say in notes
+    if step.effort:
+        assert step.effort in notes
+    for _, text in step.cues:
+        assert text in notes
+
+
+def roundtrip(workout: Workout) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    data, warns = encode(workout, created=WHEN)
+    msgs = read_all(data)
+    (file_id,) = msgs["file_id"]
+    assert file_id["type"] == "workout" and file_id["manufacturer"] == "development"
+    assert file_id["time_created"] == WHEN
+    (wkt,) = msgs["workout"]
+    assert wkt["wkt_name"] == workout.name and wkt["sport"] == "running"
+    steps = msgs["workout_step"]
+    want = expected_steps(workout)
+    assert wkt["num_valid_steps"] == len(steps) == len(want)
+    for i, (got, exp) in enumerate(zip(steps, want, strict=True)):
+        check_step(got, exp, workout, i)
+    return msgs, warns
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "workouts").glob("*.yaml")))
+def test_every_shipped_workout(name: str) -> None:
+    workout = load_workout(ROOT / "workouts" / f"{name}.yaml", trial_override="1mi 6:00")
+    roundtrip(workout)
+
+
+def test_imported_zwift_workout() -> None:
+    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", trial_override="5k 20:00")
+    msgs, warns = roundtrip(r.workout)
+    steps = msgs["workout_step"]
+    assert [s["duration_type"] for s in steps].count("repeat_until_steps_cmplt") == 1
+    assert steps[0]["notes"] == "Easy start, let the legs wake up."
+    assert any("FIT has no timed messages" in w and "Relax the shoulders." in w for w in warns)
+
+
+def test_open_steps_stay_open() -> None:
+    r = import_workout(EXAMPLES / "icu-hill-repeats.txt", trial_override="5k 20:00")
+    msgs, _ = roundtrip(r.workout)
+    types = [s["duration_type"] for s in msgs["workout_step"]]
+    assert types == ["time", "time", "open", "repeat_until_steps_cmplt", "time"]
+    # --open-step gives a length for YAML/plan/render; FIT keeps the step open
+    msgs, _ = roundtrip(with_open_length(r.workout, "90s"))
+    assert [s["duration_type"] for s in msgs["workout_step"]] == types
+
+
+def test_nested_repeats_click_off_and_ramps() -> None:
+    w = load_workout_text(
+        """\
+name: Nested
+cadence: 170-176
+paces: {mile: "5:45/mi"}
+steps:
+  - warmup: 10min
+  - repeat: 2
+    steps:
+      - repeat: 3
+        steps:
+          - run: 200m
+            pace: mile
+            cadence: 181
+            effort: 90%
+          - rest: 45s
+            click: off
+      - recover: 3min
+        breathing: "3:2"
+        say: Walk it off.
+""",
+        "nested.yaml",
+    )
+    msgs, warns = roundtrip(w)
+    steps = msgs["workout_step"]
+    assert [s["duration_type"] for s in steps] == [
+        "time",
+        "distance",
+        "time",
+        "repeat_until_steps_cmplt",
+        "time",
+        "repeat_until_steps_cmplt",
+    ]
+    assert (steps[3]["duration_step"], steps[3]["repeat_steps"]) == (1, 3)
+    assert (steps[5]["duration_step"], steps[5]["repeat_steps"]) == (1, 2)
+    assert (steps[0]["custom_target_cadence_low"], steps[0]["custom_target_cadence_high"]) == (85, 88)  # a ramp
+    assert (steps[1]["secondary_custom_target_cadence_low"], steps[1]["secondary_custom_target_cadence_high"]) == (
+        90,
+        91,
+    )
+    assert any("breathing 3:2" in w for w in warns)
+
+
+def test_decode_helper_matches_and_sdk_reads_it_too() -> None:
+    from garmin_fit_sdk import Decoder, Stream
+
+    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", pace_overrides={"threshold": "4:10/km"})
+    data, _ = encode(r.workout, created=WHEN)
+    _, wkt, steps = decode(data)
+    assert wkt["num_valid_steps"] == len(steps)
+    assert Decoder(Stream.from_byte_array(bytearray(data))).check_integrity()
+    messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read()
+    assert errors == [] and len(messages["workout_step_mesgs"]) == len(steps)
+
+
+def test_write_is_atomic_and_long_steps_are_refused(tmp_path: Path) -> None:
+    w = load_workout(ROOT / "workouts" / "tabata.yaml")
+    out = tmp_path / "t.fit"
+    write_fit(w, out, created=WHEN)
+    assert out.read_bytes()[8:12] == b".FIT" and [p.name for p in tmp_path.iterdir()] == ["t.fit"]
+    far = load_workout_text("name: far\nsteps:\n  - run: 50000km\n    pace: 0:01/km\n", "far.yaml")
+    with pytest.raises(WorkoutError, match="too long for a FIT file"):
+        encode(far)
+    assert far.total_duration == Fraction(50000)
