@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything cadencecoach needs on Debian 12 (run as root, or with sudo available):
 #   1. system packages via apt-get (skipped when dpkg-query says they are all installed);
-#   2. a virtualenv at .venv with `pip install -e '.[dev]'` (skipped when the hash of
+#   2. a virtualenv at .venv with `pip install -e '.[dev,all]'` (skipped when the hash of
 #      pyproject.toml stored in .venv matches and the venv's python still works).
 # Idempotent and quick on the second run. Shared by scripts/main.sh and scripts/test.sh.
 set -euo pipefail
@@ -85,16 +85,17 @@ if ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10
   python3 -m venv "$VENV"
 fi
 
-want_stamp="$( (sha256sum pyproject.toml; "$VENV/bin/python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)"
+EXTRAS="dev,all"
+want_stamp="$( (sha256sum pyproject.toml; echo "$EXTRAS"; "$VENV/bin/python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)"
 have_stamp="$(cat "$STAMP" 2>/dev/null || true)"
 
 if [ "$want_stamp" = "$have_stamp" ]; then
   log "virtualenv up to date (pyproject.toml unchanged)"
 else
-  log "pip install -e '.[dev]'"
+  log "pip install -e '.[$EXTRAS]'"
   rm -f "$STAMP"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
   printf '%s\n' "$want_stamp" >"$STAMP"
 fi
 

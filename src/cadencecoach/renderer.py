@@ -8,6 +8,11 @@ lookup arrays) happens in ``__init__``.
 Levels: clicks peak at ``CLICK_LEVEL`` (0.5) and are ducked by 6 dB (to 0.25) under speech; speech peaks at
 0.7 (see speech.py). Cues never overlap each other, so the mix peaks at 0.95 before the volume and can only
 clip in a degenerate case (clicks overlapping at > 300 spm); a final clip guards that too.
+
+Music bed (``render --music``, see docs/MUSIC.md): an optional :class:`MusicBed` -- pre-rendered, already
+tempo-matched music (int16, one sample per timeline sample) -- is added under the clicks and cues, ducked
+by ``MusicBed.depth`` while a cue sounds (smooth ramps, computed per block from a few precomputed spans).
+With a bed the final clip is always on.
 """
 
 from __future__ import annotations
@@ -21,6 +26,59 @@ from .timeline import Timeline
 CLICK_LEVEL = 0.5
 DUCK_DB = -6.0
 DUCK_MARGIN_S = 0.02  # a click starting just before speech is ducked too
+
+
+class MusicBed:
+    """Pre-rendered music under a timeline: ``audio[i]`` plays at timeline sample ``i`` (int16, times `scale`).
+
+    Ducking: the music's gain goes down to `depth` over `attack` samples before each spoken span and back up
+    over `release` samples after it (linear ramps; spans closer than attack + release are merged)."""
+
+    def __init__(
+        self,
+        audio: np.ndarray,
+        scale: float,
+        spans: Sequence[tuple[int, int]] = (),
+        *,
+        depth_db: float = -12.0,
+        attack: int = 0,
+        release: int = 0,
+    ) -> None:
+        self.audio = np.ascontiguousarray(audio, dtype=np.int16)
+        self.scale = np.float32(scale)
+        self.depth = float(10 ** (depth_db / 20))
+        self.attack = max(int(attack), 0)
+        self.release = max(int(release), 0)
+        merged: list[list[int]] = []
+        for a, b in sorted(spans):
+            if merged and a - merged[-1][1] <= self.attack + self.release:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        self._starts = np.asarray([a - self.attack for a, _ in merged], np.int64)  # ramps included
+        self._ends = np.asarray([b + self.release for _, b in merged], np.int64)
+        self._spans = np.asarray(merged, np.int64).reshape(-1, 2)
+
+    def mix_into(self, start: int, out: np.ndarray, duck: bool = True) -> None:
+        """Add samples ``[start, start + len(out))`` of the (ducked) music into `out`."""
+        a, b = max(start, 0), min(start + len(out), len(self.audio))
+        if b <= a:
+            return
+        seg = self.audio[a:b].astype(np.float32)
+        seg *= self.scale
+        if duck and len(self._spans):
+            j0 = int(np.searchsorted(self._ends, a, side="right"))
+            j1 = int(np.searchsorted(self._starts, b, side="left"))
+            if j1 > j0:
+                t = np.arange(a, b, dtype=np.float64)
+                w = np.zeros(b - a)
+                for j in range(j0, j1):
+                    s0, s1 = self._spans[j]
+                    up = (t - (s0 - self.attack)) / self.attack if self.attack else (t >= s0).astype(np.float64)
+                    down = ((s1 + self.release) - t) / self.release if self.release else (t < s1).astype(np.float64)
+                    np.maximum(w, np.clip(np.minimum(up, down), 0.0, 1.0), out=w)
+                seg *= (1.0 - (1.0 - self.depth) * w).astype(np.float32)
+        out[a - start : b - start] += seg
 
 
 class BlockRenderer:
@@ -56,6 +114,12 @@ class BlockRenderer:
             np.ascontiguousarray(pre_roll, dtype=np.float32) if pre_roll is not None and len(pre_roll) else None
         )
         self._may_clip = self._can_exceed_full_scale()
+        self.bed: MusicBed | None = None
+
+    def set_bed(self, bed: MusicBed | None) -> None:
+        """Play `bed` under the clicks and cues (``render --music``); None removes it."""
+        self.bed = bed
+        self._may_clip = True if bed is not None else self._can_exceed_full_scale()
 
     @property
     def pre_roll_length(self) -> int:
@@ -113,6 +177,8 @@ class BlockRenderer:
             j1 = int(np.searchsorted(self._cue_at, end, side="left"))
             for j in range(j0, j1):
                 self._mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
+        if self.bed is not None:
+            self.bed.mix_into(start, out, duck=self.voice_enabled)
         if self.volume != 1.0:
             out *= np.float32(self.volume)
         if self._may_clip:
