@@ -1,0 +1,119 @@
+"""`cadencecoach click` and Ctrl-C, end to end: the real program as a subprocess (stdin not a TTY), its
+output recorded from the test PulseAudio null sink.
+
+At 44100 Hz, 180 steps/min is exactly 14700 samples between clicks: timing comes only from counting
+samples in the stream callback, so the recording must show exactly that (to the sample: the sink, the
+stream and the recorder all run at 44100 Hz, nothing resamples)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+try:
+    from audio_server import SAMPLE_RATE, Recorder, find_onsets
+except ImportError:  # tests/ is a package
+    from tests.audio_server import SAMPLE_RATE, Recorder, find_onsets  # type: ignore[no-redef]
+
+CLI = Path(sys.executable).with_name("cadencecoach")
+PERIOD_180 = 14700
+
+
+def cc(*args: str) -> list[str]:
+    if CLI.exists():
+        return [str(CLI), *args]
+    return [sys.executable, "-c", "from cadencecoach.cli import run; run()", *args]
+
+
+def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cc(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 15.0) -> str:
+    """Read stdout lines until one contains `needle` (the player prints a line when time zero is played)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if needle in line:
+            return line
+        if not line and proc.poll() is not None:
+            break
+    err = proc.stderr.read() if proc.stderr else ""
+    raise AssertionError(f"no line with {needle!r}; exit {proc.poll()}; stderr: {err}")
+
+
+def test_click_180_is_exactly_14700_samples_apart_and_ctrl_c_exits_130() -> None:
+    with Recorder() as rec:
+        proc = spawn("click", "180", "--sample-rate", "44100")
+        try:
+            wait_for_line(proc, "metronome")
+            time.sleep(3.2)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "stopped."
+    assert lines[-2].startswith("played ") and "clicks" in lines[-2] and "underflows: 0" in lines[-2]
+    x = rec.samples
+    assert x is not None
+    found = find_onsets(x, 0.05, PERIOD_180 // 2)
+    assert len(found) >= 9, f"only {len(found)} clicks recorded"
+    gaps = np.diff(found)
+    assert np.all(np.abs(gaps - PERIOD_180) <= 1), f"intervals {gaps.tolist()}"
+    # a clean stop: nothing after the fade-out, no click cut off mid-way
+    last = int(found[-1])
+    assert not np.any(np.abs(x[last + PERIOD_180 // 2 :]) > 0.01)
+
+
+def test_ctrl_c_during_the_lead_in_of_run_exits_130(tmp_path: Path) -> None:
+    workout = tmp_path / "short.yaml"
+    workout.write_text("name: Short\nsteps:\n  - run: 20s\n")
+    proc = spawn("run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100")
+    try:
+        time.sleep(2.0)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+        assert time.monotonic() - t0 < 1.5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "played" in err and "steps: 0 of 1 completed" in err
+
+
+def test_no_output_device_exits_3_at_once() -> None:
+    env = dict(os.environ, PULSE_SERVER="unix:/nonexistent/cadencecoach-no-server")
+    env.pop("PULSE_SINK", None)
+    probe = subprocess.run(cc("devices"), env=env, capture_output=True, text=True, timeout=30)
+    if probe.returncode == 0:  # this machine has a sound card of its own besides the server
+        import pytest
+
+        pytest.skip("outputs exist without the sound server on this machine")
+    t0 = time.monotonic()
+    proc = subprocess.run(cc("click", "180"), env=env, capture_output=True, text=True, timeout=30)
+    assert time.monotonic() - t0 < 5
+    assert proc.returncode == 3
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and "cadencecoach render WORKOUT -o FILE" in lines[0]
+    assert SAMPLE_RATE == 44100

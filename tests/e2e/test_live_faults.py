@@ -1,0 +1,118 @@
+"""The audio server lost mid-run: `cadencecoach click` plays into a throwaway PulseAudio daemon of its own
+(not the shared test server), the daemon is killed, and the player must stop within a second with exit 3,
+a message naming `render` as the way out, and its summary."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CLI = Path(sys.executable).with_name("cadencecoach")
+
+
+def cc(*args: str) -> list[str]:
+    if CLI.exists():
+        return [str(CLI), *args]
+    return [sys.executable, "-c", "from cadencecoach.cli import run; run()", *args]
+
+
+@contextmanager
+def throwaway_pulse() -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
+    """A private PulseAudio daemon with a null sink, set up like scripts/test.sh does (all in a temp dir)."""
+    if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
+        pytest.skip("pulseaudio/pactl not installed")
+    root = Path(tempfile.mkdtemp(prefix="cc-lost-"))
+    runtime = root / "runtime"
+    for d in (runtime, root / "state", root / "home"):
+        d.mkdir(mode=0o700)
+    (root / "daemon.conf").write_text(
+        "daemonize = no\nexit-idle-time = -1\nrealtime-scheduling = no\nhigh-priority = no\n"
+        "default-sample-format = float32le\ndefault-sample-rate = 44100\nalternate-sample-rate = 44100\n"
+    )
+    (root / "client.conf").write_text("autospawn = no\n")
+    socket = runtime / "native"
+    env = dict(os.environ)
+    env.update(
+        XDG_RUNTIME_DIR=str(runtime),
+        PULSE_RUNTIME_PATH=str(runtime / "pulse"),
+        PULSE_STATE_PATH=str(root / "state"),
+        PULSE_CONFIG=str(root / "daemon.conf"),
+        PULSE_CLIENTCONFIG=str(root / "client.conf"),
+        PULSE_COOKIE=str(root / "cookie"),
+        PULSE_SERVER=f"unix:{socket}",
+        PULSE_SINK="cc_lost",
+    )
+    daemon = subprocess.Popen(
+        [
+            "pulseaudio",
+            "-n",
+            "--daemonize=no",
+            "--system=no",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "--use-pid-file=no",
+            "--realtime=no",
+            "--high-priority=no",
+            "--log-target=stderr",
+            f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1 auth-cookie-enabled=0",
+            "--load=module-null-sink sink_name=cc_lost rate=44100 format=float32le channels=1",
+        ],
+        env=dict(env, HOME=str(root / "home")),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.skip("could not start a throwaway PulseAudio daemon")
+            time.sleep(0.1)
+        subprocess.run(["pactl", "set-default-sink", "cc_lost"], env=env, capture_output=True, check=False)
+        yield env, daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.wait(5)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_server_lost_mid_run_stops_within_a_second_with_exit_3() -> None:
+    with throwaway_pulse() as (env, daemon):
+        proc = subprocess.Popen(
+            cc("click", "180", "--sample-rate", "44100"),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # printed once time zero is played
+            assert "metronome" in line, (line, proc.poll())
+            time.sleep(1.0)
+            assert proc.poll() is None
+            daemon.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            _, err = proc.communicate(timeout=10)
+            took = time.monotonic() - killed
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 3, err
+    assert took < 1.0, f"took {took:.2f} s to notice"
+    assert "Traceback" not in err
+    assert "audio output lost" in err and "cadencecoach render WORKOUT -o FILE" in err
+    summary = [ln for ln in err.splitlines() if ln.startswith("played ")]
+    assert summary and "clicks" in summary[0]

@@ -1,0 +1,143 @@
+"""The live player records its run (history.progress.RunProgress wired into live.LivePlayer), with a fake
+audio stream driven from a thread, faster than real time."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cadencecoach import session
+from cadencecoach.history.db import open_db
+from cadencecoach.history.progress import RunProgress
+from cadencecoach.history.sessions import SessionRow, list_sessions
+from cadencecoach.keys import Command
+from cadencecoach.live import LivePlayer, PlayerConfig
+from cadencecoach.loader import load_workout_text
+from cadencecoach.model import Workout
+from cadencecoach.timeline import CompileOptions, Timeline, compile_workout
+
+SR = 8000
+WORKOUT = """\
+name: Recorded
+steps:
+  - warmup: 2s
+  - run: 3s
+    cadence: 170
+  - recover: 2s
+"""
+
+
+class FastStream:
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+        self.active = False
+        self.latency = 0.0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.active = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        out = np.zeros((256, 1), np.float32)
+        while self.active:
+            self.callback(out, 256, None, None)
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self.active = False
+        if self._thread is not None:
+            self._thread.join(2)
+
+    abort = stop
+
+    def close(self) -> None:
+        pass
+
+
+class Keys:
+    active = True
+
+    def __init__(self, script: list[tuple[int, Command]]) -> None:
+        self.script = script
+        self.player: LivePlayer | None = None
+
+    def read(self, timeout: float) -> list[Command]:
+        time.sleep(0.002)
+        assert self.player is not None
+        out = []
+        while self.script and self.player.engine.pos >= self.script[0][0]:
+            out.append(self.script.pop(0)[1])
+        return out
+
+    def restore(self) -> None:
+        pass
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("CADENCECOACH_HOME", str(h))
+    return h
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[Workout, Timeline]:
+    w = load_workout_text(WORKOUT, "recorded.yaml")
+    return w, compile_workout(w, SR, {}, CompileOptions(voice="off"))
+
+
+def play(loaded: tuple[Workout, Timeline], script: list[tuple[int, Command]], warn: Any = None) -> str:
+    w, tl = loaded
+    err = io.StringIO()
+    config = PlayerConfig(mode="run", voice_mode="off", out=io.StringIO(), err=err, show_live=False)
+    keys = Keys(script)
+    player = LivePlayer(
+        tl, lambda t: session.make_renderer(t, session.AudioSettings(sample_rate=SR)), FastStream, config, keys=keys
+    )  # type: ignore[arg-type]
+    keys.player = player
+    player.recording = RunProgress.for_run(w, tl, warn)
+    player.play()
+    return err.getvalue()
+
+
+def recorded() -> list[SessionRow]:
+    db = open_db()
+    assert db is not None
+    with db:
+        return list_sessions(db)
+
+
+def test_a_run_with_a_skip_is_recorded_completed(home: Path, loaded: tuple[Workout, Timeline]) -> None:
+    err = play(loaded, [(3 * SR, Command.SKIP)])  # one second into the run step
+    assert "steps: 2 of 3 completed, 1 skipped" in err
+    [s] = recorded()
+    assert (s.workout_name, s.status, s.steps_total) == ("Recorded", "completed", 3)
+    assert (s.steps_completed, s.steps_skipped, s.stopped_early) == (2, 1, False)
+    assert 5.0 < s.run_s < 5.6  # 7 s planned, the 3 s run step cut after about 1 s
+
+
+def test_quitting_is_recorded_stopped(home: Path, loaded: tuple[Workout, Timeline]) -> None:
+    play(loaded, [(int(2.5 * SR), Command.QUIT)])
+    [s] = recorded()
+    assert (s.status, s.steps_completed, s.stopped_early) == ("stopped", 1, True)
+    assert 2.0 <= s.run_s < 3.5
+
+
+def test_an_unwritable_home_warns_once_and_the_run_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: tuple[Workout, Timeline]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("CADENCECOACH_HOME", str(blocker / "home"))
+    messages: list[str] = []
+    err = play(loaded, [], warn=messages.append)
+    assert "steps: 3 of 3 completed" in err
+    assert len(messages) == 1 and "not recorded" in messages[0]
