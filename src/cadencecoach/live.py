@@ -1390,7 +1390,9 @@ def play_workout(
 
     live = live or LiveOptions()
     with _sigint_default():
-        workout = session.load(workout_arg, paces, trial)
+        from .formats._common import for_live
+
+        workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
         sd, device, rate, latency = open_output(live)
         audio = audio_settings(rate)
         voice_mode = options.voice or workout.voice

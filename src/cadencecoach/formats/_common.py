@@ -389,3 +389,32 @@ def with_open_length(workout: Workout, length: str | None, *, require: bool = Fa
                 ]
             )
     return workout
+
+
+LIVE_OPEN_STEP_S = Fraction(30 * 60)
+"""In ``run``, an open step with no length lasts at most this long unless the lap key ends it first."""
+LAP_HINT = "Press n when you are done."
+
+
+def for_live(workout: Workout) -> Workout:
+    """`workout` ready for ``run``: every open step without a length gets the LIVE_OPEN_STEP_S placeholder and
+    says, after its announcement, that the lap key (n or the right arrow) ends it. Open steps with a length
+    from their source keep it; the lap key ends them early like any step."""
+    if not any(s.duration <= 0 for s in open_steps(workout)):
+        return workout
+
+    def fix(items: tuple[Item, ...]) -> tuple[Item, ...]:
+        out: list[Item] = []
+        for item in items:
+            if isinstance(item, Repeat):
+                out.append(replace(item, steps=fix(item.steps)))
+            elif item.open and item.duration <= 0:
+                say = f"{item.say} {LAP_HINT}" if item.say else LAP_HINT
+                out.append(replace(item, extent=time_extent(LIVE_OPEN_STEP_S), duration=LIVE_OPEN_STEP_S, say=say))
+            else:
+                out.append(item)
+        return tuple(out)
+
+    steps = fix(workout.steps)
+    total, count, _ = totals(steps)
+    return replace(workout, steps=steps, total_duration=total, total_steps=count)
