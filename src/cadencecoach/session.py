@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,11 +64,15 @@ def load(
     ref = resolve(arg)
     display = arg if ref.origin == "path" else str(ref.path)
     # history: a workout that names derived paces and gives no trial uses the latest recorded trial, and says so
-    default = None
-    if use_history and not trial:
+    found: list[Any] = []  # the history lookup, made only when a derived pace needs a trial
+
+    def from_history() -> str | None:
         from .history.trials import DefaultTrial
 
-        default = DefaultTrial()
+        found.append(DefaultTrial())
+        return found[0]()
+
+    default = from_history if use_history and not trial else None
     from . import formats  # intervals.icu .txt and Zwift .zwo workouts (formats/, docs/FORMATS.md)
 
     if formats.is_import(ref.path):
@@ -89,8 +94,8 @@ def load(
             trial_override=trial,
             default_trial=default,
         )
-    if default is not None and workout.trial_source == "history":
-        default.announce()
+    if found and workout.trial_source == "history":
+        found[0].announce()
     return formats.with_open_length(workout, open_step, require=require_open_length)
 
 
