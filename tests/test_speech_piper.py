@@ -443,6 +443,29 @@ def test_real_piper_warm_start_imports_no_speech_library(tmp_path: Path) -> None
 
 
 @needs_extra
+def test_real_piper_needs_no_network(tmp_path: Path) -> None:
+    # a cold cache, a fresh process and every socket connection refused: the voice comes from the wheel
+    script = textwrap.dedent(
+        f"""
+        import socket
+        def refuse(*args, **kwargs):
+            raise OSError("network access attempted")
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        from pathlib import Path
+        from cadencecoach.speech import make_engine, synthesize_cues
+        def boom(message):
+            raise SystemExit("warned: " + message)
+        cues = synthesize_cues(["Halfway."], 44100, make_engine("piper"), cache_dir=Path({str(tmp_path)!r}), warn=boom)
+        assert cues["Halfway."].size > 0
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+@needs_extra
 def test_real_piper_rate(tmp_path: Path) -> None:
     text = "Recover for ninety seconds, then four hundred meters at mile pace."
     durations = {}
