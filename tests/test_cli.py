@@ -12,27 +12,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = """\
-name: 10 x 400 m at mile pace
-notes: 60-90 s recovery between reps; stay relaxed, drive the arms.
-cadence: 180
-paces:
-  mile: 5:45/mi
-  jog: 9:00/mi
-steps:
-  - warmup: 15min
-    cadence: 170
-  - repeat: 10
-    steps:
-      - run: 400m
-        pace: mile
-        cadence: 186
-        say: Relax the shoulders.
-      - recover: 90s
-        click: off
-  - cooldown: 10min
-    cadence: 165-170
-"""
+from spec_example import SPEC_EXAMPLE as EXAMPLE
 
 
 def cc(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -24,31 +24,10 @@ from cadencecoach.timeline import (
     compile_workout,
     cue_texts,
 )
+from spec_example import SPEC_EXAMPLE
 
 SR = 44100
 MILE = Fraction(1609344, 1000)
-
-SPEC_EXAMPLE = """\
-name: 10 x 400 m at mile pace
-notes: 60-90 s recovery between reps; stay relaxed, drive the arms.
-cadence: 180
-paces:
-  mile: 5:45/mi
-  jog: 9:00/mi
-steps:
-  - warmup: 15min
-    cadence: 170
-  - repeat: 10
-    steps:
-      - run: 400m
-        pace: mile
-        cadence: 186
-        say: Relax the shoulders.
-      - recover: 90s
-        click: off
-  - cooldown: 10min
-    cadence: 165-170
-"""
 
 
 def workout(text: str) -> Workout:
