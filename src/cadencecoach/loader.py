@@ -85,15 +85,19 @@ def _pos_node(node: Any) -> tuple[int, int]:
 
 def read_text(path: Path, display: str) -> str:
     """Read a workout file as UTF-8 text, or raise WorkoutError that says why not."""
+    return decode_text(read_bytes(path, display), display)
+
+
+def read_bytes(path: Path, display: str) -> bytes:
+    """Read a workout file's bytes, or raise WorkoutError (``FILE:1:1: no such file``...) that says why not."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise WorkoutError([Problem(display, 1, 1, "no such file")]) from None
     except IsADirectoryError:
         raise WorkoutError([Problem(display, 1, 1, "is a directory, not a workout file")]) from None
     except OSError as exc:
         raise WorkoutError([Problem(display, 1, 1, f"cannot read: {exc.strerror or exc}")]) from None
-    return decode_text(data, display)
 
 
 def decode_text(data: bytes, display: str) -> str:

@@ -38,7 +38,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import Problem, WorkoutError
-from ..loader import MAX_FILE_BYTES
+from ..loader import MAX_FILE_BYTES, read_bytes
 from ..model import KINDS, Repeat, Step
 from ..units import Pace
 from ._common import (
@@ -204,14 +204,7 @@ def load_zwo(
 ) -> ImportResult:
     path = Path(path)
     shown = display or str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise WorkoutError([Problem(shown, 1, 1, "no such file")]) from None
-    except IsADirectoryError:
-        raise WorkoutError([Problem(shown, 1, 1, "is a directory, not a workout file")]) from None
-    except OSError as exc:
-        raise WorkoutError([Problem(shown, 1, 1, f"cannot read: {exc.strerror or exc}")]) from None
+    data = read_bytes(path, shown)
     return parse_zwo(
         data,
         shown,
