@@ -97,6 +97,19 @@ class _Encoder:
         raise NotImplementedError
 
 
+def _quantize(frames: np.ndarray, full_scale: float, scratch_f: np.ndarray, scratch_i: np.ndarray) -> np.ndarray:
+    """Float frames in [-1, 1] to integer PCM in the preallocated scratch buffers: scale, round, clip, cast.
+    Returns the filled part of ``scratch_i``."""
+    n = frames.shape[0]
+    f = scratch_f[:n]
+    np.multiply(frames, full_scale, out=f)
+    np.rint(f, out=f)
+    np.clip(f, -full_scale, full_scale, out=f)
+    out = scratch_i[:n]
+    np.copyto(out, f, casting="unsafe")
+    return out
+
+
 class _SoundFileEncoder(_Encoder):
     def __init__(
         self,
@@ -161,26 +174,17 @@ class _SoundFileEncoder(_Encoder):
         n = frames.shape[0]
         if self._limit_bytes is not None and (self._frames + n) * self._bytes_per_frame > self._limit_bytes:
             raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
-        f = self._scratch_f[:n]
         if self._kind == "i16":
-            np.multiply(frames, 32767.0, out=f)
-            np.rint(f, out=f)
-            np.clip(f, -32767.0, 32767.0, out=f)
             assert self._scratch_i is not None
-            out = self._scratch_i[:n]
-            np.copyto(out, f, casting="unsafe")
+            out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
         elif self._kind == "i32":
             # 24-bit: libsndfile takes the top 24 bits of each int32.
-            np.multiply(frames, 8388607.0, out=f)
-            np.rint(f, out=f)
-            np.clip(f, -8388607.0, 8388607.0, out=f)
             assert self._scratch_i is not None
-            out = self._scratch_i[:n]
-            np.copyto(out, f, casting="unsafe")
+            out = _quantize(frames, 8388607.0, self._scratch_f, self._scratch_i)
             np.left_shift(out, 8, out=out)
         else:
-            np.clip(frames, -1.0, 1.0, out=f)
-            out = f
+            out = self._scratch_f[:n]
+            np.clip(frames, -1.0, 1.0, out=out)
         self._file.write(out)
         self._frames += n
 
@@ -232,12 +236,7 @@ class _Pcm16WavEncoder(_Encoder):
         n = frames.shape[0]
         if (self._frames + n) * 2 * self._channels > WAV_MAX_DATA_BYTES:
             raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
-        f = self._scratch_f[:n]
-        np.multiply(frames, 32767.0, out=f)
-        np.rint(f, out=f)
-        np.clip(f, -32767.0, 32767.0, out=f)
-        out = self._scratch_i[:n]
-        np.copyto(out, f, casting="unsafe")
+        out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
         _write_all(self._fd, memoryview(out).cast("B"))
         self._frames += n
 
@@ -272,13 +271,7 @@ class _LameEncoder(_Encoder):
         self._scratch_i = np.empty((_CHUNK_FRAMES, channels), dtype=np.int16)
 
     def write(self, frames: np.ndarray) -> None:
-        n = frames.shape[0]
-        f = self._scratch_f[:n]
-        np.multiply(frames, 32767.0, out=f)
-        np.rint(f, out=f)
-        np.clip(f, -32767.0, 32767.0, out=f)
-        out = self._scratch_i[:n]
-        np.copyto(out, f, casting="unsafe")
+        out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
         data = self._encoder.encode(out.tobytes())
         if data:
             self._out.write(data)
