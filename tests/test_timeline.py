@@ -653,3 +653,12 @@ def test_a_24_hour_workout_compiles() -> None:
     assert_well_formed(tl)
     j = tl.to_json()
     assert j["steps"][-1]["end_s"] == 86400.0
+
+
+def test_click_on_a_boundary_that_falls_on_half_a_sample_rounds_like_the_boundary() -> None:
+    # 77.65 s * 22050 Hz = 1712182.5 samples exactly: the step starts at 1712182 (half to even), and so does
+    # its first click (a float sum rounded it to 1712183 before)
+    wk = workout("name: tie\nsteps:\n  - rest: 77.65s\n    click: off\n  - run: 10s\n")
+    tl = compile_workout(wk, 22050)
+    assert tl.steps[1].start == 1712182
+    assert int(tl.clicks[0]) == tl.steps[1].start

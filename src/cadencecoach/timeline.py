@@ -15,8 +15,9 @@ skip), so the live player can recompile the future from any sample with the same
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -75,12 +76,6 @@ class TimedStep:
     effort: str | None
     pace_name: str | None
 
-    def cadence_at(self, sample: int) -> float:
-        if self.end <= self.start:
-            return float(self.cadence_start)
-        frac = min(1.0, max(0.0, (sample - self.start) / (self.end - self.start)))
-        return float(self.cadence_start + (self.cadence_end - self.cadence_start) * Fraction(frac))
-
 
 @dataclass
 class Cue:
@@ -115,8 +110,7 @@ class Timeline:
         """The step playing at `sample` (None before the start and after the end)."""
         if sample < 0 or sample >= self.end or not self.steps:
             return None
-        starts = [s.start for s in self.steps]
-        i = int(np.searchsorted(np.asarray(starts), sample, side="right")) - 1
+        i = bisect.bisect_right(self.steps, sample, key=lambda s: s.start) - 1
         return self.steps[max(i, 0)]
 
     def to_json(self) -> dict[str, Any]:
@@ -303,7 +297,11 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
                 q = 60.0 * dk
                 fa, fb, ft = float(a), float(b), float(span)
                 t = 2.0 * q / (fa + np.sqrt(fa * fa + 2.0 * (fb - fa) * q / ft))
-            on = np.rint((float(seg.start) + t) * sr).astype(np.int64)
+            # round((start + t) * sr) with the segment start taken exactly, so a click on a boundary rounds
+            # like the boundary itself (half to even) even when start * sr ends in exactly .5
+            base = seg.start * sr
+            whole = math.floor(base)
+            on = np.rint(float(whole) + (float(base - whole) + t * sr)).astype(np.int64)
             vo = _voices(n, run_index, step_clicks, seg, options)
             nxt = segments[si + 1] if si + 1 < len(segments) else None
             if nxt is None or not nxt.click or nxt.end <= nxt.start:
@@ -478,10 +476,3 @@ def splice(old: Timeline, new: Timeline, at: int) -> Timeline:
         cues=past + future,
         warnings=old.warnings,
     )
-
-
-def timeline_texts(timeline: Timeline) -> set[str]:
-    return {c.text for c in timeline.cues}
-
-
-CueLengths = Callable[[str], float]
