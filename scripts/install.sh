@@ -21,6 +21,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 #                       "default" device route to PulseAudio whenever a server answers
 #   pulseaudio-utils    pactl (control), parec (record the null sink's monitor in tests)
 #   libsndfile1         libsndfile for `soundfile`
+#   libatomic1          GCC's atomics library: the `pedalboard` wheel ([music] extra: Rubber Band
+#                       stretching) links against libatomic.so.1 (found by scripts/check_libs.py in
+#                       the fresh-root check; a machine with a compiler has it, a fresh one does not)
 #   libasound2-plugins  ALSA's "pulse" PCM plugin, so PortAudio (ALSA host API) reaches PulseAudio
 #   python3, python3-venv   `python3 -m venv` (Debian splits ensurepip into python3-venv)
 #   ca-certificates     HTTPS for pip on a minimal image
@@ -31,6 +34,7 @@ APT_PACKAGES=(
   pulseaudio
   pulseaudio-utils
   libsndfile1
+  libatomic1
   libasound2-plugins
   python3
   python3-venv
