@@ -1,6 +1,6 @@
 """The history database under faults, with real processes: two writers at once, ``kill -9`` in the middle of a
-recorded session, and folders or files the user cannot write (as user nobody when the tests run as root,
-since root ignores file permissions)."""
+recorded session, and folders or files the user cannot write (when the tests run as root, which ignores file
+permissions, the writer runs with root's DAC capabilities dropped by setpriv)."""
 
 from __future__ import annotations
 
@@ -188,33 +188,61 @@ def shared_dir() -> Iterator[Path]:
         subprocess.run(["rm", "-rf", str(d)], check=False)
 
 
+# Root's power over file permissions is the capabilities CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (and
+# CAP_FOWNER for owner checks). setpriv (util-linux, on every Debian) drops them from the bounding, inheritable
+# and ambient sets, so the exec'd Python is root without them: it keeps the venv under /root readable (it
+# is root's own) while a 0555 folder is as read-only to it as to anyone.
+DROP_DAC = "-dac_override,-dac_read_search,-fowner"
+SETPRIV = ["setpriv", f"--inh-caps={DROP_DAC}", f"--ambient-caps={DROP_DAC}", f"--bounding-set={DROP_DAC}"]
+
+PROBE = """
+import os, sys, cadencecoach.history.db
+assert sys.version_info >= (3, 10)
+try:
+    open(os.path.join(sys.argv[1], "probe"), "w")
+except PermissionError:
+    print("no write")
+else:
+    print("wrote")
+"""
+
+
 @functools.lru_cache(maxsize=1)
 def _unprivileged() -> tuple[list[str], dict[str, object]] | None:
-    """A Python command and Popen arguments that run without root's power over permissions."""
+    """A command prefix and Popen arguments that run Python without root's power over permissions."""
     if os.geteuid() != 0:
         return [sys.executable], {}
+    candidates: list[tuple[list[str], dict[str, object]]] = [(SETPRIV + [sys.executable], {})]
     as_nobody: dict[str, object] = {"user": 65534, "group": 65534, "extra_groups": []}
-    for exe in (sys.executable, "/usr/bin/python3"):
-        try:
-            r = subprocess.run(
-                [exe, "-c", "import sys, cadencecoach.history.db; assert sys.version_info >= (3, 10)"],
-                env=_env(Path("/nonexistent")),
-                cwd="/",
-                capture_output=True,
-                timeout=30,
-                **as_nobody,  # type: ignore[call-overload]
-            )
-        except OSError:
-            continue
-        if r.returncode == 0:
-            return [exe], as_nobody
+    candidates += [([exe], as_nobody) for exe in (sys.executable, "/usr/bin/python3")]
+    probe_dir = Path(tempfile.mkdtemp(prefix="cc-probe-"))
+    try:
+        os.chmod(probe_dir, 0o555)
+        for cmd, kwargs in candidates:
+            try:
+                r = subprocess.run(
+                    [*cmd, "-c", PROBE, str(probe_dir)],
+                    env=_env(Path("/nonexistent")),
+                    cwd="/",
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    **kwargs,  # type: ignore[call-overload]
+                )
+            except OSError:
+                continue
+            if r.returncode == 0 and r.stdout.strip() == "no write":
+                return cmd, kwargs
+    finally:
+        os.chmod(probe_dir, 0o755)
+        subprocess.run(["rm", "-rf", str(probe_dir)], check=False)
     return None
 
 
 def _run_unprivileged(code: str, home: Path) -> subprocess.CompletedProcess[str]:
     how = _unprivileged()
     if how is None:
-        pytest.skip("running as root, and no Python interpreter that user nobody can run")
+        pytest.skip("running as root without setpriv (util-linux), and no Python interpreter that user nobody can run")
     cmd, kwargs = how
     return subprocess.run(
         [*cmd, "-c", code], env=_env(home), cwd="/", capture_output=True, text=True, timeout=60, **kwargs
