@@ -212,7 +212,7 @@ def _unprivileged() -> tuple[list[str], dict[str, object]] | None:
     """A command prefix and Popen arguments that run Python without root's power over permissions."""
     if os.geteuid() != 0:
         return [sys.executable], {}
-    candidates: list[tuple[list[str], dict[str, object]]] = [(SETPRIV + [sys.executable], {})]
+    candidates: list[tuple[list[str], dict[str, object]]] = [([*SETPRIV, sys.executable], {})]
     as_nobody: dict[str, object] = {"user": 65534, "group": 65534, "extra_groups": []}
     candidates += [([exe], as_nobody) for exe in (sys.executable, "/usr/bin/python3")]
     probe_dir = Path(tempfile.mkdtemp(prefix="cc-probe-"))
