@@ -187,6 +187,15 @@ def test_bad_options_exit_2(example: Path, args: tuple[str, ...]) -> None:
     assert "Traceback" not in r.stderr and r.stderr.strip()
 
 
+def test_version_prints_the_installed_version() -> None:
+    from importlib import metadata
+
+    for args in (("--version",), ("--version", "plan"), ("--debug", "--version")):
+        r = cc(*args)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"cadencecoach {metadata.version('cadencecoach')}\n" and r.stderr == ""
+
+
 def test_help_has_examples() -> None:
     for command in ("plan", "validate", "workouts", "render"):
         r = cc(command, "--help", env={"COLUMNS": "120"})

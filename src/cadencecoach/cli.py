@@ -14,11 +14,43 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from .errors import AudioUnavailableError, UsageError, WorkoutError
 
+
+def literal_help(command: Any) -> None:
+    """Make every help text of `command` and its subcommands show literally under Rich markup: docstrings,
+    ``help=`` of options and arguments, epilogs. Our texts hold no markup, but they do hold square brackets
+    (``pip install 'cadencecoach[voice]'``) that Rich would otherwise take for a tag and swallow."""
+    if getattr(command, "_cadencecoach_literal_help", False):
+        return
+    from rich.markup import escape
+
+    command._cadencecoach_literal_help = True
+    for attr in ("help", "short_help", "epilog"):
+        text = getattr(command, attr, None)
+        if text:
+            setattr(command, attr, escape(text))
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        literal_help(sub)
+
+
+class _RootGroup(typer.core.TyperGroup):
+    """The app's click group: built with all its commands and sub-apps, whose help it makes literal (one place
+    for every registration, including the ones in cli_live, cli_track, cli_history and cli_convert)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        literal_help(self)
+
+
 app = typer.Typer(
     name="cadencecoach",
+    cls=_RootGroup,
     help="A metronome and interval audio coach for runners: cadence clicks and spoken cues from YAML workouts.",
     no_args_is_help=True,
     add_completion=False,
@@ -202,17 +234,34 @@ def _audio(
 # ----------------------------------------------------------------------------------------- commands
 
 
+def installed_version() -> str:
+    """The version of the installed package (its metadata), else the source tree's ``__version__``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("cadencecoach")
+    except metadata.PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    """``--version``: eager, so it works without a command (a group callback alone would want one)."""
+    if value:
+        print(f"cadencecoach {installed_version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     STATE.debug = debug
-    if version:
-        from . import __version__
-
-        print(f"cadencecoach {__version__}")
-        raise typer.Exit(0)
 
 
 @app.command(

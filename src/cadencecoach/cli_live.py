@@ -32,6 +32,12 @@ BreathingOpt = Annotated[
 SpmArg = Annotated[int, typer.Argument(metavar="[SPM]", min=60, max=300, help="Steps per minute (60-300).")]
 
 
+def click_hint(spm: int) -> str:
+    """The offline way out of ``click`` without an audio output: a click track rendered to a file (``track click``;
+    the CLI contract asks that an exit-3 message names rendering as the way out)."""
+    return f'to get the clicks anyway, render them to a file: cadencecoach track click --profile "60min@{spm}" -o FILE'
+
+
 def _preload_sounddevice() -> None:
     """Import sounddevice in a thread while the main thread imports numpy and the engine: PortAudio's
     start-up (it scans the devices, in C, without the GIL) overlaps them. Errors surface later, when
@@ -89,16 +95,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
+        from .errors import AudioUnavailableError
         from .live import LiveOptions, play_click
 
-        play_click(
-            spm,
-            sound=sound,
-            accent=accent,
-            breathing=breathing,
-            volume=volume,
-            live=LiveOptions(device, latency, sample_rate, block_size),
-        )
+        try:
+            play_click(
+                spm,
+                sound=sound,
+                accent=accent,
+                breathing=breathing,
+                volume=volume,
+                live=LiveOptions(device, latency, sample_rate, block_size),
+            )
+        except AudioUnavailableError as exc:  # live.py names `render WORKOUT`; a metronome has no workout
+            raise exc.with_hint(click_hint(spm)) from None
 
     @app.command(
         name="run",

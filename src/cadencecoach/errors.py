@@ -30,5 +30,24 @@ class UsageError(Exception):
     """A bad option or value on the command line (exit 2)."""
 
 
+class ExtraUnavailable(UsageError):
+    """An optional extra (``[music]``, ``[charts]``, ``[fit]``, ``[voice]``) that is not installed, or is
+    installed but cannot be imported (exit 2, one line with the fix). Raised by :mod:`cadencecoach.extras`."""
+
+    def __init__(self, message: str, *, extra: str | None = None, reason: str = "missing") -> None:
+        self.extra = extra
+        self.reason = reason  # "missing" (not installed), "library" (a shared library is missing) or "broken"
+        super().__init__(message)
+
+
 class AudioUnavailableError(Exception):
-    """No usable audio output (exit 3)."""
+    """No usable audio output (exit 3). ``detail`` says what failed, ``hint`` the offline way out."""
+
+    def __init__(self, detail: str, hint: str = "") -> None:
+        self.detail = detail
+        self.hint = hint
+        super().__init__(f"{detail}; {hint}" if hint else detail)
+
+    def with_hint(self, hint: str) -> AudioUnavailableError:
+        """The same failure with another way out (``click`` has no workout to render)."""
+        return AudioUnavailableError(self.detail, hint)

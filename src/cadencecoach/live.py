@@ -99,7 +99,7 @@ def load_sounddevice() -> Any:
     try:
         import sounddevice
     except OSError as exc:  # the PortAudio library is missing
-        raise AudioUnavailableError(f"no audio output: PortAudio is not available ({exc}); {RENDER_HINT}") from None
+        raise AudioUnavailableError(f"no audio output: PortAudio is not available ({exc})", RENDER_HINT) from None
     return sounddevice
 
 
@@ -133,7 +133,7 @@ def output_devices(sd: Any) -> list[OutputDevice]:
 
 
 def no_device_error(detail: str = "no audio output device found") -> AudioUnavailableError:
-    return AudioUnavailableError(f"{detail}; {RENDER_HINT}")
+    return AudioUnavailableError(detail, RENDER_HINT)
 
 
 def select_device(sd: Any, spec: str | None) -> OutputDevice:

@@ -115,5 +115,6 @@ def test_no_output_device_exits_3_at_once() -> None:
     assert proc.returncode == 3
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ") and "cadencecoach render WORKOUT -o FILE" in lines[0]
+    assert lines[0].startswith("error: ")
+    assert 'render them to a file: cadencecoach track click --profile "60min@180" -o FILE' in lines[0]
     assert SAMPLE_RATE == 44100

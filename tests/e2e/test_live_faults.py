@@ -113,6 +113,6 @@ def test_server_lost_mid_run_stops_within_a_second_with_exit_3() -> None:
     assert proc.returncode == 3, err
     assert took < 1.0, f"took {took:.2f} s to notice"
     assert "Traceback" not in err
-    assert "audio output lost" in err and "cadencecoach render WORKOUT -o FILE" in err
+    assert "audio output lost" in err and "render them to a file: cadencecoach track click" in err
     summary = [ln for ln in err.splitlines() if ln.startswith("played ")]
     assert summary and "clicks" in summary[0]
