@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("garmin_fit_sdk", reason="the 'fit' extra (garmin-fit-sdk) is not installed")
-fitdecode = pytest.importorskip("fitdecode", reason="fitdecode (dev) is not installed")
+from extra_deps import require_extra, require_module
+
+require_extra("fit")  # skipped when not installed; a broken install fails
+fitdecode = require_module("fitdecode")  # a dev dependency, to read the files back
 
 from cadencecoach.errors import WorkoutError  # noqa: E402
 from cadencecoach.formats import import_workout, with_open_length  # noqa: E402

@@ -22,6 +22,7 @@ from cadencecoach.history.charts import (
 from cadencecoach.history.trials import Trial, make_trial
 from cadencecoach.loader import load_workout_text
 from cadencecoach.timeline import Timeline, compile_workout
+from extra_deps import require_extra
 
 WORKOUT = """\
 name: Ramps and reps
@@ -80,7 +81,7 @@ def test_workout_chart_data(timeline: Timeline) -> None:
 
 
 def test_plot_workout_renders_the_profile(timeline: Timeline, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_extra("charts")
     out = tmp_path / "workout.png"
     chart = plot_workout(timeline, out, title="Ramps and reps")
     assert chart.path == out and len(chart.blocks) == 10
@@ -93,7 +94,7 @@ def test_plot_workout_renders_the_profile(timeline: Timeline, tmp_path: Path) ->
 
 
 def test_plot_workout_svg(timeline: Timeline, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_extra("charts")
     out = tmp_path / "w.svg"
     plot_workout(timeline, out)
     assert out.read_text().count("<svg") == 1
@@ -131,7 +132,7 @@ def test_trial_chart_data_trend() -> None:
 
 
 def test_plot_trials_renders(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_extra("charts")
     out = tmp_path / "trials.png"
     chart = plot_trials(_trials(), out)
     assert len(chart.points) == 3 and len(chart.trend) == 2

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cadencecoach.cli import app
 from cadencecoach.history.db import open_db
+from extra_deps import require_extra
 
 DERIVED = """\
 name: Threshold
@@ -139,7 +140,7 @@ def test_history_table_json_csv(home: Path) -> None:
 
 
 def test_plan_uses_the_latest_trial_and_plots(home: Path, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_extra("charts")
     wfile = tmp_path / "threshold.yaml"
     wfile.write_text(DERIVED)
     code, _, err = cc("plan", str(wfile), "--voice-engine", "tones", "--json")
@@ -172,7 +173,7 @@ def test_plot_options_without_matplotlib_exit_2_with_the_install_hint(
 
 
 def test_trial_plot(home: Path, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_extra("charts")
     assert cc("trial", "plot", "-o", str(tmp_path / "t.png"))[0] == 2  # nothing to plot yet
     for text, day in (("1mi 6:30", "2025-09-01"), ("1mi 6:12", "2025-11-01")):
         cc("trial", "add", *text.split(), "--date", day)

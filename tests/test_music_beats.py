@@ -3,20 +3,18 @@ real recording shipped inside a well-known package (pygame's ``house_lo`` loop),
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cadencecoach.music.deps import INSTALL_HINT, missing
+from extra_deps import require_extra, require_module
 
-if missing():
-    pytest.skip(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", allow_module_level=True)
+require_extra("music")  # skipped when not installed; a broken install fails
 
-from cadencecoach.music.beats import beat_track, tempo_of
-from cadencecoach.music.onset import FPS, envelopes
-from music_synth import synth_song, synthetic_set
+from cadencecoach.music.beats import beat_track, tempo_of  # noqa: E402
+from cadencecoach.music.onset import FPS, envelopes  # noqa: E402
+from music_synth import synth_song, synthetic_set  # noqa: E402
 
 
 def _nearest_error(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -94,20 +92,19 @@ def test_tempo_of_fits_beat_times() -> None:
     assert pytest.approx(22050 / 256) == FPS
 
 
-def _pygame_loop() -> Path | None:
-    spec = importlib.util.find_spec("pygame")  # located, not imported (pygame prints a banner on import)
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent / "examples" / "data" / "house_lo.ogg"
-    return path if path.is_file() else None
+def _pygame_loop() -> Path:
+    """The loop in pygame's wheel: skipped when pygame (dev) is not installed, a failure when it is installed
+    but does not import (extra_deps hides pygame's banner) or lacks the file."""
+    pygame = require_module("pygame", hint="pip install pygame (a dev dependency; or re-run bash scripts/install.sh)")
+    path = Path(pygame.__file__).parent / "examples" / "data" / "house_lo.ogg"
+    assert path.is_file(), f"pygame is installed but its wheel has no {path}"
+    return path
 
 
 def test_real_recording_shipped_with_pygame() -> None:
     """pygame's wheel ships ``examples/data/house_lo.ogg``: a 7.1 s house loop (11025 Hz). It loops seamlessly
     over 4 bars, i.e. 16 beats, which gives its tempo: 16 beats / 7.1049 s = 135.1 BPM."""
     path = _pygame_loop()
-    if path is None:
-        pytest.skip("pygame is not installed (pip install pygame): its wheel ships the house_lo loop used here")
     from cadencecoach.music.analysis import analyze_file
 
     r = analyze_file(path, use_cache=False)

@@ -15,14 +15,12 @@ import pytest
 import soundfile as sf
 
 from cadencecoach.loader import load_workout_text
-from cadencecoach.music.deps import INSTALL_HINT, missing
 from cadencecoach.renderer import BlockRenderer, MusicBed
 from cadencecoach.timeline import compile_workout, cue_texts
+from extra_deps import needs_extra, require_extra
 from music_synth import synth_song
 
-needs_extra = pytest.mark.skipif(
-    bool(missing()), reason=f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}"
-)
+needs_music = needs_extra("music")  # skipped when not installed; a broken install fails
 
 SR = 22050
 WORKOUT = """\
@@ -109,8 +107,7 @@ def test_renderer_mixes_the_bed_under_clicks_and_cues() -> None:
 
 @pytest.fixture(scope="module")
 def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if missing():
-        pytest.skip(f"the music extra is not installed: {INSTALL_HINT}")
+    require_extra("music")
     root = tmp_path_factory.mktemp("bed")
     folder = root / "songs"
     folder.mkdir()
@@ -133,7 +130,7 @@ def _low_onsets(x: np.ndarray) -> np.ndarray:
     return up[keep] / SR
 
 
-@needs_extra
+@needs_music
 def test_music_beats_fall_on_the_workout_clicks(songs: Path) -> None:
     from cadencecoach.music.bed import attach_music, sections_of
 
@@ -173,7 +170,7 @@ def test_music_beats_fall_on_the_workout_clicks(songs: Path) -> None:
     assert np.abs(out[edge : edge + int(0.3 * SR)]).max() > 0.05
 
 
-@needs_extra
+@needs_music
 def test_render_cli_with_music(songs: Path, tmp_path: Path) -> None:
     w = tmp_path / "w.yaml"
     w.write_text(WORKOUT)

@@ -3,6 +3,7 @@ stretched beats (checked in the audio), crossfades, loudness and true peak, ID3 
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -13,20 +14,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach.music.deps import INSTALL_HINT, missing
+from extra_deps import require_extra
 
-if missing():
-    pytest.skip(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", allow_module_level=True)
+require_extra("music")  # skipped when not installed; a broken install fails
 
-import itertools
+from scipy import signal  # noqa: E402
 
-from scipy import signal
-
-from cadencecoach.errors import UsageError
-from cadencecoach.music.analysis import analyze_many
-from cadencecoach.music.loudness import integrated_loudness, true_peak_db
-from cadencecoach.music.mix import BuildOptions, plan_build, render_build
-from music_synth import synth_song
+from cadencecoach.errors import UsageError  # noqa: E402
+from cadencecoach.music.analysis import analyze_many  # noqa: E402
+from cadencecoach.music.loudness import integrated_loudness, true_peak_db  # noqa: E402
+from cadencecoach.music.mix import BuildOptions, plan_build, render_build  # noqa: E402
+from music_synth import synth_song  # noqa: E402
 
 SONGS = [  # tempo, seconds, pattern, extra: the first three fit 180 spm, the fourth cannot
     (172.0, 22.0, "rock", {"drift": 0.03}),  # 1x, +4.7 %

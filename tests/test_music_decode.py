@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadencecoach.music.deps import INSTALL_HINT, has_pyav, missing
+from extra_deps import needs_module, require_extra
 
-if missing():
-    pytest.skip(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", allow_module_level=True)
+require_extra("music")  # skipped when not installed; a broken install fails
 
-from cadencecoach.music import decode
-from cadencecoach.music.analysis import analyze_file
-from music_synth import synth_song
+from cadencecoach.music import decode  # noqa: E402
+from cadencecoach.music.analysis import analyze_file  # noqa: E402
+from music_synth import synth_song  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,7 @@ def test_libsndfile_formats_stream_and_keep_the_tempo(song: object, ext: str, tm
         assert (r.title, r.artist) == ("Tagged title", "Someone")
 
 
-@pytest.mark.skipif(not has_pyav(), reason="PyAV is not installed (pip install av): M4A needs it or ffmpeg")
+@needs_module("av")  # PyAV: skipped when not installed (M4A then needs ffmpeg), fails when broken
 def test_m4a_through_pyav(song: object, tmp_path: Path) -> None:
     import av
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cadencecoach.music.deps import INSTALL_HINT, missing
+from extra_deps import require_extra
 
-if missing():
-    pytest.skip(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", allow_module_level=True)
+require_extra("music")  # skipped when not installed; a broken install fails
 
-import pyloudnorm
-from scipy import signal
+import pyloudnorm  # noqa: E402
+from scipy import signal  # noqa: E402
 
-from cadencecoach.music.loudness import (
+from cadencecoach.music.loudness import (  # noqa: E402
     LoudnessMeter,
     TruePeakLimiter,
     integrated_loudness,

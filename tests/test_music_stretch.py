@@ -7,15 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from cadencecoach.music.deps import INSTALL_HINT, missing
+from extra_deps import require_extra
 
-if missing():
-    pytest.skip(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", allow_module_level=True)
+require_extra("music")  # skipped when not installed; a broken install fails
 
-from cadencecoach.music.beats import beat_track
-from cadencecoach.music.onset import envelopes
-from cadencecoach.music.stretch import TimeMap, beat_map, points_grid, regular_grid, stretched_stream
-from music_synth import beat_times, synth_song
+from cadencecoach.music.beats import beat_track  # noqa: E402
+from cadencecoach.music.onset import envelopes  # noqa: E402
+from cadencecoach.music.stretch import TimeMap, beat_map, points_grid, regular_grid, stretched_stream  # noqa: E402
+from music_synth import beat_times, synth_song  # noqa: E402
 
 
 def test_time_map_is_piecewise_linear_and_invertible() -> None:

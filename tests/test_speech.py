@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes.util
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -28,9 +27,12 @@ from cadencecoach.speech import (
     time_stretch,
     trim_silence,
 )
+from extra_deps import needs_module
 
 HAVE_LIBESPEAK = ctypes.util.find_library("espeak-ng") is not None or shutil.which("espeak-ng") is not None
-HAVE_PYTTSX3 = importlib.util.find_spec("pyttsx3") is not None
+needs_pyttsx3 = needs_module(
+    "pyttsx3", hint="pip install pyttsx3 (a core dependency; or re-run bash scripts/install.sh)"
+)
 HAVE_ESPEAK_CLI = shutil.which("espeak-ng") is not None
 
 
@@ -385,7 +387,7 @@ def test_time_stretch_length() -> None:
 # ---- real engines -----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAVE_PYTTSX3, reason="pyttsx3 is not installed")
+@needs_pyttsx3  # skipped when not installed; installed but broken fails
 @pytest.mark.skipif(not HAVE_LIBESPEAK, reason="espeak-ng is not installed")
 def test_real_pyttsx3_speech_is_plausible_and_silent(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     engine = Pyttsx3Engine()
@@ -406,7 +408,7 @@ def test_real_pyttsx3_speech_is_plausible_and_silent(tmp_path: Path, capfd: pyte
     assert out == "" and err == ""
 
 
-@pytest.mark.skipif(not HAVE_PYTTSX3, reason="pyttsx3 is not installed")
+@needs_pyttsx3  # skipped when not installed; installed but broken fails
 @pytest.mark.skipif(not HAVE_LIBESPEAK, reason="espeak-ng is not installed")
 def test_real_pyttsx3_voice_and_rate() -> None:
     # pyttsx3's runAndWait() cancels espeak's queued parameter changes unless we wait for espeak first:

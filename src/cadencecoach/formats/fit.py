@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError, WorkoutError
+from ..errors import Problem, WorkoutError
 from ..model import Repeat, Step, Workout
 from ._common import Item, decimal_text
 
@@ -44,7 +44,6 @@ MAX_STRING_BYTES = 254  # a FIT field is at most 255 bytes, the NUL included
 MAX_UINT32 = 2**32 - 2  # 0xFFFFFFFF is FIT's "invalid"
 
 FILE_ID, WORKOUT, WORKOUT_STEP = 0, 26, 27
-EXTRA_HINT = "FIT export needs Garmin's FIT SDK: pip install 'cadencecoach[fit]' (garmin-fit-sdk>=21.218)"
 
 
 @dataclass(frozen=True)
@@ -224,10 +223,11 @@ def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: 
 
 def encode(workout: Workout, *, created: datetime | None = None) -> tuple[bytes, list[str]]:
     """The FIT file's bytes and the warnings (what FIT could not hold)."""
-    try:
-        from garmin_fit_sdk import Encoder, Profile
-    except ImportError:
-        raise UsageError(EXTRA_HINT) from None
+    from .. import extras
+
+    extras.load("garmin_fit_sdk", "FIT export")  # not installed or broken: exit 2 with the fix
+    from garmin_fit_sdk import Encoder, Profile
+
     warns: list[str] = []
     steps = fit_steps(workout, warns)
     when = created or datetime.now(timezone.utc)

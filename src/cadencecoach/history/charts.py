@@ -21,11 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import ExtraUnavailable, UsageError
 from .trials import MILE_M, Trial, equivalent_time, format_time
 
 FORMATS = (".png", ".svg", ".pdf")
-INSTALL_HINT = "charts need matplotlib: pip install 'cadencecoach[charts]' (or: pip install 'matplotlib>=3.7')"
 
 # Height (0..1) and colour of each kind of step: the harder, the taller and the warmer.
 LEVEL = {"rest": 0.18, "recover": 0.38, "warmup": 0.55, "cooldown": 0.5, "run": 0.85}
@@ -41,8 +40,8 @@ CUE_COLOR = {
 }
 
 
-class ChartsUnavailable(UsageError):
-    """matplotlib is not installed (exit 2 with the way to install it)."""
+ChartsUnavailable = ExtraUnavailable
+"""matplotlib (the ``charts`` extra) is not installed or cannot be imported (exit 2 with the fix)."""
 
 
 def check_output(path: Path, option: str) -> None:
@@ -55,15 +54,12 @@ def check_output(path: Path, option: str) -> None:
 
 
 def require_matplotlib() -> Any:
-    """matplotlib with the Agg backend (no display needed), or ChartsUnavailable."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ChartsUnavailable(INSTALL_HINT) from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    """matplotlib with the Agg backend (no display needed), or ChartsUnavailable (see extras.py)."""
+    from .. import extras
 
-    return plt
+    matplotlib = extras.load("matplotlib", "drawing a chart")
+    matplotlib.use("Agg", force=True)
+    return extras.load("matplotlib.pyplot", "drawing a chart")
 
 
 # ------------------------------------------------------------------------------------------- workout

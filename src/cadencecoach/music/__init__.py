@@ -3,7 +3,8 @@
 Modules:
 
 * :mod:`.profile` -- the inline cadence profile grammar of ``track click`` (no extra needed);
-* :mod:`.deps` -- checks that the optional dependencies are installed (exit 2 with an install hint if not);
+* :mod:`.deps` -- imports the optional dependencies (exit 2 with the fix if one is missing or broken; see
+  :mod:`cadencecoach.extras`);
 * :mod:`.decode` -- streamed decoding of MP3/FLAC/OGG/WAV (libsndfile) and M4A/AAC (PyAV or ffmpeg), tags;
 * :mod:`.onset`, :mod:`.beats` -- onset strength, tempo (autocorrelation + comb + metrical level) and
   dynamic-programming beat tracking (after Ellis 2007);
@@ -19,5 +20,3 @@ See docs/MUSIC.md.
 """
 
 from __future__ import annotations
-
-INSTALL_HINT = "pip install 'cadencecoach[music]'"

@@ -84,7 +84,9 @@ class _SndfileSource(Source):
 
 class _PyAVSource(Source):
     def __init__(self, path: Path) -> None:
-        import av
+        from .. import extras
+
+        av = extras.load("av", "reading M4A/AAC songs")
 
         try:
             self._container = av.open(str(path))

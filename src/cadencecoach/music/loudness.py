@@ -26,7 +26,9 @@ REL_GATE = -10.0
 
 def _k_weighting_sos(rate: int) -> np.ndarray:
     """pyloudnorm's K-weighting stages for `rate` as second-order sections (b0 b1 b2 a0 a1 a2)."""
-    import pyloudnorm
+    from .. import extras
+
+    pyloudnorm = extras.load("pyloudnorm", "loudness measurement")
 
     try:
         filters = list(pyloudnorm.Meter(rate)._filters.values())

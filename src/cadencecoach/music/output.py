@@ -154,6 +154,9 @@ def add_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> 
 
 
 def _id3_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> None:
+    from .. import extras
+
+    extras.load("mutagen.id3", "MP3 chapters")
     from mutagen.id3 import CHAP, CTOC, ID3, TIT2, TPE1, TSSE, CTOCFlags
 
     tags = ID3()
@@ -196,7 +199,9 @@ def _clock(t: float) -> str:
 
 
 def _vorbis_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> None:
-    import mutagen
+    from .. import extras
+
+    mutagen = extras.load("mutagen", "FLAC/OGG chapters")
 
     f = mutagen.File(str(path))
     if f is None:

@@ -182,7 +182,9 @@ def points_grid(times: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
 def stretch_piece(audio: np.ndarray, rate: int, speed: float) -> np.ndarray:
     """Rubber Band (R2, crisp) time-stretch of (n, ch) float32 by `speed` (>1: shorter)."""
-    import pedalboard
+    from .. import extras
+
+    pedalboard = extras.load("pedalboard", "time-stretching")
 
     if abs(speed - 1.0) < 1e-6:
         return audio.copy()
