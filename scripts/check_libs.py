@@ -8,24 +8,16 @@ Runs ``ldd`` on every ELF shared object under the venv's site-packages and lists
 scripts/fresh-check.sh runs it inside a fresh Debian 12 root after ``scripts/install.sh``: a wheel that
 links against a system library which install.sh does not install (``pedalboard`` -> ``libatomic.so.1``,
 Debian's ``libatomic1``) shows up here instead of as an ImportError in a user's hands.
-
-A few files are plug-ins that their package loads only when the matching optional runtime is present
-(e.g. onnxruntime's CUDA/TensorRT execution providers need NVIDIA's libraries, which a CPU machine never
-has); they are listed in OPTIONAL with the reason and reported, but do not fail the check.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import subprocess
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-# glob (relative to site-packages) -> why its missing libraries are not an install step of ours
-OPTIONAL: dict[str, str] = {}
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -71,16 +63,12 @@ def main(argv: list[str]) -> int:
         results = list(pool.map(missing_libs, files))
 
     need: dict[str, list[str]] = defaultdict(list)
-    optional: dict[str, list[str]] = defaultdict(list)
-    for path, libs in zip(files, results):
+    for path, libs in zip(files, results, strict=True):
         rel = next(str(path.relative_to(s)) for s in sites if s in path.parents)
-        why = next((reason for pattern, reason in OPTIONAL.items() if fnmatch.fnmatch(rel, pattern)), None)
         for lib in libs:
-            (optional if why else need)[lib].append(rel if why is None else f"{rel} ({why})")
+            need[lib].append(rel)
 
     print(f"check_libs: {len(files)} shared objects under {venv} checked with ldd")
-    for lib, users in sorted(optional.items()):
-        print(f"  optional, not needed here: {lib} <- {', '.join(users)}")
     if not need:
         print("check_libs: every library they need is installed")
         return 0
