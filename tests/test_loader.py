@@ -805,3 +805,54 @@ def test_small_alias_reuse_loads_and_counts() -> None:
 def test_pace_without_unit_says_which_units() -> None:
     msg = only_problem("name: x\nsteps:\n  - run: 1km\n    pace: 4:30\n")
     assert msg == "w.yaml:4:11: pace '4:30' needs a unit: write '4:30/km', '4:30/mi' or '4:30/400m'"
+
+
+# --------------------------------------------------------------------------- aliases and --pace
+
+
+def test_pace_override_reaches_the_aliases_of_the_pace() -> None:
+    """--pace wins over everything: an alias of the overridden pace follows it."""
+    text = "name: x\npaces:\n  steady: 5:00/km\n  jog: steady\nsteps:\n  - run: 1km\n    pace: jog\n"
+    assert load(text).total_duration == 300
+    w = load(text, pace_overrides={"steady": "4:00/km"})
+    assert w.total_duration == 240
+    assert w.paces["jog"] == w.paces["steady"]
+
+
+def test_pace_override_of_an_alias_replaces_the_alias() -> None:
+    text = "name: x\npaces:\n  steady: 5:00/km\n  jog: steady\nsteps:\n  - run: 1km\n    pace: jog\n"
+    w = load(text, pace_overrides={"jog": "6:00/km"})
+    assert w.total_duration == 360
+    assert w.paces["steady"] != w.paces["jog"]
+
+
+def test_an_alias_may_name_an_alias_written_below_it() -> None:
+    text = "name: x\npaces:\n  easy1: easy2\n  easy2: base\n  base: 6:00/km\nsteps:\n  - run: 1km\n    pace: easy1\n"
+    w = load(text)
+    assert w.total_duration == 360
+    assert w.paces["easy1"] == w.paces["easy2"] == w.paces["base"]
+
+
+def test_an_alias_of_the_same_name_as_a_derived_pace_wins_over_it() -> None:
+    text = "name: x\ntrial: 1mi 6:00\npaces:\n  fast: easy\n  easy: 6:30/km\nsteps:\n  - run: 1km\n    pace: fast\n"
+    assert load(text).total_duration == 390
+
+
+def test_aliases_in_a_circle_are_one_clear_error() -> None:
+    text = "name: x\npaces:\n  a: b\n  b: c\n  c: a\nsteps:\n  - run: 1km\n    pace: a\n"
+    found = only_problem(text)
+    assert found.startswith("w.yaml:5:6: pace 'c' is an alias of 'a'") and "go round in a circle" in found, found
+
+
+def test_a_chain_of_aliases_to_an_unknown_pace_is_reported_once_where_it_ends() -> None:
+    text = "name: x\npaces:\n  a: b\n  b: nowhere\nsteps:\n  - run: 1km\n    pace: a\n"
+    assert problems(text) == ["w.yaml:4:6: unknown pace 'nowhere'"]
+
+
+def test_a_long_chain_of_aliases_written_in_reverse_order_resolves() -> None:
+    n = 20_000  # reversed order: each alias names the one written below it
+    lines = [f"  p{i}: p{i + 1}" for i in range(n)] + [f"  p{n}: 5:00/km"]
+    text = "name: x\npaces:\n" + "\n".join(lines) + "\nsteps:\n  - run: 1km\n    pace: p0\n"
+    w = load(text)
+    assert w.total_duration == 300
+    assert w.paces["p0"] == w.paces[f"p{n}"]

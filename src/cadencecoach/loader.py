@@ -210,6 +210,7 @@ class _Builder:
         self.trial_override = trial_override
         self.default_trial = default_trial  # used when there is no other trial (source "history")
         self.paces: dict[str, Pace] = {}
+        self.failed_aliases: set[str] = set()  # aliases in `paces:` that got no value (reported where written)
         self.derived_missing = False
         self.needs_trial = False  # a derived pace was named with no trial to derive it from
         self.default_cadence: tuple[Fraction, Fraction] = (Fraction(180), Fraction(180))
@@ -358,11 +359,8 @@ class _Builder:
                 self.paces[pname] = parse_pace(value)
             except ValueError as exc:
                 self.ctx.add(_pos_value(written, key), str(exc))
-        for pname, target, pos in aliases:
-            if target in self.paces:
-                self.paces[pname] = self.paces[target]
-            else:
-                self.ctx.add(pos, self._unknown_pace_message(target))
+        # --pace wins over everything (the contract), so it is in place before aliases follow their targets:
+        # `jog: steady` with `--pace steady=4:00/km` is 4:00/km too. An overridden alias is no alias any more.
         for pname, value in self.pace_overrides.items():
             try:
                 self.paces[pname] = parse_pace(value)
@@ -370,6 +368,38 @@ class _Builder:
                 from .errors import UsageError
 
                 raise UsageError(f"--pace {pname}={value}: {exc}") from None
+        pending = {pname: (target, pos) for pname, target, pos in aliases if pname not in self.pace_overrides}
+        # An alias may name another alias, above or below it: follow each chain once (linear in the number of
+        # aliases, however they are ordered), memoising whether it ended on a value.
+        settled: dict[str, bool] = {}
+        for start in pending:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            name = start
+            while name in pending and name not in settled and name not in on_chain:
+                on_chain.add(name)
+                chain.append(name)
+                name = pending[name][0]
+            if name in on_chain:  # the chain closed on itself
+                _, pos = pending[chain[-1]]
+                self.ctx.add(
+                    pos,
+                    f"pace '{chain[-1]}' is an alias of '{name}', and the aliases go round in a circle: give one of "
+                    "them a pace like '5:45/mi'",
+                )
+                ok = False
+            elif settled.get(name, name in self.paces and name not in pending):
+                for alias in chain:
+                    self.paces[alias] = self.paces[name]
+                ok = True
+            else:
+                if name not in settled:  # an unknown name (an alias that failed was reported already)
+                    self.ctx.add(pending[chain[-1]][1], self._unknown_pace_message(name))
+                ok = False
+            for alias in chain:
+                settled[alias] = ok
+            if not ok:
+                self.failed_aliases.update(chain)
 
     def _unknown_pace_message(self, pname: str) -> str:
         if parse_clock(pname) is not None:
@@ -534,6 +564,8 @@ class _Builder:
             if pace is None and "pace" not in node:
                 if kind in self.paces:
                     pace, pace_name = self.paces[kind], kind
+                elif kind in self.failed_aliases:  # its alias was reported
+                    return None, Fraction(0), 1
                 else:
                     ctx.add(
                         _pos_value(node, kind),
@@ -590,7 +622,8 @@ class _Builder:
                 return None, None
         if v in self.paces:
             return self.paces[v], v
-        self.ctx.add(_pos_value(node, "pace"), self._unknown_pace_message(v))
+        if v not in self.failed_aliases:  # a failed alias was reported where it is written
+            self.ctx.add(_pos_value(node, "pace"), self._unknown_pace_message(v))
         return None, None
 
 
