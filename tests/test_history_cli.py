@@ -154,6 +154,26 @@ def test_plan_uses_the_latest_trial_and_plots(home: Path, tmp_path: Path) -> Non
     assert png.stat().st_size > 10_000
 
 
+def test_workouts_lists_a_user_workout_with_derived_paces_like_plan(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`workouts` uses the latest recorded trial as `plan` does: the same length, not "invalid"."""
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per workout, whatever the terminal
+    (home / "workouts").mkdir(parents=True)
+    (home / "workouts" / "threshold.yaml").write_text(DERIVED)
+    code, out, _ = cc("workouts")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith(" threshold "))
+    assert "invalid" in row
+    cc("trial", "add", "5k", "20:00", "--date", "2025-11-01")
+    code, out, _ = cc("workouts")
+    row = next(line for line in out.splitlines() if line.startswith(" threshold "))
+    code, plan_out, _ = cc("plan", "threshold", "--voice-engine", "tones", "--json")
+    assert code == 0
+    length = json.loads(plan_out)["duration_s"]
+    assert f"{int(length // 60)}:{int(length % 60):02d}" in row and "invalid" not in row, row
+
+
 def test_plan_plot_refuses_a_bad_name_before_any_work(home: Path, tmp_path: Path) -> None:
     code, _, err = cc("plan", "no-such-workout", "--plot", str(tmp_path / "x.jpg"))
     assert code == 2 and "--plot" in err and ".png" in err

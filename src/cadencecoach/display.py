@@ -60,9 +60,20 @@ def print_workouts(console: Console | None = None) -> None:
     table = Table(show_edge=False, header_style="bold")
     for col in ("name", "from", "length", "steps", "what it is for"):
         table.add_column(col, overflow="fold")
+    recorded: list[str | None] = []  # the latest recorded trial, read once, when a workout first needs it
+
+    def latest_trial() -> str | None:
+        # history: a workout that names derived paces and gives no trial uses the latest recorded trial, as
+        # `plan` and `run` do, so both list the same length
+        if not recorded:
+            from .history.trials import DefaultTrial
+
+            recorded.append(DefaultTrial()())
+        return recorded[0]
+
     for ref in available():
         try:
-            w = load_workout(ref.path)
+            w = load_workout(ref.path, default_trial=latest_trial)
             length, steps, notes = format_clock(float(w.total_duration)), str(w.total_steps), w.notes or w.name
         except WorkoutError as exc:
             length, steps, notes = "", "", f"[red]invalid:[/] {exc.problems[0]}"
