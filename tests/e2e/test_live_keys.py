@@ -9,6 +9,7 @@ reads keys in cbreak mode), keys typed while the test sink is recorded:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,11 +39,13 @@ P180, P182, P150 = 14700.0, 60 * SAMPLE_RATE / 182, 17640.0
 class Session:
     """The program in a pty; everything it prints is drained continuously so it never blocks."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], term: str = "xterm-256color") -> None:
         cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-c", "from cadencecoach.cli import run; run()"]
         if not CLI.exists():
             cmd += args
-        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(40, 120), timeout=30)
+        # a real terminal window, whatever TERM the test run itself has (CI may have none, or "dumb")
+        env = {**os.environ, "TERM": term}
+        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(40, 120), timeout=30, env=env)
         self.output = ""
 
     def drain(self, seconds: float) -> None:
@@ -153,3 +156,23 @@ def test_pause_skip_and_cadence_keys(tmp_path: Path) -> None:
     run_gaps = np.diff(run)
     assert len(run_gaps) >= 3 and all(near(g, P150) for g in run_gaps), run_gaps.tolist()
     assert run[0] - announce_end < P150 + 2000
+
+
+def test_a_dumb_terminal_gets_plain_progress_lines(tmp_path: Path) -> None:
+    """TERM=dumb (an editor's shell) cannot redraw the panel: the runner sees the plain lines instead of nothing
+    until the end, and the keys still work."""
+    workout = tmp_path / "short.yaml"
+    workout.write_text("name: Short\ncadence: 180\nsteps:\n  - warmup: 4s\n  - run: 20s\n    cadence: 150\n")
+    s = Session(["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100"], term="dumb")
+    try:
+        s.wait_for("] Warm-up (")
+        assert "180 spm" in s.output
+        s.wait_for("] Run (")
+        s.key("q", time.time())
+        s.child.expect(pexpect.EOF, timeout=10)
+        s.output += s.child.before or ""
+    finally:
+        s.child.close(force=True)
+    assert s.child.exitstatus == 0, s.output[-2000:]
+    assert "\x1b[" not in s.output, s.output[-2000:]  # no cursor movement: nothing a dumb terminal garbles
+    assert "steps: 1 of 2 completed" in s.output, s.output[-2000:]
