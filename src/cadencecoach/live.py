@@ -67,6 +67,7 @@ REALTIME_PRIORITY = 10  # SCHED_FIFO priority asked for the callback thread (whe
 NO_REALTIME_ENV = "CADENCECOACH_NO_REALTIME"
 REFRESH_HZ = 8  # live display refreshes per second
 PROGRESS_EVERY_S = 30  # plain progress lines (no TTY): at every step change and this often
+DUMB_TERMINALS = ("dumb", "unknown")  # TERM values that cannot redraw (rich's Console.is_dumb_terminal)
 CADENCE_STEP = 2
 CADENCE_MIN, CADENCE_MAX = 60, 300
 CLICK_HOURS = 24  # `click` is one clicking step this long
@@ -969,7 +970,12 @@ class LivePlayer:
     def _show_live(self) -> bool:
         if self.config.show_live is not None:
             return self.config.show_live
-        return bool(self.keys is not None and self.keys.active and (self.config.out or sys.stdout).isatty())
+        # A dumb terminal (TERM=dumb, e.g. an editor's shell) cannot redraw a panel: rich would show nothing
+        # until the end, so it gets the plain progress lines instead.
+        dumb = os.environ.get("TERM", "") in DUMB_TERMINALS
+        return bool(
+            self.keys is not None and self.keys.active and (self.config.out or sys.stdout).isatty() and not dumb
+        )
 
 
 def raise_priority(tid: int) -> str:
