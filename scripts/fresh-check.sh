@@ -240,10 +240,12 @@ bind "$CACHE/pip-http" /root/.cache/pip/http-v2
 in_root() { # a login-free shell with a clean environment, as a new root user has it
   # In the background + wait: bash runs a trap only when its foreground command ends, but `wait` returns
   # at once on a signal, so SIGTERM/SIGHUP sent to this script alone still clean up straight away (the
-  # cleanup kills whatever still runs inside the root).
-  chroot "$R" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb LANG=C.UTF-8 \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${CI:+CI="$CI"} \
-    /bin/bash -c "$1" </dev/null &
+  # cleanup kills whatever still runs inside the root). A background job of a script starts with SIGINT and
+  # SIGQUIT ignored, which every program inside would inherit (a Ctrl-C test would then hang): env's
+  # --default-signal gives them back their default. TERM is the caller's (a terminal's), else "dumb".
+  chroot "$R" /usr/bin/env --default-signal=INT,QUIT -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
+    TERM="${TERM:-dumb}" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    ${CI:+CI="$CI"} /bin/bash -c "$1" </dev/null &
   wait "$!"
 }
 
