@@ -37,6 +37,6 @@ if has_output; then
   exec "$CC" run "$WORKOUT"
 else
   echo "[main] no audio output on this machine; the workout is ready in $ROOT/$OUT"
-  echo "[main] play it with any audio player, e.g.:  ffplay -nodisp -autoexit $OUT   or   mpv $OUT"
-  echo "[main] or, on a machine with speakers:       .venv/bin/cadencecoach run $WORKOUT"
+  echo "[main] copy it to your phone, or on a machine with a sound server play it with:  paplay $OUT"
+  echo "[main] (paplay comes with pulseaudio-utils, installed above), or coach live:    .venv/bin/cadencecoach run $WORKOUT"
 fi
