@@ -237,7 +237,7 @@ class _Pcm16WavEncoder(_Encoder):
         if (self._frames + n) * 2 * self._channels > WAV_MAX_DATA_BYTES:
             raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
         out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
-        _write_all(self._fd, memoryview(out).cast("B"))
+        _write_all(self._fd, out.data.cast("B"))
         self._frames += n
 
     def finish(self) -> None:

@@ -1218,7 +1218,7 @@ class _Lines:
         self.player = player
         self.out = player.config.out or sys.stdout
         self._step: int | None = None
-        self._next_tick = PROGRESS_EVERY_S
+        self._next_tick = float(PROGRESS_EVERY_S)
         self._paused = False
 
     def __enter__(self) -> _Lines:

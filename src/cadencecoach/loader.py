@@ -344,7 +344,8 @@ class _Builder:
             self.ctx.add(_pos_value(doc, "paces"), "'paces' must be a mapping of name: pace, like 'mile: 5:45/mi'")
             written = None
         aliases: list[tuple[str, str, tuple[int, int]]] = []
-        for key in written or {}:
+        written = written or {}
+        for key in written:
             value = written[key]
             pname = str(key)
             if not isinstance(value, str):

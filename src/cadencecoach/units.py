@@ -24,12 +24,12 @@ for _names, _secs in (
         _TIME_UNITS[_n] = _secs
 
 _DIST_UNITS: dict[str, tuple[Fraction, str]] = {}
-for _names, _meters, _canon in (
+for _dist_names, _meters, _canon in (
     (("m", "meter", "meters", "metre", "metres"), Fraction(1), "m"),
     (("k", "km", "kilometer", "kilometers", "kilometre", "kilometres"), Fraction(1000), "km"),
     (("mi", "mile", "miles"), METERS_PER_MILE, "mi"),
 ):
-    for _n in _names:
+    for _n in _dist_names:
         _DIST_UNITS[_n] = (_meters, _canon)
 
 _NUMBER = r"\d+(?:\.\d+)?"

@@ -193,18 +193,24 @@ def plot_workout(
             )
 
         cad = ax.twinx()
-        spm = [v for p in data.cadence for v in (p.spm_start, p.spm_end)]
-        for p in data.cadence:
+        spm = [v for piece in data.cadence for v in (piece.spm_start, piece.spm_end)]
+        for piece in data.cadence:
             cad.plot(
-                [p.start_s, p.end_s],
-                [p.spm_start, p.spm_end],
-                color="#222222" if p.click else "#999999",
-                linestyle="-" if p.click else "--",
+                [piece.start_s, piece.end_s],
+                [piece.spm_start, piece.spm_end],
+                color="#222222" if piece.click else "#999999",
+                linestyle="-" if piece.click else "--",
                 linewidth=1.8,
             )
-        for a, b in zip(data.cadence, data.cadence[1:], strict=False):  # the jump at a boundary
-            if a.spm_end != b.spm_start:
-                cad.plot([a.end_s, b.start_s], [a.spm_end, b.spm_start], color="#222222", linewidth=0.6, alpha=0.5)
+        for before, after in zip(data.cadence, data.cadence[1:], strict=False):  # the jump at a boundary
+            if before.spm_end != after.spm_start:
+                cad.plot(
+                    [before.end_s, after.start_s],
+                    [before.spm_end, after.spm_start],
+                    color="#222222",
+                    linewidth=0.6,
+                    alpha=0.5,
+                )
         if spm:
             lo, hi = min(spm), max(spm)
             pad = max(5.0, (hi - lo) * 0.15)

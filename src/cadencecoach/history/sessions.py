@@ -335,7 +335,7 @@ class SessionRecorder:
                         " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                         (
                             w.name,
-                            str(self.workout_path or getattr(w, "source", "") or "") or None,
+                            str(self.workout_path or getattr(w, "source", None) or "") or None,
                             workout_hash(w, self.workout_path),
                             now,
                             now,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def _id3_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) ->
             )
         )
     for cid, ch in zip(ids, chapters, strict=True):
-        subs = [TIT2(encoding=3, text=[ch.title])]
+        subs: list[Any] = [TIT2(encoding=3, text=[ch.title])]
         if ch.artist:
             subs.append(TPE1(encoding=3, text=[ch.artist]))
         tags.add(
