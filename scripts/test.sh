@@ -5,7 +5,7 @@
 # -> this daemon, and record the sink's monitor with parec.
 #
 # Usage: bash scripts/test.sh [pytest args...]      e.g. bash scripts/test.sh -m audio_server -q
-# Exit code: ruff's if ruff fails, else pytest's.
+# Exit code: ruff's or mypy's if one of them fails, else pytest's.
 #
 # Isolation: the daemon lives entirely in a fresh temp dir (socket, runtime dir, state, cookie,
 # config, HOME, log); clients reach it only through the PULSE_* variables exported below, so a
@@ -27,9 +27,11 @@ PREFIX="cadencecoach-pulse."
 
 log() { printf '[test] %s\n' "$*"; }
 
-# ---------------------------------------------------------------- lint
-log "ruff check src tests"
-"$ROOT/.venv/bin/ruff" check src tests
+# ---------------------------------------------------------------- lint and types
+log "ruff check src tests benchmarks scripts"
+"$ROOT/.venv/bin/ruff" check src tests benchmarks scripts
+log "mypy (src/cadencecoach)"
+"$ROOT/.venv/bin/mypy"
 
 # ---------------------------------------------------------------- leftovers from killed runs
 # A run killed with SIGKILL cannot run its trap: its daemon keeps running and its dir stays.
