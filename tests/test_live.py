@@ -889,3 +889,43 @@ def test_the_callback_records_its_thread(timeline: Timeline) -> None:
     out = np.zeros((64, 1), np.float32)
     engine.callback(out, 64, None, Flags())
     assert engine.thread_id == threading.get_native_id()
+
+
+@pytest.mark.skipif(not live.thread_ids(), reason="needs /proc/self/task (Linux)")
+def test_every_thread_the_stream_started_is_raised_not_just_the_callback(
+    timeline: Timeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ALSA's pulse plugin the blocks reach the server through a second thread of the stream (libpulse's
+    threaded-ml): it wakes the callback thread and writes to the socket. At normal priority a busy machine held
+    it up for 100+ ms and the server ran dry (issue 10) although the callback thread itself was SCHED_FIFO. So
+    the player raises every thread that appeared while the stream was opened and started -- and only those."""
+    raised: list[int] = []
+    monkeypatch.setattr(live, "raise_priority", lambda tid: raised.append(tid) or "realtime")
+    monkeypatch.delenv(live.NO_REALTIME_ENV, raising=False)
+    stop = threading.Event()
+    io_tid: list[int] = []
+    before_tid: list[int] = []
+
+    def idle(into: list[int]) -> None:
+        into.append(threading.get_native_id())
+        stop.wait(10)
+
+    unrelated = threading.Thread(target=idle, args=(before_tid,), daemon=True)  # exists before the stream
+    unrelated.start()
+
+    class IoThreadStream(ThreadStream):
+        def __init__(self, callback: Any) -> None:
+            super().__init__(callback)
+            self.io = threading.Thread(target=idle, args=(io_tid,), daemon=True)  # like libpulse's threaded-ml
+            self.io.start()
+
+    config = PlayerConfig(mode="run", out=io.StringIO(), err=io.StringIO(), show_live=False, realtime=True)
+    player = LivePlayer(timeline, make_renderer, IoThreadStream, config)
+    try:
+        player.play()
+    finally:
+        stop.set()
+    assert player.engine.thread_id and io_tid and before_tid
+    assert raised[0] == player.engine.thread_id  # the callback thread first, as before
+    assert io_tid[0] in raised and player.stream_threads.get(io_tid[0]) == "realtime"
+    assert before_tid[0] not in raised and threading.get_native_id() not in raised

@@ -13,7 +13,11 @@ Threads
     reference assignment). No locks, no I/O, no allocation beyond small views in the callback. The
     callback records its thread id once; the main thread then asks for real-time scheduling of that
     thread (SCHED_FIFO where permitted, else a better nice level; CADENCECOACH_NO_REALTIME=1: neither),
-    and lowers the GIL switch interval to 1 ms while playing.
+    and of every other thread the stream started (Linux: the threads that appeared while it was opened and
+    started -- with ALSA's ``pulse`` plugin, libpulse's ``threaded-ml`` thread, which wakes the callback
+    thread and writes its blocks to the server: left at normal priority it was the one link that a busy
+    machine could hold up for 100+ ms, and the server ran dry), and lowers the GIL switch interval to 1 ms
+    while playing.
 
 Live changes
     Pause/resume is a ~20 ms fade done by the callback: the position stops and goes on where it was.
@@ -689,6 +693,8 @@ class LivePlayer:
         self._inflight: tuple[Swap, Timeline, Command, float] | None = None
         self._latency = 0  # output latency in samples (display only)
         self.scheduling = "normal"  # of the callback thread: "realtime", "nice" or "normal"
+        self.stream_threads: dict[int, str] = {}  # the stream's other threads (native id -> what they got)
+        self._threads_before: set[int] = set()  # the process's threads before the stream was opened
         self._events: list[tuple[str, int]] = []  # (what, sample) for tests and logs
         self.recording: Any = None  # history: a history.progress.RunProgress when the run is recorded
 
@@ -878,6 +884,7 @@ class LivePlayer:
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # the callback waits less for the GIL while we recompile
         try:
             try:
+                self._threads_before = thread_ids()
                 self.stream = self._stream_factory(self.engine.callback)
                 self.stream.start()
             except Exception as exc:
@@ -960,12 +967,22 @@ class LivePlayer:
                 if not promoted and self.engine.thread_id:
                     promoted = True
                     self.scheduling = raise_priority(self.engine.thread_id)
+                    self._promote_stream_threads()
                 if self.config.trace and not traced and self.engine.first_sound:
                     traced = True
                     _trace(self.engine.first_sound, self.config.err or sys.stderr)
                 if self.quit or self.finished:
                     break
                 display.update()
+
+    def _promote_stream_threads(self) -> None:
+        """Real-time scheduling for the threads the audio stream started besides the callback thread: the
+        audio reaches the server through them too (see the module doc). Only threads that appeared while the
+        stream was opened and started (and still exist) are touched; nothing else in the process is."""
+        if self.scheduling == "normal":
+            return  # not even the callback thread could be raised
+        for tid in sorted(thread_ids() - self._threads_before - {self.engine.thread_id}):
+            self.stream_threads[tid] = raise_priority(tid)
 
     def _show_live(self) -> bool:
         if self.config.show_live is not None:
@@ -978,8 +995,16 @@ class LivePlayer:
         )
 
 
+def thread_ids() -> set[int]:
+    """Native ids of this process's threads (Linux /proc; elsewhere an empty set)."""
+    try:
+        return {int(t) for t in os.listdir("/proc/self/task") if t.isdigit()}
+    except OSError:
+        return set()
+
+
 def raise_priority(tid: int) -> str:
-    """Give the audio callback thread `tid` real-time scheduling (SCHED_FIFO), else a higher nice level, as
+    """Give the audio thread `tid` real-time scheduling (SCHED_FIFO), else a higher nice level, as
     far as the system allows (root, CAP_SYS_NICE or an rtprio limit); the rest of the process is unchanged.
     Returns what it got. Done from the main thread: the callback only records its thread id."""
     try:

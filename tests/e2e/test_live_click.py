@@ -118,3 +118,46 @@ def test_no_output_device_exits_3_at_once() -> None:
     assert lines[0].startswith("error: ")
     assert 'render them to a file: cadencecoach track click --profile "60min@180" -o FILE' in lines[0]
     assert SAMPLE_RATE == 44100
+
+
+def _threads(pid: int) -> dict[int, tuple[str, int]]:
+    """Native id -> (name, scheduling policy) of every thread of process `pid`."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm", encoding="utf-8") as f:
+                out[int(t)] = (f.read().strip(), os.sched_getscheduler(int(t)))
+        except OSError:
+            continue
+    return out
+
+
+def test_every_audio_thread_of_the_player_is_realtime() -> None:
+    """Issue 10: under load the server ran dry although the callback thread was SCHED_FIFO, because the audio
+    also goes through libpulse's own thread in the player (ALSA's pulse plugin: `threaded-ml` wakes the
+    callback thread and writes its blocks to the server), which stayed at normal priority and was held up
+    for 100+ ms. Whatever the callback thread gets (SCHED_FIFO here when permitted), that thread gets too."""
+    proc = spawn("click", "180", "--sample-rate", "44100")
+    try:
+        wait_for_line(proc, "metronome")
+        deadline = time.monotonic() + 3.0
+        while True:
+            threads = _threads(proc.pid)
+            fifo = {tid for tid, (_, policy) in threads.items() if policy == os.SCHED_FIFO}
+            pulse = {tid for tid, (name, _) in threads.items() if name == "threaded-ml"}
+            if (fifo and pulse <= fifo) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert pulse, f"no libpulse thread in the player (not on ALSA's pulse plugin?): {threads}"
+    if not fifo:
+        # unprivileged (no root, CAP_SYS_NICE or rtprio limit): nothing can be raised, and nothing was
+        assert all(policy == os.SCHED_OTHER for _, policy in threads.values()), threads
+        return
+    assert pulse <= fifo, f"the callback thread is SCHED_FIFO but libpulse's thread is not: {threads}"
+    assert threads[proc.pid][1] == os.SCHED_OTHER, threads  # the main thread stays as it was
