@@ -229,3 +229,76 @@ def find_onsets(signal: np.ndarray, threshold: float, min_gap_samples: int) -> n
     keep[0] = True
     keep[1:] = np.diff(loud) > min_gap_samples
     return loud[keep].astype(np.int64)
+
+
+def first_difference(
+    recorded: np.ndarray,
+    reference: np.ndarray,
+    offset: int,
+    *,
+    atol: float = 1e-4,
+    window: int = 8192,
+    search: int = SAMPLE_RATE,
+) -> tuple[int, int | None, int | None] | None:
+    """Where a recording stops being, sample for sample, the reference it should be, and how it goes on.
+
+    None when ``recorded[offset + i]`` equals ``reference[i]`` (within `atol`) for every ``i`` of the
+    reference. Otherwise ``(i, resume, shift)``: ``i`` is the first reference sample that differs; from
+    reference sample ``resume`` on the recording is the reference again, ``shift`` samples later than
+    expected (``shift > 0``: that many samples were inserted -- a gap; ``< 0``: lost; ``0`` with
+    ``resume > i``: samples ``[i, resume)`` were replaced, by silence after an underrun say). Found exactly:
+    the first `window` samples of the reference from some sound after ``i`` on that occur, exactly, at one
+    shift only within ``+-search`` (clicks repeat: a window that matches at several shifts is skipped),
+    followed back to the first sample that matches at that shift. ``(i, None, None)`` when the recording never
+    becomes the reference again. Mono, float.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    rec = np.asarray(recorded, dtype=np.float64)
+    n = len(ref)
+    if offset < 0:
+        i = 0
+    else:
+        seg = rec[offset : offset + n]
+        bad = np.flatnonzero(np.abs(seg - ref[: len(seg)]) > atol)
+        if bad.size:
+            i = int(bad[0])
+        elif len(seg) == n:
+            return None
+        else:
+            i = len(seg)  # the recording ends early
+    k = i
+    while k < n:
+        loud = np.flatnonzero(np.abs(ref[k:]) > atol)
+        if not loud.size:
+            break
+        k += int(loud[0])
+        shifts = _exact_shifts(rec, ref[k : k + window], offset + k, atol, search)
+        if len(shifts) == 1:
+            shift = shifts[0]
+            # back from k to the first sample that matches at this shift
+            lo = max(i, -(offset + shift))
+            seg = rec[offset + shift + lo : offset + shift + k]
+            bad = np.flatnonzero(np.abs(seg - ref[lo : lo + len(seg)]) > atol)
+            resume = lo + int(bad[-1]) + 1 if bad.size else lo
+            return i, resume, shift
+        k += window // 4
+    return i, None, None
+
+
+def _exact_shifts(rec: np.ndarray, part: np.ndarray, at: int, atol: float, search: int) -> list[int]:
+    """Every s in [-search, search] with rec[at + s : at + s + len(part)] == part (within atol)."""
+    w = len(part)
+    lo = max(at - search, 0)
+    hi = min(at + search + w, len(rec))
+    if hi - lo < w:
+        return []
+    hay = rec[lo:hi]
+    size = 1 << int(np.ceil(np.log2(len(hay) + w)))
+    corr = np.fft.irfft(np.fft.rfft(hay, size) * np.conj(np.fft.rfft(part, size)), size)[: len(hay) - w + 1]
+    energy = np.convolve(hay * hay, np.ones(w), "valid")
+    ssd = energy - 2 * corr + float(part @ part)  # sum of squared differences at every position
+    out = []
+    for k in np.flatnonzero(ssd <= w * atol * atol + 1e-6):
+        if np.abs(hay[k : k + w] - part).max() <= atol:  # exact, not merely close
+            out.append(lo + int(k) - at)
+    return out

@@ -14,9 +14,9 @@ import numpy as np
 import soundfile
 
 try:
-    from audio_server import SAMPLE_RATE, Recorder
+    from audio_server import SAMPLE_RATE, Recorder, first_difference
 except ImportError:  # tests/ is a package
-    from tests.audio_server import SAMPLE_RATE, Recorder  # type: ignore[no-redef]
+    from tests.audio_server import SAMPLE_RATE, Recorder, first_difference  # type: ignore[no-redef]
 
 CLI = Path(sys.executable).with_name("cadencecoach")
 
@@ -63,6 +63,23 @@ def local_lag(recorded: np.ndarray, reference: np.ndarray, d: int, at: int, widt
     return best_lag
 
 
+def describe_break(broken: tuple[int, int | None, int | None], plan: dict) -> str:
+    i, resume, shift = broken
+    where = f"the live recording stops being the offline render at sample {i} ({i / SAMPLE_RATE:.3f} s"
+    steps = [s for s in plan.get("steps", []) if s.get("start_s", 0) * SAMPLE_RATE <= i]
+    where += f", in {steps[-1].get('label', 'step ' + str(len(steps)))})" if steps else ")"
+    if resume is None or shift is None:
+        return where + " and never becomes it again"
+    how = f"samples {i}..{resume - 1} differ, " if resume > i else ""
+    if shift > 0:
+        how += f"then it goes on {shift} samples late ({shift} inserted: the player's stream ran dry)"
+    elif shift < 0:
+        how += f"then it goes on {-shift} samples early ({-shift} lost)"
+    else:
+        how += "then it goes on in time (replaced, e.g. by silence after an underrun)"
+    return f"{where}: {how}"
+
+
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
@@ -99,6 +116,11 @@ def test_run_plays_what_render_writes(tmp_path: Path) -> None:
     assert rms(lead) > 0.02
     # ... with the "1" over before zero
     assert np.abs(recorded[d - SAMPLE_RATE // 20 : d]).max() < 0.01
+
+    # the recording is the offline render, sample for sample (24-bit file: to its precision); when it is not,
+    # say exactly where and how it breaks (issue 10: a gap or a loss there shifts every later click)
+    broken = first_difference(recorded, offline, d)
+    assert broken is None, describe_break(broken, plan)
 
     clicks = np.rint(np.asarray(plan["clicks"]) * SAMPLE_RATE).astype(np.int64)
     assert len(clicks) == 18 + 18  # 6 s at 180; 7 s at 150, the first on the boundary (whole phase there)
