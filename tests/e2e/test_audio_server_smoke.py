@@ -4,6 +4,10 @@
     -> ALSA "pulse" plugin (libasound2-plugins) -> private PulseAudio daemon -> null sink "cc_null"
     -> its monitor source -> parec -> numpy
 
+It plays as the product's player does (a 0.5 s buffer, the stream's threads raised to real-time
+scheduling), so that a busy CI machine cannot make the server run dry: an underrun inserts silence
+(a gap longer than CLICK_PERIOD) and says nothing about the path, which is what this test is for.
+
 Where resampling could happen on that path, and why it does not here:
   * PortAudio opens ALSA's "default" at 44100 Hz float32 mono. With a PulseAudio server reachable
     (PULSE_SERVER), /etc/alsa/conf.d/99-pulse.conf makes "default" a plain `type pulse` PCM -- no
@@ -31,6 +35,8 @@ try:
 except ImportError:  # tests/ is a package
     from tests.audio_server import SAMPLE_RATE, Recorder, find_onsets  # type: ignore[no-redef]
 
+from cadencecoach.live import raise_priority, thread_ids
+
 sd = pytest.importorskip("sounddevice")
 
 CLICK_PERIOD = 14700  # samples: 3 clicks a second at 44100 Hz (180 steps/min)
@@ -40,10 +46,14 @@ DURATION = 3 * SAMPLE_RATE
 BURST = np.array([0.5, -0.4, 0.3, -0.2, 0.1], dtype=np.float32)
 THRESHOLD = 0.05
 MIN_GAP = CLICK_PERIOD // 2
+LATENCY_S = 0.5  # deeper than the player's 0.1 s default: this test measures the path, not the latency
+# Silence played after the last click, so that it has left the stream's buffer (and reached the
+# recorder) before the stream ends and the recording stops.
+TAIL = int((LATENCY_S + 0.5) * SAMPLE_RATE)
 
 
 def _program() -> tuple[np.ndarray, np.ndarray]:
-    signal = np.zeros(DURATION, dtype=np.float32)
+    signal = np.zeros(DURATION + TAIL, dtype=np.float32)
     onsets = np.arange(FIRST_CLICK, DURATION - BURST.size, CLICK_PERIOD)
     for onset in onsets:
         signal[onset : onset + BURST.size] = BURST
@@ -56,9 +66,14 @@ def _play(signal: np.ndarray) -> list[str]:
     position = 0
     statuses: list[str] = []
     done = threading.Event()
+    callback_thread: list[int] = []
+    started = threading.Event()
 
     def callback(outdata: np.ndarray, frames: int, _time: object, status: sd.CallbackFlags) -> None:
         nonlocal position
+        if not started.is_set():
+            callback_thread.append(threading.get_native_id())
+            started.set()
         if status:
             statuses.append(str(status))
         chunk = signal[position : position + frames]
@@ -72,12 +87,18 @@ def _play(signal: np.ndarray) -> list[str]:
         samplerate=SAMPLE_RATE,
         channels=1,
         dtype="float32",
-        latency="high",
+        latency=LATENCY_S,
         callback=callback,
         finished_callback=done.set,
     )
+    before = thread_ids()
     with stream:
-        assert done.wait(timeout=DURATION / SAMPLE_RATE + 10), "output stream never finished"
+        # As the player does (live.Player): the callback thread and the threads the stream started
+        # (libpulse's mainloop writes the blocks to the server) get real-time scheduling if allowed.
+        assert started.wait(timeout=10), "the output stream never called back"
+        for tid in sorted((thread_ids() - before) | set(callback_thread)):
+            raise_priority(tid)
+        assert done.wait(timeout=signal.size / SAMPLE_RATE + 10), "output stream never finished"
     return statuses
 
 
