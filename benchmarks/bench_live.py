@@ -69,7 +69,7 @@ steps:
 def cli(*args: str) -> list[str]:
     if CLI.exists():
         return [str(CLI), *args]
-    return [PY, "-c", "from cadencecoach.cli import run; run()", *args]
+    return [PY, "-c", "from cadencecoach.cli.app import run; run()", *args]
 
 
 # ------------------------------------------------------------------------------------------- server
@@ -217,9 +217,10 @@ class TimedCallback:
 def callback_cost(block: int, seconds: float, workout: Path) -> dict[str, float]:
     import sounddevice as sd
 
-    from cadencecoach import live, session
-    from cadencecoach.keys import Command
-    from cadencecoach.timeline import CompileOptions, compile_workout, cue_texts
+    from cadencecoach import pipeline as session
+    from cadencecoach.core.timeline import CompileOptions, compile_workout, cue_texts
+    from cadencecoach.sinks.live import player as live
+    from cadencecoach.sinks.live.keys import Command
 
     w = session.load(str(workout))
     audio = session.AudioSettings(sample_rate=SR, voice=session.VoiceSettings(engine="tones"))

@@ -46,8 +46,8 @@ FIRST_SAMPLE = """
 import time
 t0 = time.perf_counter()
 import numpy as np
-from cadencecoach import session
-from cadencecoach.timeline import CompileOptions
+from cadencecoach import pipeline as session
+from cadencecoach.core.timeline import CompileOptions
 w = session.load("10x400")
 audio = session.AudioSettings()
 timeline, _ = session.compile_with_speech(w, CompileOptions(), audio, None)
@@ -136,8 +136,8 @@ def bench_cues(tmp: Path) -> dict[str, float]:
 
 def bench_compile() -> dict[str, float]:
     """Load + compile a 24-hour workout (720 x (1 min run + 1 min recover), 259,200 clicks), no speech."""
-    from cadencecoach.loader import load_workout_text
-    from cadencecoach.timeline import compile_workout
+    from cadencecoach.core.timeline import compile_workout
+    from cadencecoach.workout.loader import load_workout_text
 
     text = "name: day\nsteps:\n  - repeat: 720\n    steps:\n      - run: 1min\n      - recover: 1min\n"
     loads, compiles = [], []

@@ -35,8 +35,8 @@ SAMPLE_RATE = 44100
 
 
 def cue_texts() -> list[str]:
-    from cadencecoach import session
-    from cadencecoach.timeline import cue_texts as texts_of
+    from cadencecoach import pipeline as session
+    from cadencecoach.core.timeline import cue_texts as texts_of
 
     return sorted(texts_of(session.load("10x400")))
 

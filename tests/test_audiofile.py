@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach import audiofile
-from cadencecoach.audiofile import FORMATS, format_for, open_writer
+from cadencecoach.sinks import audiofile
+from cadencecoach.sinks.audiofile import FORMATS, format_for, open_writer
 
 SR = 44100
 MINUS_6_DBFS = 10 ** (-6 / 20)

@@ -16,7 +16,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from cadencecoach import cli
+from cadencecoach.cli import app as cli
 
 SRC = Path(cli.__file__).parent
 WIDE = {"COLUMNS": "400", "TERMINAL_WIDTH": "400"}  # no wrapping inside a bracketed word
@@ -78,7 +78,7 @@ def test_every_bracket_in_a_help_text_is_shown(
 
 def test_every_extra_named_in_the_command_sources_keeps_its_brackets(rendered: dict[tuple[str, ...], str]) -> None:
     shown = "\n".join(rendered.values())
-    wanted = {m for f in SRC.glob("cli*.py") for m in EXTRA_HINT.findall(f.read_text(encoding="utf-8"))}
+    wanted = {m for f in SRC.glob("*.py") for m in EXTRA_HINT.findall(f.read_text(encoding="utf-8"))}
     assert "cadencecoach[voice]" in wanted
     for name in wanted:
         assert f"pip install '{name}'" in shown, name

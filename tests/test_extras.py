@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach import cli, extras, speech
+from cadencecoach import extras, speech
+from cadencecoach.cli import app as cli
 from cadencecoach.errors import ExtraUnavailable, UsageError
 from extra_deps import needs_extra, needs_module, require_extra, require_module
 
@@ -223,7 +224,7 @@ def test_a_broken_extra_in_a_fresh_process(tmp_path: Path, song: Path) -> None:
 
         sys.meta_path.insert(0, BrokenFinder())
         sys.argv = ["cadencecoach", "track", "build", "--music", {str(song)!r}, "-o", "mix.mp3"]
-        from cadencecoach.cli import run
+        from cadencecoach.cli.app import run
         run()
         """
     )

@@ -1,4 +1,4 @@
-"""Garmin FIT export (``cadencecoach.formats.fit``): written with Garmin's SDK (garmin-fit-sdk), read back with a
+"""Garmin FIT export (``workout.formats.fit``): written with Garmin's SDK (garmin-fit-sdk), read back with a
 different library (fitdecode), and every step compared with what the workout model says it should be."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ require_extra("fit")  # skipped when not installed; a broken install fails
 fitdecode = require_module("fitdecode")  # a dev dependency, to read the files back
 
 from cadencecoach.errors import WorkoutError  # noqa: E402
-from cadencecoach.formats import import_workout, with_open_length  # noqa: E402
-from cadencecoach.formats.fit import decode, encode, write_fit  # noqa: E402
-from cadencecoach.loader import load_workout, load_workout_text  # noqa: E402
-from cadencecoach.model import Repeat, Step, Workout  # noqa: E402
+from cadencecoach.workout.formats import import_workout, with_open_length  # noqa: E402
+from cadencecoach.workout.formats.fit import decode, encode, write_fit  # noqa: E402
+from cadencecoach.workout.loader import load_workout, load_workout_text  # noqa: E402
+from cadencecoach.workout.model import Repeat, Step, Workout  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workouts" / "examples"

@@ -1,4 +1,4 @@
-"""intervals.icu workout text (``cadencecoach.formats.icu``): steps, repeats, targets, cues, open steps, errors."""
+"""intervals.icu workout text (``workout.formats.icu``): steps, repeats, targets, cues, open steps, errors."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from cadencecoach.core.timeline import compile_workout
 from cadencecoach.errors import UsageError, WorkoutError
-from cadencecoach.formats import import_workout
-from cadencecoach.formats.icu import parse_icu, parse_time
-from cadencecoach.model import Repeat, Step, expand
-from cadencecoach.timeline import compile_workout
-from cadencecoach.vdot import derived_paces
+from cadencecoach.workout.formats import import_workout
+from cadencecoach.workout.formats.icu import parse_icu, parse_time
+from cadencecoach.workout.model import Repeat, Step, expand
+from cadencecoach.workout.vdot import derived_paces
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "workouts" / "examples"
 T = {"threshold": "4:00/km"}  # threshold speed 1000/240 m/s

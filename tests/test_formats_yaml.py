@@ -1,4 +1,4 @@
-"""YAML output (``cadencecoach.formats.yaml_out``): a workout written as YAML loads back through loader.py to the
+"""YAML output (``workout.formats.yaml_out``): a workout written as YAML loads back through loader.py to the
 same timeline (``plan --json`` equal), for our own workouts and for imported ones."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from cadencecoach.formats import import_workout, with_open_length
-from cadencecoach.formats.icu import parse_icu
-from cadencecoach.formats.yaml_out import dumps, duration_text
-from cadencecoach.formats.zwo import parse_zwo
-from cadencecoach.loader import load_workout, load_workout_text
-from cadencecoach.model import Workout
-from cadencecoach.timeline import compile_workout
+from cadencecoach.core.timeline import compile_workout
+from cadencecoach.workout.formats import import_workout, with_open_length
+from cadencecoach.workout.formats.icu import parse_icu
+from cadencecoach.workout.formats.yaml_out import dumps, duration_text
+from cadencecoach.workout.formats.zwo import parse_zwo
+from cadencecoach.workout.loader import load_workout, load_workout_text
+from cadencecoach.workout.model import Workout
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workouts" / "examples"

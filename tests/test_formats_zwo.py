@@ -1,4 +1,4 @@
-"""Zwift workouts (``cadencecoach.formats.zwo``): elements, pace references, cadence, textevents, distance
+"""Zwift workouts (``cadencecoach.workout.formats.zwo``): elements, pace references, cadence, textevents, distance
 workouts, and bad files (XML errors with line and column, refused DTDs/entities)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cadencecoach.core.timeline import CompileOptions, compile_workout
 from cadencecoach.errors import WorkoutError
-from cadencecoach.formats import import_workout
-from cadencecoach.formats.zwo import parse_zwo
-from cadencecoach.model import Repeat, Step, expand
-from cadencecoach.timeline import CompileOptions, compile_workout
+from cadencecoach.workout.formats import import_workout
+from cadencecoach.workout.formats.zwo import parse_zwo
+from cadencecoach.workout.model import Repeat, Step, expand
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "workouts" / "examples"
 REFS = {"5k": "4:00/km", "10k": "4:10/km", "mile": "3:40/km", "half": "4:25/km", "marathon": "4:40/km"}

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cadencecoach.core.timeline import Timeline, compile_workout
 from cadencecoach.errors import UsageError
 from cadencecoach.history.charts import (
     COLOR,
@@ -20,8 +21,7 @@ from cadencecoach.history.charts import (
     workout_chart_data,
 )
 from cadencecoach.history.trials import Trial, make_trial
-from cadencecoach.loader import load_workout_text
-from cadencecoach.timeline import Timeline, compile_workout
+from cadencecoach.workout.loader import load_workout_text
 from extra_deps import require_extra
 
 WORKOUT = """\

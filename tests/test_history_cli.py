@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cadencecoach.cli import app
+from cadencecoach.cli.app import app
 from cadencecoach.history.db import open_db
 from extra_deps import require_extra
 

@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cadencecoach import session
+from cadencecoach import pipeline as session
+from cadencecoach.core.timeline import CompileOptions, Timeline, compile_workout
 from cadencecoach.history.db import open_db
 from cadencecoach.history.progress import RunProgress
 from cadencecoach.history.sessions import SessionRow, list_sessions
-from cadencecoach.keys import Command
-from cadencecoach.live import LivePlayer, PlayerConfig
-from cadencecoach.loader import load_workout_text
-from cadencecoach.model import Workout
-from cadencecoach.timeline import CompileOptions, Timeline, compile_workout
+from cadencecoach.sinks.live.keys import Command
+from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
+from cadencecoach.workout.loader import load_workout_text
+from cadencecoach.workout.model import Workout
 
 SR = 8000
 WORKOUT = """\

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cadencecoach.core.timeline import Timeline, compile_workout
 from cadencecoach.history import sessions as sess
 from cadencecoach.history.db import open_db
 from cadencecoach.history.sessions import (
@@ -22,9 +23,8 @@ from cadencecoach.history.sessions import (
     weekly_totals,
     workout_hash,
 )
-from cadencecoach.loader import load_workout_text
-from cadencecoach.model import Workout
-from cadencecoach.timeline import Timeline, compile_workout
+from cadencecoach.workout.loader import load_workout_text
+from cadencecoach.workout.model import Workout
 
 Loaded = tuple[Workout, Timeline, Path]
 

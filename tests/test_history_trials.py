@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cadencecoach import session
+from cadencecoach import pipeline as session
 from cadencecoach.errors import UsageError, WorkoutError
 from cadencecoach.history.db import open_db
 from cadencecoach.history.trials import (
@@ -22,7 +22,7 @@ from cadencecoach.history.trials import (
     read_latest_trial,
     remove_trial,
 )
-from cadencecoach.loader import load_workout_text
+from cadencecoach.workout.loader import load_workout_text
 
 DERIVED = """\
 name: Threshold

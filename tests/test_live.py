@@ -13,10 +13,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cadencecoach import cli, live, session
+from cadencecoach import pipeline as session
+from cadencecoach.cli import app as cli
+from cadencecoach.core.renderer import BlockRenderer
+from cadencecoach.core.timeline import CompileOptions, Timeline, compile_workout, cue_texts
 from cadencecoach.errors import AudioUnavailableError, UsageError
-from cadencecoach.keys import Command, commands_for, decode
-from cadencecoach.live import (
+from cadencecoach.pipeline import AudioSettings, VoiceSettings
+from cadencecoach.sinks.live import player as live
+from cadencecoach.sinks.live.keys import Command, commands_for, decode
+from cadencecoach.sinks.live.player import (
     PAUSED,
     PLAYING,
     STOPPED,
@@ -30,10 +35,7 @@ from cadencecoach.live import (
     make_pre_roll,
     select_device,
 )
-from cadencecoach.loader import load_workout_text
-from cadencecoach.renderer import BlockRenderer
-from cadencecoach.session import AudioSettings, VoiceSettings
-from cadencecoach.timeline import CompileOptions, Timeline, compile_workout, cue_texts
+from cadencecoach.workout.loader import load_workout_text
 
 SR = 12000  # 180 spm = 4000 samples, 150 spm = 4800
 WORKOUT = """\

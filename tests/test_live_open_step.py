@@ -5,9 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from cadencecoach import session
-from cadencecoach.formats._common import LAP_HINT, LIVE_OPEN_STEP_S, for_live
-from cadencecoach.timeline import compile_workout
+from cadencecoach import pipeline as session
+from cadencecoach.core.timeline import compile_workout
+from cadencecoach.workout.formats._common import LAP_HINT, LIVE_OPEN_STEP_S, for_live
 
 ICU = """Warmup
 - 10s Z1 Pace

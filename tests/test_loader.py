@@ -1,4 +1,4 @@
-"""The workout loader (``cadencecoach.loader``): the YAML contract of shared/spec/workout-format.md, and every
+"""The workout loader (``cadencecoach.workout.loader``): the YAML contract of shared/spec/workout-format.md, and every
 problem reported as ``FILE:LINE:COL: message``."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cadencecoach.errors import Problem, UsageError, WorkoutError
-from cadencecoach.loader import load_workout, load_workout_text
-from cadencecoach.model import Repeat, Step, Workout, expand
+from cadencecoach.workout.loader import load_workout, load_workout_text
+from cadencecoach.workout.model import Repeat, Step, Workout, expand
 from spec_example import SPEC_EXAMPLE
 
 MILE = Fraction(1609344, 1000)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach.loader import load_workout_text
-from cadencecoach.renderer import BlockRenderer, MusicBed
-from cadencecoach.timeline import compile_workout, cue_texts
+from cadencecoach.core.renderer import BlockRenderer, MusicBed
+from cadencecoach.core.timeline import compile_workout, cue_texts
+from cadencecoach.workout.loader import load_workout_text
 from extra_deps import needs_extra, require_extra
 from music_synth import synth_song
 

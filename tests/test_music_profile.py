@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach import cli
+from cadencecoach.cli import app as cli
+from cadencecoach.core.timeline import CompileOptions, compile_workout
 from cadencecoach.errors import UsageError
-from cadencecoach.model import Repeat, expand
 from cadencecoach.music.profile import parse_profile
-from cadencecoach.timeline import CompileOptions, compile_workout
+from cadencecoach.workout.model import Repeat, expand
 
 
 def cc(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,10 +15,10 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cadencecoach.core.timeline import Timeline, compile_workout, cue_texts
 from cadencecoach.errors import WorkoutError
-from cadencecoach.loader import load_workout, load_workout_text
-from cadencecoach.model import KINDS
-from cadencecoach.timeline import Timeline, compile_workout, cue_texts
+from cadencecoach.workout.loader import load_workout, load_workout_text
+from cadencecoach.workout.model import KINDS
 
 MILE = Fraction(1609344, 1000)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadencecoach.renderer import CLICK_LEVEL, DUCK_DB
-from cadencecoach.sounds import load_bank
+from cadencecoach.core.renderer import CLICK_LEVEL, DUCK_DB
+from cadencecoach.core.sounds import load_bank
 
 WORKOUT = """\
 name: E2E check

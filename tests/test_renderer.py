@@ -1,4 +1,4 @@
-"""The block renderer (``cadencecoach.renderer``): one pure function fills any block of the compiled timeline,
+"""The block renderer (``cadencecoach.core.renderer``): one pure function fills any block of the compiled timeline,
 so rendering in blocks of any size gives the same audio. A tiny fake bank and fake speech keep it exact."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from cadencecoach.loader import load_workout_text
-from cadencecoach.renderer import CLICK_LEVEL, DUCK_DB, DUCK_MARGIN_S, BlockRenderer
-from cadencecoach.timeline import Timeline, compile_workout, cue_texts
+from cadencecoach.core.renderer import CLICK_LEVEL, DUCK_DB, DUCK_MARGIN_S, BlockRenderer
+from cadencecoach.core.timeline import Timeline, compile_workout, cue_texts
+from cadencecoach.workout.loader import load_workout_text
 
 SR = 8000
 DUCK = 10 ** (DUCK_DB / 20)

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadencecoach import cli, extras, session, speech
+from cadencecoach import extras, speech
+from cadencecoach import pipeline as session
+from cadencecoach.cli import app as cli
 from cadencecoach.errors import UsageError
 from cadencecoach.settings import Settings, SettingsError, load_settings, settings_path
 from cadencecoach.speech import (

@@ -1,4 +1,4 @@
-"""The timeline compiler (``cadencecoach.timeline``): the "Timing rules" of shared/spec/workout-format.md and the
+"""The timeline compiler (``cadencecoach.core.timeline``): the "Timing rules" of shared/spec/workout-format.md and the
 ``plan --json`` object of shared/spec/cli.md. Expected values are computed here, independently of the compiler."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from cadencecoach.loader import load_workout_text
-from cadencecoach.model import Workout
-from cadencecoach.timeline import (
+from cadencecoach.core.timeline import (
     ACCENT,
     EXHALE,
     INHALE,
@@ -24,6 +22,8 @@ from cadencecoach.timeline import (
     compile_workout,
     cue_texts,
 )
+from cadencecoach.workout.loader import load_workout_text
+from cadencecoach.workout.model import Workout
 from spec_example import SPEC_EXAMPLE
 
 SR = 44100

@@ -1,4 +1,4 @@
-"""Parsing and speaking the values runners write (``cadencecoach.units``), per shared/spec/workout-format.md."""
+"""Parsing and speaking the values runners write (``cadencecoach.workout.units``), per shared/spec/workout-format.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from cadencecoach.units import (
+from cadencecoach.workout.units import (
     METERS_PER_MILE,
     Extent,
     parse_cadence,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadencecoach.vdot import (
+from cadencecoach.workout.vdot import (
     RACE_DISTANCES,
     TRAINING_FRACTIONS,
     derived_paces,

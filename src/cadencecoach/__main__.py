@@ -1,3 +1,3 @@
-from cadencecoach.cli import run
+from cadencecoach.cli.app import run
 
 run()

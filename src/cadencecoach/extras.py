@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from types import ModuleType
 
-from .errors import ExtraUnavailable
+from cadencecoach.errors import ExtraUnavailable
 
 __all__ = [
     "DEPENDENCIES",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from cadencecoach.errors import UsageError
 
 __all__ = ["SETTINGS_FILE", "Settings", "SettingsError", "load_settings", "settings_path"]
 

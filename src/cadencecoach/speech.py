@@ -69,8 +69,8 @@ import numpy as np
 import soundfile
 import soxr
 
-from . import extras
-from .errors import ExtraUnavailable
+from cadencecoach import extras
+from cadencecoach.errors import ExtraUnavailable
 
 __all__ = [
     "CUE_PEAK",

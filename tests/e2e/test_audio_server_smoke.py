@@ -35,7 +35,7 @@ try:
 except ImportError:  # tests/ is a package
     from tests.audio_server import SAMPLE_RATE, Recorder, find_onsets  # type: ignore[no-redef]
 
-from cadencecoach.live import raise_priority, thread_ids
+from cadencecoach.sinks.live.player import raise_priority, thread_ids
 
 sd = pytest.importorskip("sounddevice")
 

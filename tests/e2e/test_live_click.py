@@ -28,7 +28,7 @@ PERIOD_180 = 14700
 def cc(*args: str) -> list[str]:
     if CLI.exists():
         return [str(CLI), *args]
-    return [sys.executable, "-c", "from cadencecoach.cli import run; run()", *args]
+    return [sys.executable, "-c", "from cadencecoach.cli.app import run; run()", *args]
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

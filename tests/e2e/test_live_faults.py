@@ -23,7 +23,7 @@ CLI = Path(sys.executable).with_name("cadencecoach")
 def cc(*args: str) -> list[str]:
     if CLI.exists():
         return [str(CLI), *args]
-    return [sys.executable, "-c", "from cadencecoach.cli import run; run()", *args]
+    return [sys.executable, "-c", "from cadencecoach.cli.app import run; run()", *args]
 
 
 @contextmanager

@@ -40,7 +40,7 @@ class Session:
     """The program in a pty; everything it prints is drained continuously so it never blocks."""
 
     def __init__(self, args: list[str], term: str = "xterm-256color") -> None:
-        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-c", "from cadencecoach.cli import run; run()"]
+        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-c", "import cadencecoach.cli.app as c; c.run()"]
         if not CLI.exists():
             cmd += args
         # a real terminal window, whatever TERM the test run itself has (CI may have none, or "dumb")

@@ -36,7 +36,7 @@ COMMON = ("--voice-engine", "tones", "--sample-rate", "44100")
 def cc(*args: str) -> list[str]:
     if CLI.exists():
         return [str(CLI), *args]
-    return [sys.executable, "-c", "from cadencecoach.cli import run; run()", *args]
+    return [sys.executable, "-c", "from cadencecoach.cli.app import run; run()", *args]
 
 
 def align(recorded: np.ndarray, reference: np.ndarray, span: int) -> int:

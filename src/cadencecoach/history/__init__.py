@@ -6,9 +6,17 @@ chart is drawn. See docs/HISTORY.md.
 
 from __future__ import annotations
 
-from .db import DB_NAME, Database, HistoryError, db_path, open_db, schema_version
-from .sessions import SessionRecorder, SessionRow, WeekTotal, list_sessions, weekly_totals
-from .trials import DefaultTrial, Trial, latest_trial, list_trials, make_trial, pace_table, read_latest_trial
+from cadencecoach.history.db import DB_NAME, Database, HistoryError, db_path, open_db, schema_version
+from cadencecoach.history.sessions import SessionRecorder, SessionRow, WeekTotal, list_sessions, weekly_totals
+from cadencecoach.history.trials import (
+    DefaultTrial,
+    Trial,
+    latest_trial,
+    list_trials,
+    make_trial,
+    pace_table,
+    read_latest_trial,
+)
 
 __all__ = [
     "DB_NAME",

@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExtraUnavailable, UsageError
-from .trials import MILE_M, Trial, equivalent_time, format_time
+from cadencecoach.errors import ExtraUnavailable, UsageError
+from cadencecoach.history.trials import MILE_M, Trial, equivalent_time, format_time
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -55,7 +55,7 @@ def check_output(path: Path, option: str) -> None:
 
 def require_matplotlib() -> Any:
     """matplotlib with the Agg backend (no display needed), or ChartsUnavailable (see extras.py)."""
-    from .. import extras
+    from cadencecoach import extras
 
     matplotlib = extras.load("matplotlib", "drawing a chart")
     matplotlib.use("Agg", force=True)

@@ -1,7 +1,7 @@
 """The history database: one SQLite file in the user's cadencecoach folder.
 
 * Where: ``$CADENCECOACH_HOME/history.sqlite3``, else the platform's user data dir
-  (:func:`cadencecoach.workouts.home_dir`).
+  (:func:`cadencecoach.workout.library.home_dir`).
 * How: stdlib :mod:`sqlite3` in autocommit mode; every write is one short ``BEGIN IMMEDIATE`` ...
   ``COMMIT`` transaction, WAL journal (readers never block the writer), ``synchronous=NORMAL`` (a killed
   process never loses a committed transaction) and a busy timeout, so two processes writing at once wait
@@ -100,7 +100,7 @@ def schema_version() -> int:
 
 def db_path(home: Path | None = None) -> Path:
     if home is None:
-        from ..workouts import home_dir
+        from cadencecoach.workout.library import home_dir
 
         home = home_dir()
     return home / DB_NAME

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from .db import Warn
-from .sessions import SessionRecorder
+from cadencecoach.history.db import Warn
+from cadencecoach.history.sessions import SessionRecorder
 
 
 class _TimedStep(Protocol):

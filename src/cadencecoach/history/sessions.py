@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from .db import Database, HistoryError, Warn, open_db, utc_now
+from cadencecoach.history.db import Database, HistoryError, Warn, open_db, utc_now
 
 STATUSES = ("running", "completed", "stopped", "interrupted")
 HEARTBEAT_EVERY_S = 10.0  # the recorder writes a heartbeat (and the time run) at most this often

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import vdot as vdot_mod
-from ..errors import UsageError
-from ..units import METERS_PER_MILE, parse_trial
-from .db import Database, HistoryError, Warn, open_db, utc_now
+from cadencecoach.errors import UsageError
+from cadencecoach.history.db import Database, HistoryError, Warn, open_db, utc_now
+from cadencecoach.workout import vdot as vdot_mod
+from cadencecoach.workout.units import METERS_PER_MILE, parse_trial
 
 VDOT_RANGE = (10.0, 100.0)  # as the loader: outside it, no runner's result
 

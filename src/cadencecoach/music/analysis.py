@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .beats import beat_track
-from .decode import DecodeError, open_source, read_tags
-from .loudness import LoudnessMeter
-from .onset import OnsetStream
+from cadencecoach.music.beats import beat_track
+from cadencecoach.music.decode import DecodeError, open_source, read_tags
+from cadencecoach.music.loudness import LoudnessMeter
+from cadencecoach.music.onset import OnsetStream
 
 ANALYSIS_VERSION = 3
 MULTIPLES = (1.0, 2.0, 0.5)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .onset import FPS, Envelopes
+from cadencecoach.music.onset import FPS, Envelopes
 
 MIN_BPM, MAX_BPM = 50.0, 220.0
 SEARCH_MIN_BPM, SEARCH_MAX_BPM = 40.0, 240.0

@@ -11,7 +11,7 @@ new step's first click.
 
 The music is rendered once, before playback, to an int16 mono *bed* (the workout renderer is mono), gain
 matched to ``music_lufs``, true-peak limited so that bed plus click stay below full scale, and handed to the
-block renderer (:class:`cadencecoach.renderer.MusicBed`), which mixes it under the clicks and the coach and
+block renderer (:class:`cadencecoach.core.renderer.MusicBed`), which mixes it under the clicks and the coach and
 ducks it by 12 dB, with 80 ms and 400 ms ramps, while the coach speaks.
 """
 
@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import UsageError
-from ..renderer import BlockRenderer, MusicBed
-from ..timeline import Timeline
+from cadencecoach.core.renderer import BlockRenderer, MusicBed
+from cadencecoach.core.timeline import Timeline
+from cadencecoach.errors import UsageError
 
 if TYPE_CHECKING:  # the heavy modules are imported only once the extra is known to be there
-    from .analysis import SongAnalysis
-    from .mix import Placement
+    from cadencecoach.music.analysis import SongAnalysis
+    from cadencecoach.music.mix import Placement
 
 MUSIC_LUFS = -20.0
 BED_CEILING_DB = -6.5  # bed true peak + the loudest click (0.5) stay within full scale
@@ -117,8 +117,8 @@ def plan_bed(
     warn: Callable[[str], None] | None = None,
 ) -> list[Placement]:
     """Placements of songs under the workout (see the module docstring)."""
-    from .mix import LEAD_S, MAX_GAIN_DB, Placement, fit_song, last_beat, song_clicks
-    from .stretch import beat_map, points_grid
+    from cadencecoach.music.mix import LEAD_S, MAX_GAIN_DB, Placement, fit_song, last_beat, song_clicks
+    from cadencecoach.music.stretch import beat_map, points_grid
 
     if not songs:
         raise UsageError("--music: no readable songs")
@@ -187,15 +187,15 @@ def plan_bed(
 
 
 def _clock(t: float) -> str:
-    from ..units import format_clock
+    from cadencecoach.workout.units import format_clock
 
     return format_clock(t)
 
 
 def render_bed(placements: Sequence[Placement], timeline: Timeline, *, workers: int = 2) -> MusicBed:
     """Render the placements to a ducked, limited int16 mono bed for the timeline's renderer."""
-    from .loudness import TruePeakLimiter
-    from .mix import music_stream
+    from cadencecoach.music.loudness import TruePeakLimiter
+    from cadencecoach.music.mix import music_stream
 
     rate = timeline.sample_rate
     total = timeline.length
@@ -234,11 +234,11 @@ def attach_music(
     max_stretch: float = 0.12,
 ) -> BlockRenderer:
     """``render --music``: analyze the songs, plan and render the bed, and put it under `renderer`."""
-    from .deps import require
+    from cadencecoach.music.deps import require
 
     require("render --music")
-    from .analysis import Failure, analyze_many
-    from .decode import collect
+    from cadencecoach.music.analysis import Failure, analyze_many
+    from cadencecoach.music.decode import collect
 
     if timeline.length > MAX_BED_HOURS * 3600 * timeline.sample_rate:
         raise UsageError(f"--music works for workouts up to {MAX_BED_HOURS} hours")

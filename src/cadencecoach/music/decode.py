@@ -84,7 +84,7 @@ class _SndfileSource(Source):
 
 class _PyAVSource(Source):
     def __init__(self, path: Path) -> None:
-        from .. import extras
+        from cadencecoach import extras
 
         av = extras.load("av", "reading M4A/AAC songs")
 
@@ -196,7 +196,7 @@ def open_source(path: str | os.PathLike[str]) -> Source:
             return _SndfileSource(p)
         except DecodeError as exc:
             first_error = str(exc)
-    from .deps import has_pyav
+    from cadencecoach.music.deps import has_pyav
 
     if has_pyav():
         return _PyAVSource(p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import extras
+from cadencecoach import extras
 
 
 def require(what: str = "this command") -> None:

@@ -26,7 +26,7 @@ REL_GATE = -10.0
 
 def _k_weighting_sos(rate: int) -> np.ndarray:
     """pyloudnorm's K-weighting stages for `rate` as second-order sections (b0 b1 b2 a0 a1 a2)."""
-    from .. import extras
+    from cadencecoach import extras
 
     pyloudnorm = extras.load("pyloudnorm", "loudness measurement")
 

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UsageError
-from .analysis import Failure, SongAnalysis
-from .decode import open_source
-from .loudness import LoudnessMeter, TruePeakLimiter
-from .output import Chapter, MixWriter, label_path
-from .stretch import TimeMap, beat_map, regular_grid, stretched_stream
+from cadencecoach.errors import UsageError
+from cadencecoach.music.analysis import Failure, SongAnalysis
+from cadencecoach.music.decode import open_source
+from cadencecoach.music.loudness import LoudnessMeter, TruePeakLimiter
+from cadencecoach.music.output import Chapter, MixWriter, label_path
+from cadencecoach.music.stretch import TimeMap, beat_map, regular_grid, stretched_stream
 
 LEAD_S = 0.05  # a song after the first starts this long before its first beat (its attack stays whole)
 MIN_BEATS = 8
@@ -358,9 +358,9 @@ class BuildResult:
 
 def click_renderer(onsets_s: np.ndarray, accents: np.ndarray, length: int, options: BuildOptions) -> object:
     """The workouts' block renderer, fed a timeline of just these click onsets."""
-    from ..renderer import BlockRenderer
-    from ..sounds import load_bank
-    from ..timeline import ACCENT, REGULAR, Timeline
+    from cadencecoach.core.renderer import BlockRenderer
+    from cadencecoach.core.sounds import load_bank
+    from cadencecoach.core.timeline import ACCENT, REGULAR, Timeline
 
     rate = options.sample_rate
     onsets = np.rint(np.asarray(onsets_s) * rate).astype(np.int64)

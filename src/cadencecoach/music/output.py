@@ -2,7 +2,7 @@
 
 MP3 is encoded here with lameenc (LAME, a core dependency) at the requested constant bit rate: it is
 three times faster than libsndfile's MP3 path at the same bit rate, which matters for an hour of stereo
-music. WAV, FLAC and OGG go through :func:`cadencecoach.audiofile.open_writer`. Either way the audio is
+music. WAV, FLAC and OGG go through :func:`cadencecoach.sinks.audiofile.open_writer`. Either way the audio is
 written to a hidden temporary file beside the target, the chapters are added to it, and only then is it
 renamed onto the target: there is never a half-written file under the target's name.
 
@@ -86,7 +86,7 @@ class MixWriter:
         title: str | None = None,
         labels: bool = True,
     ) -> None:
-        from .. import audiofile
+        from cadencecoach.sinks import audiofile
 
         self.path = Path(path)
         self.ext = audiofile.format_for(self.path)
@@ -155,7 +155,7 @@ def add_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> 
 
 
 def _id3_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> None:
-    from .. import extras
+    from cadencecoach import extras
 
     extras.load("mutagen.id3", "MP3 chapters")
     from mutagen.id3 import CHAP, CTOC, ID3, TIT2, TPE1, TSSE, CTOCFlags
@@ -200,7 +200,7 @@ def _clock(t: float) -> str:
 
 
 def _vorbis_chapters(path: Path, chapters: Sequence[Chapter], title: str | None) -> None:
-    from .. import extras
+    from cadencecoach import extras
 
     mutagen = extras.load("mutagen", "FLAC/OGG chapters")
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ..errors import UsageError
-from ..model import Repeat, Step, Workout
-from ..units import parse_cadence, parse_extent
+from cadencecoach.errors import UsageError
+from cadencecoach.workout.model import Repeat, Step, Workout
+from cadencecoach.workout.units import parse_cadence, parse_extent
 
 MAX_REPEAT = 1000
 MAX_TOTAL_S = 24 * 3600

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .beats import local_fit as _fit_at
+from cadencecoach.music.beats import local_fit as _fit_at
 
 PIECE_S = 8.0
 PAD_S = 0.2
@@ -182,7 +182,7 @@ def points_grid(times: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
 def stretch_piece(audio: np.ndarray, rate: int, speed: float) -> np.ndarray:
     """Rubber Band (R2, crisp) time-stretch of (n, ch) float32 by `speed` (>1: shorter)."""
-    from .. import extras
+    from cadencecoach import extras
 
     pedalboard = extras.load("pedalboard", "time-stretching")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .renderer import BlockRenderer
+from cadencecoach.core.renderer import BlockRenderer
 
 BLOCK = 1 << 16
 
@@ -26,7 +26,7 @@ def render_to_file(
 
     The file appears under its name only when complete (see audiofile.open_writer); Ctrl-C
     (KeyboardInterrupt) leaves no file and propagates."""
-    from . import audiofile
+    from cadencecoach.sinks import audiofile
 
     total = renderer.length
     sr = renderer.timeline.sample_rate
@@ -56,7 +56,7 @@ def render_to_file(
                 renderer.render(start, buf[:n])
                 writer.write(buf[:n])
     if show or progress is None:
-        from .units import format_clock
+        from cadencecoach.workout.units import format_clock
 
         print(
             f"wrote {output}: {format_clock(total / sr)}, {len(renderer.timeline.clicks)} clicks, "

@@ -51,10 +51,10 @@ from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from .errors import AudioUnavailableError, UsageError
-from .keys import HELP, Command, KeyReader
-from .renderer import BlockRenderer
-from .timeline import CompileOptions, Cue, Segment, TimedStep, Timeline, compile_segments, splice
+from cadencecoach.core.renderer import BlockRenderer
+from cadencecoach.core.timeline import CompileOptions, Cue, Segment, TimedStep, Timeline, compile_segments, splice
+from cadencecoach.errors import AudioUnavailableError, UsageError
+from cadencecoach.sinks.live.keys import HELP, Command, KeyReader
 
 RENDER_HINT = "to get the audio anyway, write it to a file: cadencecoach render WORKOUT -o FILE"
 
@@ -413,9 +413,9 @@ def click_timeline(
     hours: int = CLICK_HOURS,
 ) -> Timeline:
     """The metronome: one clicking step of `hours`, voice off, compiled like any workout."""
-    from .model import Step, Workout
-    from .timeline import compile_workout
-    from .units import Extent
+    from cadencecoach.core.timeline import compile_workout
+    from cadencecoach.workout.model import Step, Workout
+    from cadencecoach.workout.units import Extent
 
     cadence = Fraction(spm)
     seconds = Fraction(hours * 3600)
@@ -604,7 +604,7 @@ class Summary:
     stopped_by: str = "end"
 
     def line(self) -> str:
-        from .units import format_clock
+        from cadencecoach.workout.units import format_clock
 
         sr = self.sample_rate
         played = format_clock(self.played / sr)
@@ -1076,7 +1076,7 @@ def _trace(first_sound: float, err: TextIO) -> None:
 
 
 def _step_text(step: TimedStep) -> str:
-    from .units import format_pace_per_km
+    from cadencecoach.workout.units import format_pace_per_km
 
     text = step.label
     if step.rep:
@@ -1150,7 +1150,7 @@ def render_snapshot(s: Snapshot) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from .units import format_clock
+    from cadencecoach.workout.units import format_clock
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(justify="right", style="dim")
@@ -1257,7 +1257,7 @@ class _Lines:
             print(text, file=self.out, flush=True)
 
     def update(self) -> None:
-        from .units import format_clock
+        from cadencecoach.workout.units import format_clock
 
         s = snapshot(self.player)
         if s.pos < 0:
@@ -1385,7 +1385,7 @@ def play_click(
 
 def _click_renderers(sound: str, volume: float) -> RendererFactory:
     """Like session.make_renderer for a voiceless timeline, without importing the workout loader."""
-    from .sounds import load_bank
+    from cadencecoach.core.sounds import load_bank
 
     def build(timeline: Timeline) -> BlockRenderer:
         try:
@@ -1416,12 +1416,12 @@ def play_workout(
 ) -> int:
     """``cadencecoach run``: load, find the output (exit 3 at once without one), synthesize every cue and
     the lead-in (cached), compile, play."""
-    from . import session
-    from .timeline import compile_workout, cue_texts
+    from cadencecoach import pipeline as session
+    from cadencecoach.core.timeline import compile_workout, cue_texts
 
     live = live or LiveOptions()
     with _sigint_default():
-        from .formats._common import for_live
+        from cadencecoach.workout.formats._common import for_live
 
         workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
         sd, device, rate, latency = open_output(live)
@@ -1455,7 +1455,7 @@ def play_workout(
                 keys=keys,
                 renderer=first,
             )
-            from .history.progress import RunProgress  # history: record this run (docs/HISTORY.md)
+            from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)
 
             player.recording = RunProgress.for_run(workout, timeline, warn)
             return player.play()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .model import Workout
-from .timeline import Timeline
-from .units import format_clock, format_pace_per_km
+from cadencecoach.core.timeline import Timeline
+from cadencecoach.workout.model import Workout
+from cadencecoach.workout.units import format_clock, format_pace_per_km
 
 _STYLE = {"warmup": "green", "run": "bold red", "recover": "cyan", "rest": "blue", "cooldown": "green"}
 
@@ -52,9 +52,9 @@ def print_plan(workout: Workout, timeline: Timeline, console: Console | None = N
 
 
 def print_workouts(console: Console | None = None) -> None:
-    from .errors import WorkoutError
-    from .loader import load_workout
-    from .workouts import available, user_dir
+    from cadencecoach.errors import WorkoutError
+    from cadencecoach.workout.library import available, user_dir
+    from cadencecoach.workout.loader import load_workout
 
     console = console or Console()
     table = Table(show_edge=False, header_style="bold")
@@ -66,7 +66,7 @@ def print_workouts(console: Console | None = None) -> None:
         # history: a workout that names derived paces and gives no trial uses the latest recorded trial, as
         # `plan` and `run` do, so both list the same length
         if not recorded:
-            from .history.trials import DefaultTrial
+            from cadencecoach.history.trials import DefaultTrial
 
             recorded.append(DefaultTrial()())
         return recorded[0]

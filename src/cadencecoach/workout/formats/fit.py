@@ -1,4 +1,4 @@
-"""A :class:`~cadencecoach.model.Workout` as a Garmin FIT workout file (``convert WORKOUT -o workout.fit``).
+"""A :class:`~cadencecoach.workout.model.Workout` as a Garmin FIT workout file (``convert WORKOUT -o workout.fit``).
 
 Written with Garmin's own FIT SDK for Python (``garmin-fit-sdk``, the ``fit`` extra). The file holds:
 
@@ -32,9 +32,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, WorkoutError
-from ..model import Repeat, Step, Workout
-from ._common import Item, decimal_text
+from cadencecoach.errors import Problem, WorkoutError
+from cadencecoach.workout.formats._common import Item, decimal_text
+from cadencecoach.workout.model import Repeat, Step, Workout
 
 PACE_BAND_S_PER_KM = Fraction(5)
 """A pace target P is written as the speed range [speed at P + 5 s/km, speed at P - 5 s/km]."""
@@ -223,7 +223,7 @@ def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: 
 
 def encode(workout: Workout, *, created: datetime | None = None) -> tuple[bytes, list[str]]:
     """The FIT file's bytes and the warnings (what FIT could not hold)."""
-    from .. import extras
+    from cadencecoach import extras
 
     extras.load("garmin_fit_sdk", "FIT export")  # not installed or broken: exit 2 with the fix
     from garmin_fit_sdk import Encoder, Profile

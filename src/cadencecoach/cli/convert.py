@@ -2,7 +2,7 @@
 our YAML (``.yaml``/``.yml``) or to a Garmin FIT workout (``.fit``). Registered by cli.py.
 
 Like cli_live.py, this module has no ``from __future__ import annotations``: Typer needs real annotation objects.
-The work is in :mod:`cadencecoach.formats`.
+The work is in :mod:`cadencecoach.workout.formats`.
 """
 
 import os
@@ -28,7 +28,7 @@ OpenStepOpt = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add ``convert`` to `app`."""
-    from .cli import PaceOpt, TrialOpt, guard, warn
+    from cadencecoach.cli.app import PaceOpt, TrialOpt, guard, warn
 
     @app.command(
         epilog=(
@@ -56,9 +56,9 @@ def register(app: typer.Typer) -> None:
         open_step: OpenStepOpt = None,
     ) -> None:
         """Convert a workout to our YAML or to a Garmin FIT workout file; what cannot be carried over is a warning."""
-        from . import session
-        from .errors import UsageError
-        from .units import format_clock
+        from cadencecoach import pipeline as session
+        from cadencecoach.errors import UsageError
+        from cadencecoach.workout.units import format_clock
 
         suffix = output.suffix.lower()
         if suffix not in YAML_SUFFIXES + FIT_SUFFIXES:
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
             _write_yaml(w, output, workout, warnings, more)
             what = f"{w.total_steps} steps"
         else:
-            from .formats.fit import fit_steps, write_fit
+            from cadencecoach.workout.formats.fit import fit_steps, write_fit
 
             more = write_fit(w, output)
             what = f"{len(fit_steps(w))} FIT steps"
@@ -90,9 +90,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _write_yaml(workout: object, output: Path, source: str, import_warnings: list[str], more: list[str]) -> None:
-    from .errors import WorkoutError
-    from .formats.yaml_out import dumps
-    from .loader import load_workout_text
+    from cadencecoach.errors import WorkoutError
+    from cadencecoach.workout.formats.yaml_out import dumps
+    from cadencecoach.workout.loader import load_workout_text
 
     header = "\n".join([f"Converted by cadencecoach from {source}"] + [f"warning: {m}" for m in import_warnings])
     text = dumps(workout, more, header=header)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Workouts from where runners already keep them, and out to where they train with them.
 
 In:  intervals.icu workout text (``.txt``, :mod:`.icu`) and Zwift workouts (``.zwo``, :mod:`.zwo`), straight into
-     the :class:`~cadencecoach.model.Workout` model, so ``run``, ``render``, ``plan`` and ``validate`` take them.
+     the :class:`~cadencecoach.workout.model.Workout`, so ``run``, ``render``, ``plan`` and ``validate`` take them.
 Out: our own YAML (:mod:`.yaml_out`, loads back to the same timeline) and Garmin FIT workouts (:mod:`.fit`).
 
 The mapping rules (pace references, zones, ramps, cadence units, open steps, what becomes a warning) are in
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ._common import DefaultTrial, ImportResult, open_steps, with_open_length
+from cadencecoach.workout.formats._common import DefaultTrial, ImportResult, open_steps, with_open_length
 
 IMPORT_SUFFIXES = (".txt", ".zwo")
 """File suffixes read by an importer instead of the YAML loader."""
@@ -36,13 +36,13 @@ def import_workout(
     suffix = Path(path).suffix.lower()
     overrides = dict(pace_overrides or {})
     if suffix == ".zwo":
-        from .zwo import load_zwo
+        from cadencecoach.workout.formats.zwo import load_zwo
 
         return load_zwo(
             path, display=display, pace_overrides=overrides, trial_override=trial_override, default_trial=default_trial
         )
     if suffix == ".txt":
-        from .icu import load_icu
+        from cadencecoach.workout.formats.icu import load_icu
 
         return load_icu(
             path, display=display, pace_overrides=overrides, trial_override=trial_override, default_trial=default_trial

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .units import Extent, Pace
+from cadencecoach.workout.units import Extent, Pace
 
 KINDS: dict[str, str] = {
     "warmup": "Warm-up",
@@ -45,7 +45,7 @@ class Step:
     say: str | None = None
     line: int = 0
     col: int = 0
-    # --- imported workouts (cadencecoach.formats; see docs/FORMATS.md) ---
+    # --- imported workouts (cadencecoach.workout.formats; see docs/FORMATS.md) ---
     # `open`: the step ends when the runner presses the lap key (intervals.icu "press lap"). Its `extent` and
     # `duration` are a nominal length: the one the source gave, or `--open-step`, or 0 when there is none
     # (`plan`/`render` then refuse it; the live player ends the step on the lap key).

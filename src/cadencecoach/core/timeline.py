@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from . import cues as cue_text
-from .model import FlatStep, Workout, expand
+from cadencecoach.core import cues as cue_text
+from cadencecoach.workout.model import FlatStep, Workout, expand
 
 # Click voices (index into the sound bank): see sounds.VARIANTS
 REGULAR, ACCENT, INHALE, EXHALE = 0, 1, 2, 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .model import FlatStep
-from .units import speak_duration, speak_extent, speak_pace
+from cadencecoach.workout.model import FlatStep
+from cadencecoach.workout.units import speak_duration, speak_extent, speak_pace
 
 COUNTDOWN_WORDS = ("3", "2", "1")
 FINISH_TEXT = "Workout complete."

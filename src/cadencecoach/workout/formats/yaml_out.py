@@ -1,12 +1,12 @@
-"""A :class:`~cadencecoach.model.Workout` as YAML in our own format (shared/spec/workout-format.md).
+"""A :class:`~cadencecoach.workout.model.Workout` as YAML in our own format (shared/spec/workout-format.md).
 
-The file loads back through :mod:`cadencecoach.loader` to the same timeline (``plan --json`` is equal): every
+The file loads back through :mod:`cadencecoach.workout.loader` to the same timeline (``plan --json`` is equal): every
 number is written exactly (durations and distances as decimals, paces as ``M:SS.ss/km`` or as written), paces
 are named as the workout named them, and a kind-named pace stays implicit.
 
 What the YAML format cannot hold is left out with a warning, never silently: timed cues (``Step.cues``: the
 contract has no key for them) and open steps (written with the length they were given by ``--open-step``, or
-their nominal one; without any, :func:`~cadencecoach.formats._common.with_open_length` refuses them first).
+their nominal one; without any, :func:`~cadencecoach.workout.formats._common.with_open_length` refuses them first).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import io
 from fractions import Fraction
 
-from .. import vdot as vdot_mod
-from ..model import KINDS, Repeat, Step, Workout
-from ..units import METERS_PER_MILE, Pace, parse_pace
-from ._common import Item, decimal_text, km_text
+from cadencecoach.workout import vdot as vdot_mod
+from cadencecoach.workout.formats._common import Item, decimal_text, km_text
+from cadencecoach.workout.model import KINDS, Repeat, Step, Workout
+from cadencecoach.workout.units import METERS_PER_MILE, Pace, parse_pace
 
 DERIVED = tuple(vdot_mod.RACE_DISTANCES) + tuple(vdot_mod.TRAINING_FRACTIONS)
 

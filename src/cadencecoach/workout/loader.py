@@ -1,4 +1,4 @@
-"""YAML workout files to :class:`~cadencecoach.model.Workout`, with every problem as ``FILE:LINE:COL: message``.
+"""YAML workout files to :class:`~cadencecoach.workout.model.Workout`, with every problem as ``FILE:LINE:COL: message``.
 
 ruamel.yaml reads YAML 1.2 (so ``1:30`` stays the text "1:30", not the sexagesimal 90 of YAML 1.1) and keeps
 line and column numbers for every key, value and list item. Problems are collected, not raised one by one,
@@ -16,10 +16,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import vdot as vdot_mod
-from .errors import Problem, WorkoutError
-from .model import KINDS, VOICE_MODES, Repeat, Step, Workout
-from .units import Pace, parse_cadence, parse_clock, parse_extent, parse_pace, parse_trial
+from cadencecoach.errors import Problem, WorkoutError
+from cadencecoach.workout import vdot as vdot_mod
+from cadencecoach.workout.model import KINDS, VOICE_MODES, Repeat, Step, Workout
+from cadencecoach.workout.units import Pace, parse_cadence, parse_clock, parse_extent, parse_pace, parse_trial
 
 MAX_DURATION = Fraction(24 * 3600)
 MAX_STEPS = 200_000
@@ -303,7 +303,7 @@ class _Builder:
             try:
                 trial = parse_trial(raw)
             except ValueError as exc:
-                from .errors import UsageError
+                from cadencecoach.errors import UsageError
 
                 raise UsageError(f"--trial: {exc}") from None
         elif "trial" in doc:
@@ -366,7 +366,7 @@ class _Builder:
             try:
                 self.paces[pname] = parse_pace(value)
             except ValueError as exc:
-                from .errors import UsageError
+                from cadencecoach.errors import UsageError
 
                 raise UsageError(f"--pace {pname}={value}: {exc}") from None
         pending = {pname: (target, pos) for pname, target, pos in aliases if pname not in self.pace_overrides}

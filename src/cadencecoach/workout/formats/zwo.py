@@ -1,4 +1,4 @@
-"""Zwift workout files (``.zwo``) -> :class:`~cadencecoach.model.Workout`.
+"""Zwift workout files (``.zwo``) -> :class:`~cadencecoach.workout.model.Workout`.
 
 A run workout looks like this::
 
@@ -37,11 +37,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import Problem, WorkoutError
-from ..loader import MAX_FILE_BYTES, read_bytes
-from ..model import KINDS, Repeat, Step
-from ..units import Pace
-from ._common import (
+from cadencecoach.errors import Problem, WorkoutError
+from cadencecoach.workout.formats._common import (
     REFERENCE_HINT,
     DefaultTrial,
     ImportResult,
@@ -55,6 +52,9 @@ from ._common import (
     pretty_name,
     time_extent,
 )
+from cadencecoach.workout.loader import MAX_FILE_BYTES, read_bytes
+from cadencecoach.workout.model import KINDS, Repeat, Step
+from cadencecoach.workout.units import Pace
 
 PACE_REFERENCES = {0: "mile", 1: "5k", 2: "10k", 3: "half", 4: "marathon"}
 """Zwift's ``pace="N"`` attribute: which of the runner's race paces ``Power`` is a fraction of."""

@@ -55,7 +55,7 @@ def _preload_sounddevice() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``click``, ``run`` and ``devices`` to `app`."""
-    from .cli import (
+    from cadencecoach.cli.app import (
         AccentOpt,
         NoClickOpt,
         NoVoiceOpt,
@@ -95,8 +95,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
-        from .errors import AudioUnavailableError
-        from .live import LiveOptions, play_click
+        from cadencecoach.errors import AudioUnavailableError
+        from cadencecoach.sinks.live.player import LiveOptions, play_click
 
         try:
             play_click(
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         _preload_sounddevice()
         from dataclasses import replace
 
-        from .live import LiveOptions, parse_breathing, play_workout
+        from cadencecoach.sinks.live.player import LiveOptions, parse_breathing, play_workout
 
         options = replace(_options(no_voice, no_click, accent, voice_mode), breathing=parse_breathing(breathing))
 
@@ -165,6 +165,6 @@ def register(app: typer.Typer) -> None:
     @guard
     def devices() -> None:
         """List the audio outputs (index, name, channels, default rate; * marks the default)."""
-        from .live import print_devices
+        from cadencecoach.sinks.live.player import print_devices
 
         print_devices()

@@ -1,4 +1,4 @@
-"""intervals.icu workout text (``.txt``) -> :class:`~cadencecoach.model.Workout`.
+"""intervals.icu workout text (``.txt``) -> :class:`~cadencecoach.workout.model.Workout`.
 
 The format, as intervals.icu's workout builder reads it::
 
@@ -23,7 +23,7 @@ The format, as intervals.icu's workout builder reads it::
 * ``90rpm`` is running cadence in strides per minute (one foot): 180 steps per minute.
 * Text before the extent is the step's cue: a short one becomes the label (``- Recover 90s Z1 Pace``), a long
   one is spoken after the announcement. ``First 33^Second <!> 10m ...`` adds a cue 33 s into the step.
-* ``press lap``: an open step, ended by the lap key (see :attr:`cadencecoach.model.Step.open`).
+* ``press lap``: an open step, ended by the lap key (see :attr:`cadencecoach.workout.model.Step.open`).
 
 The mapping rules are in docs/FORMATS.md.
 """
@@ -35,10 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..loader import read_text
-from ..model import KINDS, Repeat, Step
-from ..units import METERS_PER_MILE, Pace, parse_pace
-from ._common import (
+from cadencecoach.workout.formats._common import (
     REFERENCE_HINT,
     DefaultTrial,
     ImportResult,
@@ -54,6 +51,9 @@ from ._common import (
     recover_flags,
     time_extent,
 )
+from cadencecoach.workout.loader import read_text
+from cadencecoach.workout.model import KINDS, Repeat, Step
+from cadencecoach.workout.units import METERS_PER_MILE, Pace, parse_pace
 
 # intervals.icu's default running pace zones, as % of threshold speed (Friel's): zone -> (low, high, used)
 PACE_ZONES: dict[int, tuple[Fraction, Fraction, Fraction]] = {
@@ -451,7 +451,7 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
 
 
 def _km(s_per_m: Fraction) -> str:
-    from ..units import format_pace_per_km
+    from cadencecoach.workout.units import format_pace_per_km
 
     return format_pace_per_km(float(s_per_m * 1000))
 

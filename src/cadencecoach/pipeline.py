@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
-from .loader import load_workout
-from .model import Workout
-from .renderer import BlockRenderer
-from .timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, cue_texts
-from .workouts import resolve
+from cadencecoach.core.renderer import BlockRenderer
+from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, cue_texts
+from cadencecoach.errors import UsageError
+from cadencecoach.workout.library import resolve
+from cadencecoach.workout.loader import load_workout
+from cadencecoach.workout.model import Workout
 
 Warn = Callable[[str], None]
 
@@ -67,13 +67,13 @@ def load(
     found: list[Any] = []  # the history lookup, made only when a derived pace needs a trial
 
     def from_history() -> str | None:
-        from .history.trials import DefaultTrial
+        from cadencecoach.history.trials import DefaultTrial
 
         found.append(DefaultTrial())
         return found[0]()
 
     default = from_history if use_history and not trial else None
-    from . import formats  # intervals.icu .txt and Zwift .zwo workouts (formats/, docs/FORMATS.md)
+    from cadencecoach.workout import formats  # intervals.icu .txt and Zwift .zwo workouts (formats/, docs/FORMATS.md)
 
     if formats.is_import(ref.path):
         imported = formats.import_workout(
@@ -111,7 +111,7 @@ def speech_for(
     """Synthesize (or load from the cache) every cue text at `sample_rate`; countdown words fit in 0.9 s."""
     if not texts:
         return {}
-    from . import speech
+    from cadencecoach import speech
 
     try:
         engine = speech.make_engine(voice.engine, voice.voice, voice.rate)
@@ -133,7 +133,7 @@ def compile_with_speech(
 
 
 def make_renderer(timeline: Timeline, audio: AudioSettings, pre_roll: np.ndarray | None = None) -> BlockRenderer:
-    from .sounds import load_bank
+    from cadencecoach.core.sounds import load_bank
 
     try:
         bank = load_bank(audio.sound, timeline.sample_rate)

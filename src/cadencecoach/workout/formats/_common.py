@@ -1,7 +1,7 @@
 """What the importers share: positioned problems and warnings, the pace book (reference paces, named
 relative paces), exact extents, kind inference, workout limits and open steps.
 
-Every importer returns an :class:`ImportResult`: a :class:`~cadencecoach.model.Workout` built directly (no
+Every importer returns an :class:`ImportResult`: a :class:`~cadencecoach.workout.model.Workout` built directly (no
 YAML in between) and the warnings for what could not be mapped exactly, each ``FILE:LINE:COL: message``.
 Errors are collected the same way and raised together as one :class:`~cadencecoach.errors.WorkoutError`.
 """
@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from .. import vdot as vdot_mod
-from ..errors import Problem, UsageError, WorkoutError
-from ..loader import MAX_DEPTH, MAX_DURATION, MAX_STEPS
-from ..model import Repeat, Step, Workout
-from ..units import METERS_PER_MILE, Extent, Pace, parse_extent, parse_pace, parse_trial
+from cadencecoach.errors import Problem, UsageError, WorkoutError
+from cadencecoach.workout import vdot as vdot_mod
+from cadencecoach.workout.loader import MAX_DEPTH, MAX_DURATION, MAX_STEPS
+from cadencecoach.workout.model import Repeat, Step, Workout
+from cadencecoach.workout.units import METERS_PER_MILE, Extent, Pace, parse_extent, parse_pace, parse_trial
 
 Item = Step | Repeat
 DefaultTrial = str | Callable[[], str | None] | None

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .timeline import Timeline
+from cadencecoach.core.timeline import Timeline
 
 CLICK_LEVEL = 0.5
 DUCK_DB = -6.0

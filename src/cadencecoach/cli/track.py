@@ -29,7 +29,7 @@ CadenceOpt = Annotated[float, typer.Option("--cadence", min=60, max=300, help="T
 
 
 def _percent(text: str, option: str) -> float:
-    from .errors import UsageError
+    from cadencecoach.errors import UsageError
 
     try:
         value = float(text.strip().rstrip("%"))
@@ -41,8 +41,8 @@ def _percent(text: str, option: str) -> float:
 
 
 def _duration(text: str | None) -> float | None:
-    from .errors import UsageError
-    from .units import parse_extent
+    from cadencecoach.errors import UsageError
+    from cadencecoach.workout.units import parse_extent
 
     if text is None:
         return None
@@ -62,14 +62,14 @@ def _plural(n: int, word: str) -> str:
 
 
 def _clock(seconds: float) -> str:
-    from .units import format_clock
+    from cadencecoach.workout.units import format_clock
 
     return format_clock(seconds)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``track`` sub-app (``click``, ``analyze``, ``build``) to `app`."""
-    from .cli import AccentOpt, RateOpt, SoundOpt, VolumeOpt, guard, warn
+    from cadencecoach.cli.app import AccentOpt, RateOpt, SoundOpt, VolumeOpt, guard, warn
 
     track = typer.Typer(
         name="track",
@@ -108,11 +108,12 @@ def register(app: typer.Typer) -> None:
         mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 128,
     ) -> None:
         """Write a click track that follows a cadence profile (or a workout's cadences), without a voice."""
-        from . import audiofile, session
-        from .errors import UsageError
-        from .live import parse_breathing
-        from .render_file import render_to_file
-        from .timeline import CompileOptions, compile_workout
+        from cadencecoach import pipeline as session
+        from cadencecoach.core.timeline import CompileOptions, compile_workout
+        from cadencecoach.errors import UsageError
+        from cadencecoach.sinks import audiofile
+        from cadencecoach.sinks.file import render_to_file
+        from cadencecoach.sinks.live.player import parse_breathing
 
         if (profile is None) == (workout is None):
             raise UsageError('give either --profile "10min@170, ..." or a WORKOUT, not both and not neither')
@@ -123,7 +124,7 @@ def register(app: typer.Typer) -> None:
         if bit_depth not in (16, 24):
             raise UsageError("--bit-depth must be 16 or 24")
         if profile is not None:
-            from .music.profile import parse_profile
+            from cadencecoach.music.profile import parse_profile
 
             w = parse_profile(profile)
         else:
@@ -152,12 +153,12 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Detect each song's tempo and beats: BPM, confidence, duration, and the cadence it fits at 1x, 2x, 0.5x."""
-        from .errors import UsageError
-        from .music.deps import require
+        from cadencecoach.errors import UsageError
+        from cadencecoach.music.deps import require
 
         require("track analyze")
-        from .music.analysis import Failure, analyze_many
-        from .music.decode import collect
+        from cadencecoach.music.analysis import Failure, analyze_many
+        from cadencecoach.music.decode import collect
 
         paths, problems = collect(songs)
         for p in problems:
@@ -236,14 +237,14 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Stretch your songs to one cadence, with clicks on their beats, crossfades on a beat, chapters and labels."""
-        from . import audiofile
-        from .errors import UsageError
-        from .music.deps import require
+        from cadencecoach.errors import UsageError
+        from cadencecoach.music.deps import require
+        from cadencecoach.sinks import audiofile
 
         require("track build")
-        from .music.analysis import Failure, analyze_many
-        from .music.decode import collect
-        from .music.mix import BuildOptions, plan_build, render_build
+        from cadencecoach.music.analysis import Failure, analyze_many
+        from cadencecoach.music.decode import collect
+        from cadencecoach.music.mix import BuildOptions, plan_build, render_build
 
         try:
             audiofile.format_for(output)

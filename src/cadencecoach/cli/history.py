@@ -22,7 +22,7 @@ def _history_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .history.db import HistoryError
+        from cadencecoach.history.db import HistoryError
 
         try:
             return func(*args, **kwargs)
@@ -51,7 +51,7 @@ def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
 
 def register(app: typer.Typer) -> None:
     """Add ``trial``, ``paces`` and ``history`` to `app`."""
-    from .cli import TrialOpt, guard, warn
+    from cadencecoach.cli.app import TrialOpt, guard, warn
 
     trial_app = typer.Typer(
         name="trial",
@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
         note: Annotated[str | None, typer.Option("--note", help="A note: course, weather, how it felt.")] = None,
     ) -> None:
         """Record a time trial (its VDOT sets your derived paces from now on)."""
-        from .history.db import open_db
-        from .history.trials import add_trial, make_trial, parse_date
+        from cadencecoach.history.db import open_db
+        from cadencecoach.history.trials import add_trial, make_trial, parse_date
 
         trial = make_trial(" ".join(result), parse_date(on), note)
         db = open_db(warn=warn)
@@ -102,8 +102,8 @@ def register(app: typer.Typer) -> None:
     @_history_errors
     def trial_list(as_json: JsonOpt = False) -> None:
         """List your time trials, oldest first, with their VDOT."""
-        from .history.db import open_db
-        from .history.trials import list_trials
+        from cadencecoach.history.db import open_db
+        from cadencecoach.history.trials import list_trials
 
         db = open_db(create=False, warn=warn)
         trials = []
@@ -131,9 +131,9 @@ def register(app: typer.Typer) -> None:
         trial_id: Annotated[int, typer.Argument(metavar="ID", help="The trial's id (see trial list).")],
     ) -> None:
         """Remove a time trial."""
-        from .errors import UsageError
-        from .history.db import open_db
-        from .history.trials import remove_trial
+        from cadencecoach.errors import UsageError
+        from cadencecoach.history.db import open_db
+        from cadencecoach.history.trials import remove_trial
 
         db = open_db(create=False, warn=warn)
         removed = None
@@ -154,9 +154,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output", help="The image: .png, .svg or .pdf.")],
     ) -> None:
         """Chart your trials over time: the equivalent mile time and the VDOT with its trend."""
-        from .history.charts import check_output, plot_trials
-        from .history.db import open_db
-        from .history.trials import list_trials
+        from cadencecoach.history.charts import check_output, plot_trials
+        from cadencecoach.history.db import open_db
+        from cadencecoach.history.trials import list_trials
 
         check_output(output, "-o")
         db = open_db(create=False, warn=warn)
@@ -181,8 +181,8 @@ def register(app: typer.Typer) -> None:
     @_history_errors
     def paces(trial: TrialOpt = None, as_json: JsonOpt = False) -> None:
         """Your training and race paces (per km, per mile, per 400 m) from your latest trial, or --trial."""
-        from .errors import UsageError
-        from .history.trials import make_trial, pace_table, read_latest_trial
+        from cadencecoach.errors import UsageError
+        from cadencecoach.history.trials import make_trial, pace_table, read_latest_trial
 
         if trial:
             t = make_trial(trial)
@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
             "race time",
             right=("per km", "per mile", "per 400 m", "race time"),
         )
-        from .history.trials import format_time
+        from cadencecoach.history.trials import format_time
 
         for r in rows:
             table.add_row(
@@ -250,9 +250,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Every session you ran (newest first) and your weekly totals of time run."""
-        from .errors import UsageError
-        from .history.db import open_db
-        from .history.sessions import list_sessions, weekly_totals
+        from cadencecoach.errors import UsageError
+        from cadencecoach.history.db import open_db
+        from cadencecoach.history.sessions import list_sessions, weekly_totals
 
         if as_json and as_csv:
             raise UsageError("--json and --csv: choose one")
@@ -305,7 +305,7 @@ _STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "red"
 
 
 def _print_history(sessions: list[Any], weeks: list[Any], weekly: bool) -> None:
-    from .history.trials import format_time
+    from cadencecoach.history.trials import format_time
 
     console = _console()
     if not sessions:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from .errors import AudioUnavailableError, UsageError, WorkoutError
+from cadencecoach.errors import AudioUnavailableError, UsageError, WorkoutError
 
 
 def literal_help(command: Any) -> None:
@@ -157,7 +157,7 @@ def _voice_engine_default(ctx: typer.Context, param: typer.CallbackParam, value:
     source = ctx.get_parameter_source(param.name) if param.name else None
     if ctx.resilient_parsing or source is None or source.name != "DEFAULT":
         return value
-    from .settings import load_settings
+    from cadencecoach.settings import load_settings
 
     # errors here happen while parsing, outside `guard`: report them the same way (one line, exit 2)
     try:
@@ -167,7 +167,7 @@ def _voice_engine_default(ctx: typer.Context, param: typer.CallbackParam, value:
         raise typer.Exit(2) from None
     if settings.voice_engine is None:
         return value
-    from . import speech
+    from cadencecoach import speech
 
     try:
         speech.make_engine(settings.voice_engine)
@@ -210,7 +210,7 @@ VoiceModeOpt = Annotated[
 
 
 def _options(no_voice: bool, no_click: bool, accent: int = 0, voice_mode: str | None = None) -> Any:
-    from .timeline import CompileOptions
+    from cadencecoach.core.timeline import CompileOptions
 
     if voice_mode is not None and voice_mode not in ("full", "minimal", "off"):
         raise UsageError(f"--voice-mode must be full, minimal or off (got '{voice_mode}')")
@@ -226,7 +226,7 @@ def _audio(
     speech_rate: int,
     voice_level: float,
 ) -> Any:
-    from .session import AudioSettings, VoiceSettings
+    from cadencecoach.pipeline import AudioSettings, VoiceSettings
 
     return AudioSettings(sample_rate, sound, volume, VoiceSettings(engine, voice_name, speech_rate, voice_level))
 
@@ -241,7 +241,7 @@ def installed_version() -> str:
     try:
         return metadata.version("cadencecoach")
     except metadata.PackageNotFoundError:
-        from . import __version__
+        from cadencecoach import __version__
 
         return __version__
 
@@ -290,24 +290,24 @@ def plan(
     ] = None,
 ) -> None:
     """Show the compiled timeline: steps, times, cadences, cues and warnings. No audio is played."""
-    from . import session
+    from cadencecoach import pipeline as session
 
     if plot is not None:  # history/charts.py: refuse a bad file name before any work
-        from .history.charts import check_output
+        from cadencecoach.history.charts import check_output
 
         check_output(plot, "--plot")
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     audio = _audio(sample_rate, "woodblock", 1.0, voice_engine, voice_name, speech_rate, 1.0)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, 0, voice_mode), audio, warn)
     if plot is not None:
-        from .history.charts import plot_workout
+        from cadencecoach.history.charts import plot_workout
 
         chart = plot_workout(timeline, plot, title=w.name)
         _stderr(f"wrote {plot} ({len(chart.blocks)} steps, {len(chart.cues)} cues)")
     if as_json:
         sys.stdout.write(json.dumps(timeline.to_json()) + "\n")
         return
-    from .display import print_plan
+    from cadencecoach.ui.plan import print_plan
 
     print_plan(w, timeline)
 
@@ -322,8 +322,8 @@ def validate(
     trial: TrialOpt = None,
 ) -> None:
     """Check workout files; exit 0 when all are valid, 2 otherwise (one line per problem on stderr)."""
-    from . import session
-    from .units import format_clock
+    from cadencecoach import pipeline as session
+    from cadencecoach.workout.units import format_clock
 
     bad = 0
     for arg in workouts:
@@ -343,7 +343,7 @@ def validate(
 @guard
 def list_workouts() -> None:
     """List the shipped workouts and yours (in the user data folder's workouts/, or $CADENCECOACH_HOME/workouts)."""
-    from .display import print_workouts
+    from cadencecoach.ui.plan import print_workouts
 
     print_workouts()
 
@@ -385,8 +385,9 @@ def render(
     ] = None,
 ) -> None:
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
-    from . import audiofile, session
-    from .render_file import render_to_file
+    from cadencecoach import pipeline as session
+    from cadencecoach.sinks import audiofile
+    from cadencecoach.sinks.file import render_to_file
 
     try:
         audiofile.format_for(output)
@@ -399,13 +400,13 @@ def render(
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
     renderer = session.make_renderer(timeline, audio)
     if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
-        from .music.bed import attach_music
+        from cadencecoach.music.bed import attach_music
 
         attach_music(renderer, timeline, music, warn)
     render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
 
 
-FEATURE_MODULES = ("cli_live", "cli_track", "cli_history", "cli_convert")
+FEATURE_MODULES = ("live", "track", "history", "convert")
 """Modules that add commands to the app: each defines ``register(app)``."""
 
 
@@ -414,8 +415,8 @@ def _register_optional_commands() -> None:
     import importlib.util
 
     for name in FEATURE_MODULES:
-        if importlib.util.find_spec(f"cadencecoach.{name}") is not None:
-            importlib.import_module(f"cadencecoach.{name}").register(app)
+        if importlib.util.find_spec(f"cadencecoach.cli.{name}") is not None:
+            importlib.import_module(f"cadencecoach.cli.{name}").register(app)
 
 
 _register_optional_commands()

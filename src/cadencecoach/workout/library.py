@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem, WorkoutError
+from cadencecoach.errors import Problem, WorkoutError
 
 SUFFIXES = (".yaml", ".yml")
 
