@@ -1,7 +1,25 @@
-"""Errors meant for people: every workout problem is ``FILE:LINE:COL: message``."""
+"""Errors meant for people, and the one way warnings reach them.
+
+Every error the tool raises on purpose derives from :class:`CoachError`, which carries the process exit code
+(``exit_code``) and the lines to print (``lines()``): the command line has one guard that reads them
+(``cli.app.guard``) and never a traceback for something a user can cause. A workout problem is
+``FILE:LINE:COL: message`` (:class:`Problem`).
+
+Exit codes (docs/ARCHITECTURE.md, ``cli.md``): 2 bad input (a workout, an option, a file), 3 no audio output,
+1 a history database or another resource that cannot be used.
+
+Examples
+--------
+>>> err = WorkoutError([Problem("w.yaml", 3, 5, "cadence must be a number")])
+>>> err.exit_code, err.lines()
+(2, ['w.yaml:3:5: cadence must be a number'])
+>>> isinstance(UsageError("--volume must be 0..1"), CoachError)
+True
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 
@@ -18,16 +36,35 @@ class Problem:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
-class WorkoutError(Exception):
+class CoachError(Exception):
+    """The root of every error cadencecoach raises on purpose: ``exit_code`` for the process, ``lines()``
+    for stderr (``error: <message>`` unless a subclass says otherwise)."""
+
+    exit_code: int = 1
+
+    def lines(self) -> list[str]:
+        return [f"error: {self}"]
+
+
+class WorkoutError(CoachError):
     """A workout that cannot be used. Holds one or more problems, each printed on its own line."""
+
+    exit_code = 2
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
-class UsageError(Exception):
-    """A bad option or value on the command line (exit 2)."""
+
+class UsageError(CoachError):
+    """A bad option, value or input file (exit 2). Raised by the command line and by the code that reads a
+    value the user gave; core code that has no idea which option it came from raises ``ValueError`` and the
+    caller names the option."""
+
+    exit_code = 2
 
 
 class ExtraUnavailable(UsageError):
@@ -40,8 +77,10 @@ class ExtraUnavailable(UsageError):
         super().__init__(message)
 
 
-class AudioUnavailableError(Exception):
+class AudioUnavailableError(CoachError):
     """No usable audio output (exit 3). ``detail`` says what failed, ``hint`` the offline way out."""
+
+    exit_code = 3
 
     def __init__(self, detail: str, hint: str = "") -> None:
         self.detail = detail
@@ -51,3 +90,15 @@ class AudioUnavailableError(Exception):
     def with_hint(self, hint: str) -> AudioUnavailableError:
         """The same failure with another way out (``click`` has no workout to render)."""
         return AudioUnavailableError(self.detail, hint)
+
+
+class ResourceError(CoachError):
+    """A store the tool keeps (the history database, a cache) that cannot be used (exit 1): the message
+    says why, for the runner."""
+
+    exit_code = 1
+
+
+def warn(message: str) -> None:
+    """The one warning printer: ``warning: <message>`` on stderr, flushed (it interleaves with progress)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cadencecoach.errors import AudioUnavailableError, UsageError, WorkoutError
+from cadencecoach import errors
+from cadencecoach.errors import CoachError, UsageError, WorkoutError
 
 
 def literal_help(command: Any) -> None:
@@ -71,8 +72,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def warn(message: str) -> None:
-    _stderr(f"warning: {message}")
+warn = errors.warn
 
 
 # ------------------------------------------------------------------------------------------- main
@@ -80,16 +80,10 @@ def warn(message: str) -> None:
 
 def exit_code_for(exc: BaseException) -> int | None:
     """Print a person-readable message for `exc` and return the exit code (None: not ours to handle)."""
-    if isinstance(exc, WorkoutError):
-        for problem in exc.problems:
-            _stderr(str(problem))
-        return 2
-    if isinstance(exc, UsageError):
-        _stderr(f"error: {exc}")
-        return 2
-    if isinstance(exc, AudioUnavailableError):
-        _stderr(f"error: {exc}")
-        return 3
+    if isinstance(exc, CoachError):
+        for line in exc.lines():
+            _stderr(line)
+        return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         _stderr("stopped.")
         return 130

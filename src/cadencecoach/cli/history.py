@@ -5,32 +5,14 @@ annotations``, so Typer sees real annotation objects. The work is in the ``histo
 """
 
 import csv
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
-
-
-def _history_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A history database that cannot be used: one line on stderr, exit 1 (inside cli.guard)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cadencecoach.history.db import HistoryError
-
-        try:
-            return func(*args, **kwargs)
-        except HistoryError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _console() -> Any:
@@ -75,7 +57,6 @@ def register(app: typer.Typer) -> None:
         ),
     )
     @guard
-    @_history_errors
     def trial_add(
         result: Annotated[
             list[str], typer.Argument(metavar="DISTANCE TIME", help="The result, like 1mi 6:12 or 5k 19:57.")
@@ -99,7 +80,6 @@ def register(app: typer.Typer) -> None:
     # ------------------------------------------------------------------------------ trial list
     @trial_app.command("list", epilog="Examples:\n\n  cadencecoach trial list\n\n  cadencecoach trial list --json")
     @guard
-    @_history_errors
     def trial_list(as_json: JsonOpt = False) -> None:
         """List your time trials, oldest first, with their VDOT."""
         from cadencecoach.history.db import open_db
@@ -126,7 +106,6 @@ def register(app: typer.Typer) -> None:
         "rm", epilog="Example:\n\n  cadencecoach trial rm 3      (the id from 'cadencecoach trial list')"
     )
     @guard
-    @_history_errors
     def trial_rm(
         trial_id: Annotated[int, typer.Argument(metavar="ID", help="The trial's id (see trial list).")],
     ) -> None:
@@ -149,7 +128,6 @@ def register(app: typer.Typer) -> None:
         "plot", epilog="Examples:\n\n  cadencecoach trial plot -o trials.png\n\n  cadencecoach trial plot -o t.svg"
     )
     @guard
-    @_history_errors
     def trial_plot(
         output: Annotated[Path, typer.Option("-o", "--output", help="The image: .png, .svg or .pdf.")],
     ) -> None:
@@ -178,7 +156,6 @@ def register(app: typer.Typer) -> None:
         )
     )
     @guard
-    @_history_errors
     def paces(trial: TrialOpt = None, as_json: JsonOpt = False) -> None:
         """Your training and race paces (per km, per mile, per 400 m) from your latest trial, or --trial."""
         from cadencecoach.errors import UsageError
@@ -238,7 +215,6 @@ def register(app: typer.Typer) -> None:
         )
     )
     @guard
-    @_history_errors
     def history(
         as_json: JsonOpt = False,
         as_csv: Annotated[

@@ -24,14 +24,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from cadencecoach.errors import ResourceError
+
 Warn = Callable[[str], None]
 
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 
 
-class HistoryError(Exception):
-    """The history database cannot be used; the message says why, for the runner."""
+class HistoryError(ResourceError):
+    """The history database cannot be used (exit 1); the message says why, for the runner."""
 
 
 # ------------------------------------------------------------------------------------------- schema

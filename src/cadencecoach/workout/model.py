@@ -26,6 +26,26 @@ INTENSITY: dict[str, str] = {
 
 VOICE_MODES = ("full", "minimal", "off")
 
+BREATHING_STEPS = range(1, 9)
+"""How many steps an inhale or an exhale may last: 1 to 8 (``2:2`` and ``3:2`` are the usual patterns)."""
+
+
+def parse_breathing(text: object) -> tuple[int, int] | None:
+    """``"3:2"`` -> ``(3, 2)``: inhale steps, exhale steps, each in :data:`BREATHING_STEPS`; None if it is not
+    such a pattern (the caller says where: a workout line or the ``--breathing`` option).
+
+    Examples
+    --------
+    >>> parse_breathing("3:2"), parse_breathing(" 2 : 2 "), parse_breathing("9:1"), parse_breathing(32)
+    ((3, 2), (2, 2), None, None)
+    """
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        inhale, exhale = (int(p) for p in parts)
+        if inhale in BREATHING_STEPS and exhale in BREATHING_STEPS:
+            return inhale, exhale
+    return None
+
 
 @dataclass(frozen=True)
 class Step:

@@ -273,12 +273,28 @@ def speak_extent(extent: Extent) -> str:
     return _plural(extent.amount, word)
 
 
-def format_clock(seconds: float) -> str:
-    """``m:ss`` or ``h:mm:ss`` for display."""
-    whole = round(seconds)
-    h, rem = divmod(whole, 3600)
+def format_clock(
+    seconds: float | Fraction, *, hours: bool = False, truncate: bool = False, tenths: bool = False
+) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on (always with ``hours=True``): the one clock format.
+
+    Rounded to the nearest second, or cut down to it with ``truncate=True`` (a step of 59.9 s shows as
+    ``0:59``, as a watch counts it); ``tenths=True`` adds a tenth when there is one (``6:12.4``).
+
+    Examples
+    --------
+    >>> format_clock(372), format_clock(5495.4), format_clock(90, hours=True), format_clock(372.44, tenths=True)
+    ('6:12', '1:31:35', '0:01:30', '6:12.4')
+    """
+    frac = 0
+    if tenths:
+        whole, frac = divmod(round(seconds * 10), 10)
+    else:
+        whole = int(seconds) if truncate else round(seconds)
+    h, rem = divmod(int(whole), 3600)
     m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    text = f"{h}:{m:02d}:{s:02d}" if h or hours else f"{m}:{s:02d}"
+    return f"{text}.{frac}" if frac else text
 
 
 def speak_pace(pace: Pace) -> str:
