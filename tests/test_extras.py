@@ -169,8 +169,8 @@ def _cli(argv: list[str], song: Path, capsys: pytest.CaptureFixture[str]) -> tup
 @pytest.fixture
 def fresh_piper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No piper voice loaded in this process yet, and the voice extra counted as installed (its metadata)."""
-    monkeypatch.setattr(speech, "_PIPER_RUNTIMES", {})
-    monkeypatch.setattr(speech, "_PIPER_ERRORS", {})
+    monkeypatch.setattr(speech.engines.piper, "_PIPER_RUNTIMES", {})
+    monkeypatch.setattr(speech.engines.piper, "_PIPER_ERRORS", {})
     monkeypatch.setattr(extras, "installed", lambda module, dist=None: True)
     yield
 

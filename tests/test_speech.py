@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from cadencecoach.speech import (
     time_stretch,
     trim_silence,
 )
+from cadencecoach.speech.engines.espeak import silenced
 from extra_deps import needs_module
 
 HAVE_LIBESPEAK = ctypes.util.find_library("espeak-ng") is not None or shutil.which("espeak-ng") is not None
@@ -66,9 +68,11 @@ class BrokenEngine:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_warning_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(speech, "_WARNED", False)
+def _fresh_warning_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    speech.WARN_ONCE.reset()
     monkeypatch.setenv("CADENCECOACH_CACHE_DIR", str(tmp_path / "env-cache"))
+    yield
+    speech.WARN_ONCE.reset()
 
 
 def _no_warning(message: str) -> None:
@@ -264,7 +268,7 @@ def test_warm_start_does_not_import_pyttsx3(tmp_path: Path) -> None:
     texts = ["Three", "Run. 3 of 10."]
     audio = np.sin(np.linspace(0, 300, 5000)).astype(np.float32)
     for text in texts:
-        speech._cache_store(tmp_path, cache_key("espeak", "default", 175, text), audio, 22050)
+        speech.cache.store(tmp_path, cache_key("espeak", "default", 175, text), audio, 22050)
     script = textwrap.dedent(
         f"""
         import sys
@@ -318,8 +322,8 @@ def test_engine_raising_empty_audio_falls_back(tmp_path: Path) -> None:
 
 
 def test_default_chain_falls_through_pyttsx3_and_cli_to_tones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(speech, "_PYTTSX3_ERROR", "ModuleNotFoundError: No module named 'pyttsx3'")
-    monkeypatch.setattr(speech.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(speech.engines.espeak, "_PYTTSX3_ERROR", "ModuleNotFoundError: No module named 'pyttsx3'")
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     messages: list[str] = []
     cues = synthesize_cues(["3", "Go"], 48000, cache_dir=tmp_path, warn=messages.append)
     assert set(cues) == {"3", "Go"}
@@ -444,7 +448,7 @@ def test_real_espeak_cli(tmp_path: Path) -> None:
 
 def test_silenced_hides_c_level_output(capfd: pytest.CaptureFixture[str]) -> None:
     print("before", flush=True)
-    with speech._silenced():
+    with silenced():
         os.write(1, b"junk on fd 1\n")
         os.write(2, b"junk on fd 2\n")
         print("python junk")

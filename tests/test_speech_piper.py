@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +63,12 @@ steps:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(speech, "_WARNED", False)
-    monkeypatch.setattr(speech, "_WARNED_FALLBACK", False)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    speech.WARN_ONCE.reset()
     monkeypatch.setenv("CADENCECOACH_CACHE_DIR", str(tmp_path / "env-cache"))
     monkeypatch.setenv("CADENCECOACH_HOME", str(tmp_path / "home"))
+    yield
+    speech.WARN_ONCE.reset()
 
 
 def _no_warning(message: str) -> None:
@@ -359,14 +361,14 @@ def test_batch_engine_that_cannot_load_falls_back_and_warns_once(
     messages: list[str] = []
     engine = BatchEngine(broken=True)
     espeak = _espeak_like()
-    monkeypatch.setattr(speech, "fallback_chain", lambda e: [e, espeak, ToneEngine()])
+    monkeypatch.setattr(speech.synthesize, "fallback_chain", lambda e: [e, espeak, ToneEngine()])
     cues = synthesize_cues(["Go", "Stop"], 22050, engine=engine, cache_dir=tmp_path, warn=messages.append)
     assert len(engine.batches) == 1  # tried once, not per cue
     assert espeak.single == ["Go", "Stop"]
     assert set(cues) == {"Go", "Stop"}
     assert messages == ["batch failed for 2 cue(s) (batch: cannot load the voice); they use a fallback voice"]
     # a warm cache of the fallback is still a fallback: said again, but only once per process
-    monkeypatch.setattr(speech, "_WARNED_FALLBACK", False)
+    speech.WARN_ONCE.reset("fallback")
     synthesize_cues(["Go"], 22050, engine=BatchEngine(broken=True), cache_dir=tmp_path, warn=messages.append)
     synthesize_cues(["Go"], 22050, engine=BatchEngine(broken=True), cache_dir=tmp_path, warn=messages.append)
     assert len(messages) == 2 and espeak.single == ["Go", "Stop"]
@@ -514,7 +516,7 @@ def test_real_piper_broken_voice_falls_back_to_espeak_with_a_warning(
     messages: list[str] = []
     engine = PiperEngine("test-broken-voice")
     espeak = _espeak_like()  # stands in for pyttsx3 (no libespeak-ng needed)
-    monkeypatch.setattr(speech, "fallback_chain", lambda e: [e, espeak, ToneEngine()])
+    monkeypatch.setattr(speech.synthesize, "fallback_chain", lambda e: [e, espeak, ToneEngine()])
     cues = synthesize_cues(["Go", "Stop"], 22050, engine=engine, cache_dir=tmp_path, warn=messages.append)
     assert set(cues) == {"Go", "Stop"} and espeak.single == ["Go", "Stop"]
     assert len(messages) == 1 and "cannot load piper voice test-broken-voice" in messages[0]

@@ -1,0 +1,86 @@
+"""What every engine shares: the :class:`SpeechEngine` protocol, the speech errors, the default voice and rate,
+and reading the WAV audio an engine writes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import soundfile
+
+from cadencecoach.core import dsp
+from cadencecoach.errors import CoachError
+
+__all__ = [
+    "DEFAULT_RATE",
+    "DEFAULT_VOICE",
+    "EmptySpeechError",
+    "SpeechEngine",
+    "SpeechError",
+    "as_mono",
+    "check_rate",
+    "describe",
+    "read_wav",
+]
+
+DEFAULT_RATE = 175
+"""Default speaking rate in words per minute."""
+
+DEFAULT_VOICE = "default"
+"""The voice name meaning "the engine's default voice" (known without initialising the engine)."""
+
+
+class SpeechError(CoachError, RuntimeError):
+    """A speech engine does not work (not installed, cannot initialise, unknown voice, ...).
+
+    :func:`~cadencecoach.speech.synthesize_cues` catches it and falls back to the next engine; it reaches the
+    command line only from code that calls an engine directly (exit 1)."""
+
+
+class EmptySpeechError(SpeechError):
+    """An engine produced no audible audio for one particular text."""
+
+
+class SpeechEngine(Protocol):
+    """Something that speaks: ``synthesize`` returns mono float32 audio and its native sample rate.
+
+    Optional attributes read with ``getattr``: ``cacheable`` (default True: its audio goes to the cue cache),
+    ``warn_on_fallback`` (default False: a fallback voice is worth a warning) and a
+    ``synthesize_many(texts) -> {text: (audio, rate) | exception}`` method for engines that prefer a batch.
+    """
+
+    name: str
+    voice: str
+    rate: int  # words per minute
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]: ...
+
+
+def check_rate(rate: int) -> int:
+    """`rate` as an int; ValueError unless it is a positive number of words per minute."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise ValueError(f"speech rate must be a positive number of words per minute, not {rate!r}")
+    return int(rate)
+
+
+def describe(exc: BaseException) -> str:
+    """How a failure is named in a warning: a SpeechError's own message, else ``Type: message``."""
+    text = str(exc)
+    return text if isinstance(exc, SpeechError) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
+def as_mono(audio: npt.ArrayLike) -> np.ndarray:
+    """:func:`cadencecoach.core.dsp.as_mono` for engine output: an unusable shape is a :class:`SpeechError`."""
+    try:
+        return dsp.as_mono(audio)
+    except ValueError as exc:
+        raise SpeechError(str(exc)) from None
+
+
+def read_wav(source: str | Path | io.BytesIO) -> tuple[np.ndarray, int]:
+    """A WAV file (or its bytes) as mono float32 audio and its sample rate."""
+    data, rate = soundfile.read(source, dtype="float32", always_2d=True)
+    return as_mono(data), int(rate)
