@@ -21,6 +21,7 @@ from cadencecoach.workout.formats import import_workout, with_open_length  # noq
 from cadencecoach.workout.formats.fit import decode, encode, write_fit  # noqa: E402
 from cadencecoach.workout.loader import load_workout, load_workout_text  # noqa: E402
 from cadencecoach.workout.model import Repeat, Step, Workout  # noqa: E402
+from cadencecoach.workout.paces import LoadOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workouts" / "examples"
@@ -127,7 +128,7 @@ def test_every_shipped_workout(name: str) -> None:
 
 
 def test_imported_zwift_workout() -> None:
-    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", trial_override="5k 20:00")
+    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", options=LoadOptions(trial_override="5k 20:00"))
     msgs, warns = roundtrip(r.workout)
     steps = msgs["workout_step"]
     assert [s["duration_type"] for s in steps].count("repeat_until_steps_cmplt") == 1
@@ -136,12 +137,12 @@ def test_imported_zwift_workout() -> None:
 
 
 def test_open_steps_stay_open() -> None:
-    r = import_workout(EXAMPLES / "icu-hill-repeats.txt", trial_override="5k 20:00")
+    r = import_workout(EXAMPLES / "icu-hill-repeats.txt", options=LoadOptions(trial_override="5k 20:00"))
     msgs, _ = roundtrip(r.workout)
     types = [s["duration_type"] for s in msgs["workout_step"]]
     assert types == ["time", "time", "open", "repeat_until_steps_cmplt", "time"]
     # --open-step gives a length for YAML/plan/render; FIT keeps the step open
-    msgs, _ = roundtrip(with_open_length(r.workout, "90s"))
+    msgs, _ = roundtrip(with_open_length(r.workout, Fraction(90)))
     assert [s["duration_type"] for s in msgs["workout_step"]] == types
 
 
@@ -192,7 +193,7 @@ steps:
 def test_decode_helper_matches_and_sdk_reads_it_too() -> None:
     from garmin_fit_sdk import Decoder, Stream
 
-    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", pace_overrides={"threshold": "4:10/km"})
+    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", options=LoadOptions(pace_overrides={"threshold": "4:10/km"}))
     data, _ = encode(r.workout, created=WHEN)
     _, wkt, steps = decode(data)
     assert wkt["num_valid_steps"] == len(steps)

@@ -12,6 +12,7 @@ from cadencecoach.errors import UsageError, WorkoutError
 from cadencecoach.workout.formats import import_workout
 from cadencecoach.workout.formats.icu import parse_icu, parse_time
 from cadencecoach.workout.model import Repeat, Step, expand
+from cadencecoach.workout.paces import LoadOptions, PaceOverrideError, TrialError
 from cadencecoach.workout.vdot import derived_paces
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "workouts" / "examples"
@@ -46,7 +47,7 @@ def test_durations(token: str, seconds: int | None) -> None:
 
 def test_the_issue_example() -> None:
     text = "Main Set 6x\n- 400mtr 3:50/km Pace 90rpm\n- Recover 90s Z1 Pace\n"
-    r = parse_icu(text, "w.txt", pace_overrides=T)
+    r = parse_icu(text, "w.txt", options=LoadOptions(pace_overrides=T))
     (rep,) = r.workout.steps
     assert isinstance(rep, Repeat) and rep.count == 6
     run, rec = rep.steps
@@ -80,7 +81,7 @@ Strides 4x
 Cooldown
 - Easy jog 10m Z2 Pace
 """
-    r = parse_icu(text, "w.txt", pace_overrides=T)
+    r = parse_icu(text, "w.txt", options=LoadOptions(pace_overrides=T))
     items = r.workout.steps
     warm = items[0]
     assert isinstance(warm, Step) and warm.kind == "warmup" and warm.cadence == (170, 170)
@@ -127,7 +128,7 @@ def test_pace_ranges_units_and_zones() -> None:
     r = parse_icu(
         "- 10m 4:30-4:50/km Pace\n- 1km 1:30/100m Pace\n- 1mi 7:00/mi Pace\n- 5m Z2-Z3 Pace\n- 4m 5:00 Pace\n",
         "w.txt",
-        pace_overrides=T,
+        options=LoadOptions(pace_overrides=T),
     )
     a, b, c, d, e = steps_of(r)
     assert a.pace is not None and a.pace.text == "4:40/km"  # the middle of the range
@@ -139,13 +140,13 @@ def test_pace_ranges_units_and_zones() -> None:
 
 
 def test_pace_override_by_zone_name() -> None:
-    r = parse_icu("- 1km Z2 Pace\n", "w.txt", pace_overrides={"Z2": "5:30/km"})
+    r = parse_icu("- 1km Z2 Pace\n", "w.txt", options=LoadOptions(pace_overrides={"Z2": "5:30/km"}))
     (s,) = steps_of(r)
     assert s.duration == 330 and s.pace_name == "Z2"
 
 
 def test_trial_gives_the_threshold_reference() -> None:
-    r = parse_icu("- 1km 100% Pace\n", "w.txt", trial_override="5k 20:00")
+    r = parse_icu("- 1km 100% Pace\n", "w.txt", options=LoadOptions(trial_override="5k 20:00"))
     (s,) = steps_of(r)
     assert s.pace_name == "threshold" and r.workout.trial_source == "--trial"
     vdot = r.workout.vdot
@@ -168,7 +169,7 @@ def test_relative_pace_without_reference() -> None:
 
 
 def test_open_steps() -> None:
-    r = parse_icu("- 9m Z2 Pace press lap\n- Walk back press lap\n", "w.txt", pace_overrides=T)
+    r = parse_icu("- 9m Z2 Pace press lap\n- Walk back press lap\n", "w.txt", options=LoadOptions(pace_overrides=T))
     nominal, bare = steps_of(r)
     assert nominal.open and nominal.duration == 540
     assert bare.open and bare.duration == 0 and bare.kind == "rest" and bare.label == "Walk back"
@@ -208,11 +209,22 @@ def test_every_problem_is_reported() -> None:
     assert [(p.line, p.col) for p in exc.value.problems] == [(1, 6), (2, 3), (3, 6)]
 
 
-def test_bad_overrides_are_usage_errors() -> None:
-    with pytest.raises(UsageError):
-        parse_icu("- 1m\n", "w.txt", pace_overrides={"threshold": "fast"})
-    with pytest.raises(UsageError):
-        parse_icu("- 1m\n", "w.txt", trial_override="soon")
+def test_bad_overrides_are_usage_errors(tmp_path: Path) -> None:
+    """The importer says what is wrong with the value; the pipeline (which knows the option) names it."""
+    from cadencecoach import pipeline
+
+    with pytest.raises(PaceOverrideError):
+        parse_icu("- 1m\n", "w.txt", options=LoadOptions(pace_overrides={"threshold": "fast"}))
+    with pytest.raises(TrialError):
+        parse_icu("- 1m\n", "w.txt", options=LoadOptions(trial_override="soon"))
+    path = tmp_path / "w.txt"
+    path.write_text("- 1m\n")
+    with pytest.raises(UsageError, match=r"^--pace threshold=fast: "):
+        pipeline.load(str(path), ["threshold=fast"], use_history=False)
+    with pytest.raises(UsageError, match=r"^--trial: cannot read trial 'soon'"):
+        pipeline.load(str(path), trial="soon", use_history=False)
+    with pytest.raises(UsageError, match=r"^--trial: trial '1mi 59:00' gives a VDOT of .*, outside any runner's range"):
+        pipeline.load(str(path), trial="1mi 59:00", use_history=False)
 
 
 def test_24_hour_limit() -> None:
@@ -230,7 +242,7 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
 
 
 def test_examples_load() -> None:
-    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", pace_overrides={"threshold": "4:10/km"})
+    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", options=LoadOptions(pace_overrides={"threshold": "4:10/km"}))
     assert r.workout.total_steps == 27
-    r = import_workout(EXAMPLES / "icu-hill-repeats.txt", trial_override="5k 20:00")
+    r = import_workout(EXAMPLES / "icu-hill-repeats.txt", options=LoadOptions(trial_override="5k 20:00"))
     assert [s.open for s in steps_of(r)].count(True) == 6

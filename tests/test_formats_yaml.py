@@ -16,6 +16,7 @@ from cadencecoach.workout.formats.yaml_out import dumps, duration_text
 from cadencecoach.workout.formats.zwo import parse_zwo
 from cadencecoach.workout.loader import load_workout, load_workout_text
 from cadencecoach.workout.model import Workout
+from cadencecoach.workout.paces import LoadOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workouts" / "examples"
@@ -100,20 +101,20 @@ def test_zwift_roundtrip_is_exact() -> None:
       <FreeRide Duration="120"/>
       <Cooldown Duration="300" PowerLow="0.7" PowerHigh="0.6" pace="2"/>
     </workout></workout_file>"""
-    imported = parse_zwo(text, "z.zwo", trial_override="5k 20:00")
+    imported = parse_zwo(text, "z.zwo", options=LoadOptions(trial_override="5k 20:00"))
     back, warns, _ = roundtrip(imported.workout)
     assert plan(back) == plan(imported.workout)
     assert warns == []
 
 
 def test_distance_zwift_roundtrip() -> None:
-    r = import_workout(EXAMPLES / "zwift-distance-ladder.zwo", trial_override="5k 21:30")
+    r = import_workout(EXAMPLES / "zwift-distance-ladder.zwo", options=LoadOptions(trial_override="5k 21:30"))
     back, _, _ = roundtrip(r.workout)
     assert plan(back) == plan(r.workout)
 
 
 def test_icu_roundtrip() -> None:
-    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", pace_overrides={"threshold": "4:10/km"})
+    r = import_workout(EXAMPLES / "icu-400s-at-5k.txt", options=LoadOptions(pace_overrides={"threshold": "4:10/km"}))
     back, warns, _ = roundtrip(r.workout)
     assert plan(back) == plan(r.workout) and warns == []
 
@@ -130,10 +131,14 @@ def test_timed_cues_are_left_out_with_a_warning() -> None:
 
 
 def test_open_steps_need_a_length() -> None:
-    r = parse_icu("- 9m Z2 Pace press lap\n- Walk back press lap\n", "w.txt", pace_overrides={"threshold": "4:00/km"})
+    r = parse_icu(
+        "- 9m Z2 Pace press lap\n- Walk back press lap\n",
+        "w.txt",
+        options=LoadOptions(pace_overrides={"threshold": "4:00/km"}),
+    )
     with pytest.raises(ValueError, match="no length"):
         dumps(r.workout)
-    fixed = with_open_length(r.workout, "75s")
+    fixed = with_open_length(r.workout, Fraction(75))
     back, warns, _ = roundtrip(fixed)
     assert plan(back) == plan(fixed)
     assert len(warns) == 2 and "written as a 9min step" in warns[0] and "1min15s" in warns[1]
@@ -141,7 +146,11 @@ def test_open_steps_need_a_length() -> None:
 
 def test_converted_example_is_current() -> None:
     """workouts/examples/zwift-5k-intervals.yaml is what `convert` writes for the .zwo beside it."""
-    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", display="zwift-5k-intervals.zwo", trial_override="5k 20:00")
+    r = import_workout(
+        EXAMPLES / "zwift-5k-intervals.zwo",
+        display="zwift-5k-intervals.zwo",
+        options=LoadOptions(trial_override="5k 20:00"),
+    )
     shipped = load_workout(EXAMPLES / "zwift-5k-intervals.yaml")
     a, b = plan(r.workout), plan(shipped)
     assert a["steps"] == b["steps"] and a["clicks"] == b["clicks"]

@@ -13,6 +13,7 @@ from cadencecoach.errors import WorkoutError
 from cadencecoach.workout.formats import import_workout
 from cadencecoach.workout.formats.zwo import parse_zwo
 from cadencecoach.workout.model import Repeat, Step, expand
+from cadencecoach.workout.paces import LoadOptions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "workouts" / "examples"
 REFS = {"5k": "4:00/km", "10k": "4:10/km", "mile": "3:40/km", "half": "4:25/km", "marathon": "4:40/km"}
@@ -32,7 +33,7 @@ def test_elements_map_to_steps() -> None:
         '<MaxEffort Duration="20"/>\n'
         '<Cooldown Duration="300" PowerLow="0.7" PowerHigh="0.6" pace="4"/>'
     )
-    r = parse_zwo(text, "t.zwo", pace_overrides=REFS)
+    r = parse_zwo(text, "t.zwo", options=LoadOptions(pace_overrides=REFS))
     warm, rep, steady, free, maxeff, cool = r.workout.steps
     assert isinstance(warm, Step) and warm.kind == "warmup" and warm.duration == 600
     assert warm.pace_name == "70% 5k"  # the ramp's middle, of pace="1" (5k)
@@ -51,7 +52,11 @@ def test_elements_map_to_steps() -> None:
 
 
 def test_pace_attribute_missing_means_threshold() -> None:
-    r = parse_zwo(zwo('<SteadyState Duration="60" Power="1.05"/>'), "t.zwo", pace_overrides={"threshold": "4:12/km"})
+    r = parse_zwo(
+        zwo('<SteadyState Duration="60" Power="1.05"/>'),
+        "t.zwo",
+        options=LoadOptions(pace_overrides={"threshold": "4:12/km"}),
+    )
     (s,) = r.workout.steps
     assert isinstance(s, Step) and s.pace_name == "105% threshold" and s.pace is not None
     assert s.pace.text == "4:00/km"
@@ -65,7 +70,7 @@ def test_textevents() -> None:
         '  <textevent timeoffset="400" message="Too late"/>\n'
         "</SteadyState>"
     )
-    r = parse_zwo(text, "t.zwo", pace_overrides=REFS)
+    r = parse_zwo(text, "t.zwo", options=LoadOptions(pace_overrides=REFS))
     (s,) = r.workout.steps
     assert isinstance(s, Step) and s.say == "Settle in" and s.cues == ((Fraction(150), "Halfway"),)
     assert any(w.startswith("t.zwo:5:3: ") and "Too late" in w for w in r.warnings)
@@ -81,7 +86,7 @@ def test_textevents_in_intervals_are_unrolled_to_their_repetition() -> None:
         '  <textevent timeoffset="65" message="Second one"/>\n'
         "</IntervalsT>"
     )
-    r = parse_zwo(text, "t.zwo", pace_overrides=REFS)
+    r = parse_zwo(text, "t.zwo", options=LoadOptions(pace_overrides=REFS))
     steps = list(r.workout.steps)
     assert len(steps) == 6 and all(isinstance(s, Step) for s in steps)
     assert [s.label for s in steps[::2]] == ["Interval 1 of 3", "Interval 2 of 3", "Interval 3 of 3"]
@@ -95,7 +100,7 @@ def test_loose_textevent_lands_in_its_step() -> None:
         '<SteadyState Duration="100" Power="0.9" pace="2"/>\n'
         '<textevent timeoffset="150" message="Keep going"/>'
     )
-    r = parse_zwo(text, "t.zwo", pace_overrides=REFS)
+    r = parse_zwo(text, "t.zwo", options=LoadOptions(pace_overrides=REFS))
     first, second = r.workout.steps
     assert isinstance(first, Step) and first.cues == ()
     assert isinstance(second, Step) and second.cues == ((Fraction(50), "Keep going"),)
@@ -109,7 +114,7 @@ def test_distance_workout() -> None:
         "</SteadyState>",
         head="<sportType>run</sportType><durationType>distance</durationType>",
     )
-    r = parse_zwo(text, "t.zwo", pace_overrides=REFS)
+    r = parse_zwo(text, "t.zwo", options=LoadOptions(pace_overrides=REFS))
     a, b = r.workout.steps
     assert isinstance(a, Step) and a.extent.kind == "distance" and a.extent.value == 400 and a.extent.unit == "m"
     assert a.duration == 400 * Fraction(220, 1000) and a.pace_name == "mile"
@@ -208,7 +213,7 @@ def test_dtds_and_entities_are_refused(text: str) -> None:
 
 
 def test_examples_load() -> None:
-    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", trial_override="5k 20:00")
+    r = import_workout(EXAMPLES / "zwift-5k-intervals.zwo", options=LoadOptions(trial_override="5k 20:00"))
     assert r.workout.name == "5 x 3 min at 5k pace" and r.workout.total_steps == 13
-    r = import_workout(EXAMPLES / "zwift-distance-ladder.zwo", trial_override="5k 20:00")
+    r = import_workout(EXAMPLES / "zwift-distance-ladder.zwo", options=LoadOptions(trial_override="5k 20:00"))
     assert [f.step.extent.kind for f in expand(r.workout)] == ["distance"] * 11

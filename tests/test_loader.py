@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from cadencecoach import pipeline
 from cadencecoach.errors import Problem, UsageError, WorkoutError
 from cadencecoach.workout.loader import load_workout, load_workout_text
 from cadencecoach.workout.model import Repeat, Step, Workout, expand
+from cadencecoach.workout.paces import PaceOverrideError, TrialError
 from spec_example import SPEC_EXAMPLE
 
 MILE = Fraction(1609344, 1000)
@@ -535,9 +537,15 @@ def test_pace_override_can_define_a_missing_pace() -> None:
     assert w.total_duration == 80
 
 
-def test_bad_pace_override_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="--pace mile=fast"):
+def test_bad_pace_override_is_a_usage_error(tmp_path: Path) -> None:
+    """The loader says what is wrong with the value; the pipeline (which knows the option) names it."""
+    with pytest.raises(PaceOverrideError) as info:
         load(PRECEDENCE, pace_overrides={"mile": "fast"})
+    assert (info.value.name, info.value.value) == ("mile", "fast")
+    path = tmp_path / "w.yaml"
+    path.write_text(textwrap.dedent(PRECEDENCE))
+    with pytest.raises(UsageError, match=r"^--pace mile=fast: "):
+        pipeline.load(str(path), ["mile=fast"], use_history=False)
 
 
 def test_trial_override_replaces_the_workout_trial() -> None:
@@ -554,9 +562,18 @@ def test_trial_override_derives_without_a_trial_in_the_file() -> None:
     assert w.total_duration == pytest.approx(360, rel=1e-6)
 
 
-def test_bad_trial_override_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="--trial"):
+def test_bad_trial_override_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(TrialError):
         load(PRECEDENCE, trial_override="fast")
+    path = tmp_path / "w.yaml"
+    path.write_text(textwrap.dedent(PRECEDENCE))
+    with pytest.raises(UsageError, match=r"^--trial: cannot read trial 'fast'"):
+        pipeline.load(str(path), trial="fast", use_history=False)
+
+
+def test_out_of_range_trial_override_is_a_workout_problem() -> None:
+    found = only_problem("name: x\nsteps:\n  - run: 1min\n", trial_override="1mi 59:00")
+    assert found.startswith("w.yaml:1:1: trial '1mi 59:00' gives a VDOT of ") and found.endswith("range (10-100)")
 
 
 def test_pace_alias_to_a_derived_pace() -> None:

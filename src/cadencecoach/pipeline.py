@@ -1,22 +1,42 @@
-"""From a workout argument to a ready renderer: the steps shared by ``plan``, ``render`` and ``run``.
+"""The one path from a workout argument to sound: load -> speak -> compile -> renderer (+ lead-in).
 
-load (with --pace/--trial) -> synthesize every cue before any audio (cached) -> compile -> renderer.
+``plan``, ``render``, ``run`` and ``track`` all go through here, so what ``plan`` shows is what ``render``
+writes and what ``run`` plays:
+
+1. :func:`load` -- a workout name or path (YAML, or an intervals.icu ``.txt`` / Zwift ``.zwo`` import) to a
+   checked :class:`~cadencecoach.workout.model.Workout`, with ``--pace`` / ``--trial`` (and the latest recorded
+   trial when a derived pace needs one) and ``--open-step``. This is the layer that knows those options: the
+   workout package raises plain ``ValueError`` subclasses for a bad value, and they are named here.
+2. :func:`speech_for` -- every cue text synthesized (or read from the cache) before any audio starts.
+3. :func:`compile_with_speech` -- the workout compiled to a :class:`~cadencecoach.core.timeline.Timeline`.
+4. :func:`make_renderer` -- the timeline and the click bank to a
+   :class:`~cadencecoach.core.renderer.BlockRenderer`, with an optional lead-in (``pre_roll``) before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cadencecoach.core.renderer import BlockRenderer
 from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, cue_texts
-from cadencecoach.errors import UsageError
+from cadencecoach.errors import Problem, UsageError, WorkoutError
+from cadencecoach.errors import warn as warn_stderr
+from cadencecoach.workout import formats
+from cadencecoach.workout.formats._common import OpenStepTooLong
 from cadencecoach.workout.library import resolve
 from cadencecoach.workout.loader import load_workout
 from cadencecoach.workout.model import Workout
+from cadencecoach.workout.paces import LoadOptions, PaceOverrideError, TrialError
+from cadencecoach.workout.units import parse_extent
+
+if TYPE_CHECKING:
+    from cadencecoach.history.trials import DefaultTrial
 
 Warn = Callable[[str], None]
 
@@ -37,6 +57,9 @@ class AudioSettings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
 
 
+# ------------------------------------------------------------------------------------------------ 1. load
+
+
 def parse_pace_options(values: list[str] | None) -> dict[str, str]:
     """``--pace NAME=VALUE`` (repeatable) to a dict."""
     out: dict[str, str] = {}
@@ -46,6 +69,17 @@ def parse_pace_options(values: list[str] | None) -> dict[str, str]:
             raise UsageError(f"--pace {item}: write it as NAME=VALUE, like --pace mile=5:45/mi")
         out[name.strip()] = value.strip()
     return out
+
+
+def parse_open_length(text: str) -> Fraction:
+    """``--open-step 60s`` / ``2min`` / ``1:30``: a time, as seconds (UsageError naming the option if not)."""
+    try:
+        extent = parse_extent(text)
+    except ValueError as exc:
+        raise UsageError(f"--open-step {text}: {exc}") from None
+    if not extent.is_time:
+        raise UsageError(f"--open-step {text}: give a time, like --open-step 60s or --open-step 2min")
+    return extent.value
 
 
 def load(
@@ -58,13 +92,46 @@ def load(
     require_open_length: bool = False,
     warn: Warn | None = None,
 ) -> Workout:
-    """`open_step` (``--open-step``) gives open steps ("press lap", imported) a length; with
-    `require_open_length` (plan, render) an open step without one is an error. `warn` gets the import warnings
-    of a ``.txt``/``.zwo`` workout (default: stderr)."""
+    """A workout argument (a shipped or user workout's name, or a path) to a checked workout.
+
+    Parameters
+    ----------
+    arg
+        ``tabata``, ``workouts/tempo.yaml``, ``club.zwo``, ``hills.txt``, ...
+    paces
+        ``--pace NAME=VALUE`` values; they win over the workout's own paces.
+    trial
+        ``--trial``: a time trial (``"5k 20:00"``) that replaces the workout's ``trial:``.
+    use_history
+        With no `trial`, a workout that names derived paces and gives no trial uses the latest recorded trial
+        (looked up only then), and says so on stderr.
+    open_step
+        ``--open-step``: the length of open steps ("press lap", imported) that have none.
+    require_open_length
+        ``plan``, ``render``, YAML output: an open step still without a length is an error.
+    warn
+        Gets the import warnings of a ``.txt``/``.zwo`` workout (default: ``warning: ...`` on stderr).
+
+    Returns
+    -------
+    Workout
+
+    Raises
+    ------
+    WorkoutError
+        Every problem of the workout (``FILE:LINE:COL: message``), or no such workout.
+    UsageError
+        A bad ``--pace``, ``--trial`` or ``--open-step`` value, named as given.
+
+    Examples
+    --------
+    >>> w = load("tabata", use_history=False)
+    >>> w.name, w.total_steps, float(w.total_duration)
+    ('Tabata intervals', 18, 1740.0)
+    """
     ref = resolve(arg)
     display = arg if ref.origin == "path" else str(ref.path)
-    # history: a workout that names derived paces and gives no trial uses the latest recorded trial, and says so
-    found: list[Any] = []  # the history lookup, made only when a derived pace needs a trial
+    found: list[DefaultTrial] = []  # the history lookup, made only when a derived pace needs a trial
 
     def from_history() -> str | None:
         from cadencecoach.history.trials import DefaultTrial
@@ -72,37 +139,58 @@ def load(
         found.append(DefaultTrial())
         return found[0]()
 
-    default = from_history if use_history and not trial else None
-    from cadencecoach.workout import formats  # intervals.icu .txt and Zwift .zwo workouts (formats/, docs/FORMATS.md)
-
-    if formats.is_import(ref.path):
-        imported = formats.import_workout(
-            ref.path,
-            display=display,
-            pace_overrides=parse_pace_options(paces),
-            trial_override=trial,
-            default_trial=default,
-        )
-        for message in imported.warnings:
-            (warn or _warn_stderr)(message)
-        workout = imported.workout
-    else:
-        workout = load_workout(
-            ref.path,
-            display=display,
-            pace_overrides=parse_pace_options(paces),
-            trial_override=trial,
-            default_trial=default,
-        )
+    options = LoadOptions(
+        pace_overrides=parse_pace_options(paces),
+        trial_override=trial,
+        default_trial=from_history if use_history and not trial else None,
+    )
+    workout = _load_file(ref.path, display, options, warn or warn_stderr)
     if found and workout.trial_source == "history":
         found[0].announce()
-    return formats.with_open_length(workout, open_step, require=require_open_length)
+    return _open_steps(workout, open_step, require=require_open_length)
 
 
-def _warn_stderr(message: str) -> None:
-    import sys
+def _load_file(path: Path, display: str, options: LoadOptions, warn: Warn) -> Workout:
+    """The YAML loader or the importer for `path`; a bad override value is named as its option."""
+    try:
+        if not formats.is_import(path):
+            return load_workout(path, options, display=display)
+        imported = formats.import_workout(path, options, display=display)
+    except PaceOverrideError as exc:
+        raise UsageError(f"--pace {exc.name}={exc.value}: {exc.reason}") from None
+    except TrialError as exc:
+        raise UsageError(f"--trial: {exc}") from None
+    for message in imported.warnings:
+        warn(message)
+    return imported.workout
 
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+def _open_steps(workout: Workout, open_step: str | None, *, require: bool) -> Workout:
+    """``--open-step`` given to the open steps that have no length; with `require`, none may be left without."""
+    seconds = parse_open_length(open_step) if open_step is not None else None  # a bad value is an error either way
+    try:
+        workout = formats.with_open_length(workout, seconds)
+    except OpenStepTooLong as exc:
+        raise UsageError(f"--open-step {open_step}: {exc}") from None
+    if require:
+        missing = [s for s in formats.open_steps(workout) if s.duration <= 0]
+        if missing:
+            raise WorkoutError(
+                [
+                    Problem(
+                        workout.source,
+                        max(s.line, 1),
+                        max(s.col, 1),
+                        f"'{s.label}' is an open step ('press lap': the lap key ends it in `run`) with no length; "
+                        "give it one with --open-step DURATION, e.g. --open-step 60s",
+                    )
+                    for s in missing
+                ]
+            )
+    return workout
+
+
+# ------------------------------------------------------------------------------- 2. speak, 3. compile, 4. render
 
 
 def speech_for(
@@ -133,7 +221,7 @@ def compile_with_speech(
 
 
 def make_renderer(timeline: Timeline, audio: AudioSettings, pre_roll: np.ndarray | None = None) -> BlockRenderer:
-    from cadencecoach.core.sounds import load_bank
+    from cadencecoach.sounds import load_bank
 
     try:
         bank = load_bank(audio.sound, timeline.sample_rate)

@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import math
 
+from cadencecoach.workout.units import METERS_PER_MILE
+
 __all__ = [
     "RACE_DISTANCES",
     "TRAINING_FRACTIONS",
@@ -67,7 +69,7 @@ _C1 = 0.182258
 _C2 = 0.000104
 
 RACE_DISTANCES: dict[str, float] = {
-    "mile": 1609.344,
+    "mile": float(METERS_PER_MILE),
     "3k": 3000.0,
     "5k": 5000.0,
     "10k": 10000.0,

@@ -10,10 +10,10 @@ docs/FORMATS.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-from cadencecoach.workout.formats._common import DefaultTrial, ImportResult, open_steps, with_open_length
+from cadencecoach.workout.formats._common import ImportResult, open_steps, with_open_length
+from cadencecoach.workout.paces import LoadOptions
 
 IMPORT_SUFFIXES = (".txt", ".zwo")
 """File suffixes read by an importer instead of the YAML loader."""
@@ -23,31 +23,31 @@ def is_import(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMPORT_SUFFIXES
 
 
-def import_workout(
-    path: str | Path,
-    *,
-    display: str | None = None,
-    pace_overrides: Mapping[str, str] | None = None,
-    trial_override: str | None = None,
-    default_trial: DefaultTrial = None,
-) -> ImportResult:
-    """Read an intervals.icu ``.txt`` or Zwift ``.zwo`` file. Raises WorkoutError (``FILE:LINE:COL: ...``) for bad
-    input, UsageError for a bad ``--pace``/``--trial``; warnings (what was not mapped exactly) are returned."""
+def import_workout(path: str | Path, options: LoadOptions | None = None, *, display: str | None = None) -> ImportResult:
+    """Read an intervals.icu ``.txt`` or Zwift ``.zwo`` file.
+
+    Raises WorkoutError (``FILE:LINE:COL: ...``) for bad input, and
+    :class:`~cadencecoach.workout.paces.PaceOverrideError` / :class:`~cadencecoach.workout.paces.TrialError`
+    for a pace override or trial (override or recorded) that cannot be used; warnings (what was not mapped
+    exactly) are returned."""
     suffix = Path(path).suffix.lower()
-    overrides = dict(pace_overrides or {})
     if suffix == ".zwo":
         from cadencecoach.workout.formats.zwo import load_zwo
 
-        return load_zwo(
-            path, display=display, pace_overrides=overrides, trial_override=trial_override, default_trial=default_trial
-        )
+        return load_zwo(path, options, display=display)
     if suffix == ".txt":
         from cadencecoach.workout.formats.icu import load_icu
 
-        return load_icu(
-            path, display=display, pace_overrides=overrides, trial_override=trial_override, default_trial=default_trial
-        )
+        return load_icu(path, options, display=display)
     raise ValueError(f"not an importable workout file: {path}")
 
 
-__all__ = ["IMPORT_SUFFIXES", "ImportResult", "import_workout", "is_import", "open_steps", "with_open_length"]
+__all__ = [
+    "IMPORT_SUFFIXES",
+    "ImportResult",
+    "LoadOptions",
+    "import_workout",
+    "is_import",
+    "open_steps",
+    "with_open_length",
+]

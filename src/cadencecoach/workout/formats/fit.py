@@ -24,17 +24,37 @@ What FIT cannot hold (breathing patterns, voice mode) is reported as a warning.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
+from cadencecoach import atomic
 from cadencecoach.errors import Problem, WorkoutError
-from cadencecoach.workout.formats._common import Item, decimal_text
+from cadencecoach.workout.formats._common import Item
 from cadencecoach.workout.model import Repeat, Step, Workout
+from cadencecoach.workout.paces import decimal_text
+
+FitValue = str | int | datetime | None
+"""A field value we write: a name, a number (in the field's scaled units), a time."""
+Message = dict[str, FitValue]
+"""One FIT message: ``mesg_num`` and its fields by profile name."""
+Decoded = dict[str, object]
+"""A message as read back by fitdecode: field name -> value (whatever type the field has)."""
+
+
+class _Encoder(Protocol):
+    """What we use of ``garmin_fit_sdk.Encoder`` (the SDK ships no type information)."""
+
+    def write_mesg(self, mesg: Message) -> object: ...
+
+    def close(self) -> bytes: ...
+
+
+ProfileMessages = Mapping[int, Mapping[str, Mapping[str, Mapping[str, object]]]]
+"""What we read of ``garmin_fit_sdk.Profile["messages"]``: message number -> ``fields`` -> field -> its name."""
 
 PACE_BAND_S_PER_KM = Fraction(5)
 """A pace target P is written as the speed range [speed at P + 5 s/km, speed at P - 5 s/km]."""
@@ -111,14 +131,16 @@ def fit_steps(workout: Workout, warns: list[str] | None = None) -> list[FitStep]
             )
         cadence = step.cadence or workout.cadence
         cad = _cadence_range(cadence) if step.click else None
-        fields: dict[str, Any] = {}
+        target_type, target_value = "open", None
+        low = high = None
+        secondary: tuple[int, int] | None = None
         if step.pace is not None:
+            target_type, target_value = "speed", 0
             low, high = _speed_range(step.pace.s_per_m)
-            fields.update(target_type="speed", target_value=0, low=low, high=high)
-            if cad is not None:
-                fields.update(secondary_target_type="cadence", secondary_low=cad[0], secondary_high=cad[1])
+            secondary = cad
         elif cad is not None:
-            fields.update(target_type="cadence", target_value=0, low=cad[0], high=cad[1])
+            target_type, target_value = "cadence", 0
+            low, high = cad
         notes = [step.effort or "", step.say or ""]
         for offset, text in step.cues:
             notes.append(f"at {_clock(offset)}: {text}")
@@ -136,9 +158,15 @@ def fit_steps(workout: Workout, warns: list[str] | None = None) -> list[FitStep]
             name=_text(step.label, f"{where(step)}: the name '{step.label[:20]}'", warnings),
             duration_type=dtype,
             duration_value=dvalue,
+            target_type=target_type,
+            target_value=target_value,
+            low=low,
+            high=high,
+            secondary_target_type="cadence" if secondary is not None else None,
+            secondary_low=secondary[0] if secondary is not None else None,
+            secondary_high=secondary[1] if secondary is not None else None,
             intensity=INTENSITY[step.kind],
             notes=_text(note, f"{where(step)}: the notes", warnings) if note else None,
-            **fields,
         )
 
     def walk(items: tuple[Item, ...]) -> None:
@@ -174,8 +202,8 @@ def _clock(seconds: Fraction) -> str:
     return f"{m}:{s:02d}"
 
 
-def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: list[str]) -> list[dict[str, Any]]:
-    mesgs: list[dict[str, Any]] = [
+def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: list[str]) -> list[Message]:
+    mesgs: list[Message] = [
         {
             "mesg_num": FILE_ID,
             "type": "workout",
@@ -185,7 +213,7 @@ def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: 
             "time_created": created,
         }
     ]
-    wkt: dict[str, Any] = {
+    wkt: Message = {
         "mesg_num": WORKOUT,
         "wkt_name": _text(workout.name, "the workout's name", warns),
         "sport": "running",
@@ -196,7 +224,7 @@ def _messages(workout: Workout, steps: list[FitStep], created: datetime, warns: 
         wkt["wkt_description"] = _text(workout.notes, "the workout's notes", warns)
     mesgs.append(wkt)
     for s in steps:
-        m: dict[str, Any] = {"mesg_num": WORKOUT_STEP, "message_index": s.message_index}
+        m: Message = {"mesg_num": WORKOUT_STEP, "message_index": s.message_index}
         if s.name is not None:
             m["wkt_step_name"] = s.name
         m["duration_type"] = s.duration_type
@@ -231,10 +259,13 @@ def encode(workout: Workout, *, created: datetime | None = None) -> tuple[bytes,
     warns: list[str] = []
     steps = fit_steps(workout, warns)
     when = created or datetime.now(timezone.utc)
-    encoder = Encoder()
+    encoder: _Encoder = Encoder()
+    profile: ProfileMessages = Profile["messages"]
     for mesg in _messages(workout, steps, when, warns):
         # the SDK's encoder skips field names it does not know: make a typo an error instead
-        names = {f["name"] for f in Profile["messages"][mesg["mesg_num"]]["fields"].values()}
+        num = mesg["mesg_num"]
+        assert isinstance(num, int)
+        names = {str(f["name"]) for f in profile[num]["fields"].values()}
         unknown = set(mesg) - names - {"mesg_num"}
         if unknown:
             raise AssertionError(f"FIT fields not in the profile: {sorted(unknown)}")
@@ -245,27 +276,19 @@ def encode(workout: Workout, *, created: datetime | None = None) -> tuple[bytes,
 def write_fit(workout: Workout, path: str | Path, *, created: datetime | None = None) -> list[str]:
     """Write `workout` to `path` atomically (a temporary file beside it, renamed when complete)."""
     data, warns = encode(workout, created=created)
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, data)
     return warns
 
 
-def decode(data: bytes) -> tuple[dict[str, Any], dict[str, Any], list[FitStep]]:
+def decode(data: bytes) -> tuple[Decoded, Decoded, list[FitStep]]:
     """Read a FIT workout back with a *different* library (fitdecode, a dev dependency): (file_id, workout,
     steps). For tests and for checking a file by hand."""
     import io
 
     import fitdecode
 
-    file_id: dict[str, Any] = {}
-    wkt: dict[str, Any] = {}
+    file_id: Decoded = {}
+    wkt: Decoded = {}
     steps: list[FitStep] = []
     with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE) as reader:
         for frame in reader:
@@ -282,9 +305,17 @@ def decode(data: bytes) -> tuple[dict[str, Any], dict[str, Any], list[FitStep]]:
     return file_id, wkt, steps
 
 
-def _decoded_step(v: dict[str, Any], raw: dict[str, Any]) -> FitStep:
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _decoded_step(v: Decoded, raw: Decoded) -> FitStep:
     dtype = v.get("duration_type")
-    dvalue = None
+    dvalue: object = None
     if dtype == "time":
         dvalue = raw.get("duration_time", raw.get("duration_value"))
     elif dtype == "distance":
@@ -299,21 +330,23 @@ def _decoded_step(v: dict[str, Any], raw: dict[str, Any]) -> FitStep:
     high = next((raw[k] for k in ("custom_target_speed_high", "custom_target_cadence_high") if k in raw), None)
     if low is None:
         low, high = raw.get("custom_target_value_low"), raw.get("custom_target_value_high")
-    sec = v.get("secondary_target_type")
+    sec = _str(v.get("secondary_target_type"))
     s_low = raw.get("secondary_custom_target_cadence_low", raw.get("secondary_custom_target_value_low"))
     s_high = raw.get("secondary_custom_target_cadence_high", raw.get("secondary_custom_target_value_high"))
+    index = _int(v.get("message_index"))
+    assert index is not None, "a workout_step without message_index"
     return FitStep(
-        message_index=v.get("message_index"),  # type: ignore[arg-type]
-        name=v.get("wkt_step_name"),
+        message_index=index,
+        name=_str(v.get("wkt_step_name")),
         duration_type=str(dtype),
-        duration_value=dvalue,
+        duration_value=_int(dvalue),
         target_type=str(ttype),
-        target_value=tvalue,
-        low=low,
-        high=high,
+        target_value=_int(tvalue),
+        low=_int(low),
+        high=_int(high),
         secondary_target_type=sec,
-        secondary_low=s_low if sec is not None else None,
-        secondary_high=s_high if sec is not None else None,
-        intensity=v.get("intensity"),
-        notes=v.get("notes"),
+        secondary_low=_int(s_low) if sec is not None else None,
+        secondary_high=_int(s_high) if sec is not None else None,
+        intensity=_str(v.get("intensity")),
+        notes=_str(v.get("notes")),
     )

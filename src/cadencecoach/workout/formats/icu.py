@@ -37,22 +37,18 @@ from pathlib import Path
 
 from cadencecoach.workout.formats._common import (
     REFERENCE_HINT,
-    DefaultTrial,
     ImportResult,
     Item,
-    PaceBook,
-    Report,
     build_workout,
-    decimal_text,
     distance_extent,
     kind_from_text,
-    literal_pace,
     pretty_name,
     recover_flags,
     time_extent,
 )
-from cadencecoach.workout.loader import read_text
 from cadencecoach.workout.model import KINDS, Repeat, Step
+from cadencecoach.workout.paces import LoadOptions, PaceBook, decimal_text, importer_book, literal_pace
+from cadencecoach.workout.source import Report, read_text
 from cadencecoach.workout.units import METERS_PER_MILE, Pace, parse_pace
 
 # intervals.icu's default running pace zones, as % of threshold speed (Friel's): zone -> (low, high, used)
@@ -126,38 +122,20 @@ class _Section:
     drafts: list[_Draft] = field(default_factory=list)
 
 
-def load_icu(
-    path: str | Path,
-    *,
-    display: str | None = None,
-    pace_overrides: dict[str, str] | None = None,
-    trial_override: str | None = None,
-    default_trial: DefaultTrial = None,
-) -> ImportResult:
+def load_icu(path: str | Path, options: LoadOptions | None = None, *, display: str | None = None) -> ImportResult:
+    """Read an intervals.icu workout text file (:func:`parse_icu`); `display` names it in problems."""
     path = Path(path)
     shown = display or str(path)
     text = read_text(path, shown)
-    return parse_icu(
-        text,
-        shown,
-        name=pretty_name(path.stem),
-        pace_overrides=pace_overrides,
-        trial_override=trial_override,
-        default_trial=default_trial,
-    )
+    return parse_icu(text, shown, options, name=pretty_name(path.stem))
 
 
 def parse_icu(
-    text: str,
-    display: str = "<workout.txt>",
-    *,
-    name: str | None = None,
-    pace_overrides: dict[str, str] | None = None,
-    trial_override: str | None = None,
-    default_trial: DefaultTrial = None,
+    text: str, display: str = "<workout.txt>", options: LoadOptions | None = None, *, name: str | None = None
 ) -> ImportResult:
+    """intervals.icu workout text to a Workout and the warnings for what was not mapped exactly."""
     report = Report(display)
-    book = PaceBook(pace_overrides, trial_override, default_trial)
+    book = importer_book(options)
     sections: list[_Section] = []
     current: _Section | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):

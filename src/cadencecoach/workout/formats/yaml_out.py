@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from cadencecoach.workout import vdot as vdot_mod
-from cadencecoach.workout.formats._common import Item, decimal_text, km_text
+from cadencecoach.workout.formats._common import Item
 from cadencecoach.workout.model import KINDS, Repeat, Step, Workout
-from cadencecoach.workout.units import METERS_PER_MILE, Pace, parse_pace
+from cadencecoach.workout.paces import DERIVED_PACES, decimal_text, km_text
+from cadencecoach.workout.units import METERS_PER_MILE, Pace, format_clock, parse_pace
 
-DERIVED = tuple(vdot_mod.RACE_DISTANCES) + tuple(vdot_mod.TRAINING_FRACTIONS)
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+DERIVED = DERIVED_PACES
 
 
 def duration_text(seconds: Fraction) -> str:
@@ -75,16 +79,11 @@ def _trial_text(trial: tuple[Fraction, Fraction]) -> str:
         dist = f"{decimal_text(meters / 1000)}k"
     else:
         dist = f"{decimal_text(meters)}m"
-    if seconds.denominator == 1:
-        h, rem = divmod(int(seconds), 3600)
-        m, s = divmod(rem, 60)
-        clock = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-    else:
-        clock = f"{decimal_text(seconds)}s"
+    clock = format_clock(seconds) if seconds.denominator == 1 else f"{decimal_text(seconds)}s"
     return f"{dist} {clock}"
 
 
-def to_document(workout: Workout, warnings: list[str] | None = None) -> object:
+def to_document(workout: Workout, warnings: list[str] | None = None) -> CommentedMap:
     """The workout as a ruamel CommentedMap (keys in the contract's order)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -144,7 +143,7 @@ def _used_pace_names(items: tuple[Item, ...]) -> set[str]:
     return out
 
 
-def _step(step: Step, source: str, warns: list[str]) -> object:
+def _step(step: Step, source: str, warns: list[str]) -> CommentedMap:
     from ruamel.yaml.comments import CommentedMap
 
     where = f"{source}:{step.line}:{step.col}: '{step.label}'" if step.line else f"{source}: '{step.label}'"

@@ -33,27 +33,23 @@ Every element keeps its line and column, so problems are ``FILE:LINE:COL: messag
 from __future__ import annotations
 
 import xml.parsers.expat as expat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
 from cadencecoach.errors import Problem, WorkoutError
 from cadencecoach.workout.formats._common import (
     REFERENCE_HINT,
-    DefaultTrial,
     ImportResult,
     Item,
-    PaceBook,
-    Report,
     build_workout,
-    decimal_text,
     distance_extent,
-    percent_text,
     pretty_name,
     time_extent,
 )
-from cadencecoach.workout.loader import MAX_FILE_BYTES, read_bytes
 from cadencecoach.workout.model import KINDS, Repeat, Step
+from cadencecoach.workout.paces import LoadOptions, PaceBook, decimal_text, importer_book, percent_text
+from cadencecoach.workout.source import Report, check_size, read_bytes
 from cadencecoach.workout.units import Pace
 
 PACE_REFERENCES = {0: "mile", 1: "5k", 2: "10k", 3: "half", 4: "marathon"}
@@ -135,8 +131,7 @@ class _El:
 
 def parse_xml(data: bytes, display: str) -> _El:
     """A small element tree with positions. DTDs (and so entities) are refused."""
-    if len(data) > MAX_FILE_BYTES:
-        raise WorkoutError([Problem(display, 1, 1, f"file is {len(data)} bytes; a workout file is at most 1 MB")])
+    check_size(data, display)
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     root: list[_El] = []
@@ -194,43 +189,29 @@ def parse_xml(data: bytes, display: str) -> _El:
     return root[0]
 
 
-def load_zwo(
-    path: str | Path,
-    *,
-    display: str | None = None,
-    pace_overrides: dict[str, str] | None = None,
-    trial_override: str | None = None,
-    default_trial: DefaultTrial = None,
-) -> ImportResult:
+def load_zwo(path: str | Path, options: LoadOptions | None = None, *, display: str | None = None) -> ImportResult:
+    """Read a Zwift workout file (:func:`parse_zwo`); `display` names it in problems."""
     path = Path(path)
     shown = display or str(path)
     data = read_bytes(path, shown)
-    return parse_zwo(
-        data,
-        shown,
-        fallback_name=pretty_name(path.stem),
-        pace_overrides=pace_overrides,
-        trial_override=trial_override,
-        default_trial=default_trial,
-    )
+    return parse_zwo(data, shown, options, fallback_name=pretty_name(path.stem))
 
 
 def parse_zwo(
     data: bytes | str,
     display: str = "<workout.zwo>",
+    options: LoadOptions | None = None,
     *,
     fallback_name: str = "Zwift workout",
-    pace_overrides: dict[str, str] | None = None,
-    trial_override: str | None = None,
-    default_trial: DefaultTrial = None,
 ) -> ImportResult:
+    """A Zwift workout's XML to a Workout and the warnings for what was not mapped exactly."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     root = parse_xml(raw, display)
     report = Report(display)
     if root.name != "workout_file":
         report.error(root.line, root.col, f"<{root.tag}> is not a Zwift workout: the root element is <workout_file>")
         report.check()
-    book = PaceBook(pace_overrides, trial_override, default_trial)
+    book = importer_book(options)
     reader = _Reader(report, book)
     return reader.read(root, fallback_name)
 
@@ -620,9 +601,9 @@ class _Reader:
                     if t <= offset < t + item.duration:
                         local = offset - t
                         if local < SAY_WITHIN_S:
-                            new = _replace(item, say=" ".join(x for x in (item.say, message) if x))
+                            new = replace(item, say=" ".join(x for x in (item.say, message) if x))
                         else:
-                            new = _replace(item, cues=tuple(sorted((*item.cues, (local, message)))))
+                            new = replace(item, cues=tuple(sorted((*item.cues, (local, message)))))
                         blocks[bi][si] = new
                         placed = True
                         break
@@ -642,12 +623,6 @@ def _flatten(block: list[Item]) -> list[Step]:
         else:
             out.append(item)
     return out
-
-
-def _replace(step: Step, **changes: object) -> Step:
-    from dataclasses import replace
-
-    return replace(step, **changes)  # type: ignore[arg-type]
 
 
 def _power_pair(reader: _Reader, el: _El, which: str) -> tuple[Fraction | None, Fraction | None]:
