@@ -218,16 +218,18 @@ def callback_cost(block: int, seconds: float, workout: Path) -> dict[str, float]
     import sounddevice as sd
 
     from cadencecoach import pipeline as session
+    from cadencecoach.core.edits import lead_in_texts, make_pre_roll
     from cadencecoach.core.timeline import CompileOptions, compile_workout, cue_texts
     from cadencecoach.sinks.live import player as live
-    from cadencecoach.sinks.live.keys import Command
+    from cadencecoach.sinks.live.keys import HELP, Command
+    from cadencecoach.ui.live_view import display_for
 
     w = session.load(str(workout))
     audio = session.AudioSettings(sample_rate=SR, voice=session.VoiceSettings(engine="tones"))
-    texts = set(cue_texts(w, CompileOptions())) | live.lead_in_texts(w.name)
+    texts = set(cue_texts(w, CompileOptions())) | lead_in_texts(w.name)
     speech = session.speech_for(texts, SR, audio.voice, None)
     timeline = compile_workout(w, SR, speech, CompileOptions())
-    pre_roll = live.make_pre_roll(w.name, speech, SR)
+    pre_roll = make_pre_roll(w.name, speech, SR)
     capacity = int(seconds * SR / block) + 1000
     timed: list[TimedCallback] = []
 
@@ -248,6 +250,7 @@ def callback_cost(block: int, seconds: float, workout: Path) -> dict[str, float]
         realtime=True,  # as the commands do
     )
     player = live.LivePlayer(timeline, lambda t: session.make_renderer(t, audio, pre_roll), factory, config, speech)
+    player.observers.append(display_for(player, HELP))
     # a live change now and then, as a runner would (recompiled in the main thread)
     script = [(5.0, Command.FASTER), (15.0, Command.SKIP), (25.0, Command.SLOWER), (35.0, Command.PAUSE),
               (37.0, Command.PAUSE), (45.0, Command.MUTE_CLICK), (47.0, Command.MUTE_CLICK)]  # fmt: skip

@@ -1,15 +1,13 @@
-"""The live player records its run (history.progress.RunProgress wired into live.LivePlayer), with a fake
-audio stream driven from a thread, faster than real time."""
+"""The live player records its run (history.progress.RunProgress, an observer of sinks.live.player.LivePlayer),
+with a fake audio stream driven from a thread, faster than real time."""
 
 from __future__ import annotations
 
 import io
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from cadencecoach import pipeline as session
@@ -21,6 +19,7 @@ from cadencecoach.sinks.live.keys import Command
 from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
 from cadencecoach.workout.loader import load_workout_text
 from cadencecoach.workout.model import Workout
+from conftest import ThreadStream
 
 SR = 8000
 WORKOUT = """\
@@ -33,33 +32,8 @@ steps:
 """
 
 
-class FastStream:
-    def __init__(self, callback: Any) -> None:
-        self.callback = callback
-        self.active = False
-        self.latency = 0.0
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.active = True
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        out = np.zeros((256, 1), np.float32)
-        while self.active:
-            self.callback(out, 256, None, None)
-            time.sleep(0.001)
-
-    def stop(self) -> None:
-        self.active = False
-        if self._thread is not None:
-            self._thread.join(2)
-
-    abort = stop
-
-    def close(self) -> None:
-        pass
+def fast_stream(callback: Any) -> ThreadStream:
+    return ThreadStream(callback, block=256, period=0.001)
 
 
 class Keys:
@@ -100,10 +74,10 @@ def play(loaded: tuple[Workout, Timeline], script: list[tuple[int, Command]], wa
     config = PlayerConfig(mode="run", voice_mode="off", out=io.StringIO(), err=err, show_live=False)
     keys = Keys(script)
     player = LivePlayer(
-        tl, lambda t: session.make_renderer(t, session.AudioSettings(sample_rate=SR)), FastStream, config, keys=keys
+        tl, lambda t: session.make_renderer(t, session.AudioSettings(sample_rate=SR)), fast_stream, config, keys=keys
     )  # type: ignore[arg-type]
     keys.player = player
-    player.recording = RunProgress.for_run(w, tl, warn)
+    player.observers.append(RunProgress.for_run(w, tl, warn))
     player.play()
     return err.getvalue()
 

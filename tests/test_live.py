@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -15,27 +16,22 @@ import pytest
 
 from cadencecoach import pipeline as session
 from cadencecoach.cli import app as cli
+from cadencecoach.cli.options import parse_breathing, parse_latency
+from cadencecoach.core import edits
+from cadencecoach.core.edits import change_cadence, click_timeline, cut_cues, end_step, make_pre_roll
 from cadencecoach.core.renderer import BlockRenderer
 from cadencecoach.core.timeline import CompileOptions, Timeline, compile_workout, cue_texts
 from cadencecoach.errors import AudioUnavailableError, UsageError
 from cadencecoach.pipeline import AudioSettings, VoiceSettings
+from cadencecoach.sinks.live import devices
 from cadencecoach.sinks.live import player as live
-from cadencecoach.sinks.live.keys import Command, commands_for, decode
-from cadencecoach.sinks.live.player import (
-    PAUSED,
-    PLAYING,
-    STOPPED,
-    Engine,
-    LivePlayer,
-    PlayerConfig,
-    change_cadence,
-    click_timeline,
-    cut_cues,
-    end_step,
-    make_pre_roll,
-    select_device,
-)
+from cadencecoach.sinks.live.devices import select_device
+from cadencecoach.sinks.live.engine import PAUSED, PLAYING, STOPPED, Engine
+from cadencecoach.sinks.live.keys import HELP, Command, KeyReader, commands_for, decode
+from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
+from cadencecoach.ui.live_view import display_for
 from cadencecoach.workout.loader import load_workout_text
+from conftest import FakeSD, FakeStream, Flags, ThreadStream, dev
 
 SR = 12000  # 180 spm = 4000 samples, 150 spm = 4800
 WORKOUT = """\
@@ -54,76 +50,6 @@ steps:
 # ------------------------------------------------------------------------------------------ fixtures
 
 
-class Flags:
-    def __init__(self, underflow: bool = False, other: bool = False) -> None:
-        self.output_underflow = underflow
-        self._other = other
-
-    def __bool__(self) -> bool:
-        return self.output_underflow or self._other
-
-
-class FakeStream:
-    """Calls the callback only when the test says so (``pump``); records what was handed over."""
-
-    def __init__(self, callback: Any, channels: int = 1) -> None:
-        self.callback = callback
-        self.channels = channels
-        self.active = False
-        self.latency = 0.0
-        self.closed = False
-        self.blocks: list[np.ndarray] = []
-
-    def start(self) -> None:
-        self.active = True
-
-    def stop(self) -> None:
-        self.active = False
-
-    def abort(self) -> None:
-        self.active = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pump(self, frames: int, status: Flags | None = None) -> np.ndarray:
-        out = np.full((frames, self.channels), np.nan, np.float32)  # the callback must fill every sample
-        self.callback(out, frames, None, status or Flags())
-        self.blocks.append(out.copy())
-        return out
-
-
-class ThreadStream(FakeStream):
-    """Calls the callback from its own thread, faster than real time, like a device would (but quicker)."""
-
-    def __init__(self, callback: Any, channels: int = 1, block: int = 512, period: float = 0.002) -> None:
-        super().__init__(callback, channels)
-        self.block = block
-        self.period = period
-        self.stop_calling = threading.Event()  # a lost device: no more callbacks, still "active"
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.active = True
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while self.active and not self.stop_calling.is_set():
-            self.pump(self.block)
-            time.sleep(self.period)
-
-    def stop(self) -> None:
-        self.active = False
-        if self._thread is not None:
-            self._thread.join(2)
-
-    abort = stop
-
-    def played(self) -> np.ndarray:
-        return np.concatenate([b[:, 0] for b in self.blocks]) if self.blocks else np.zeros(0, np.float32)
-
-
 @pytest.fixture(scope="module")
 def workout() -> Any:
     return load_workout_text(WORKOUT, "live-test.yaml")
@@ -131,7 +57,7 @@ def workout() -> Any:
 
 @pytest.fixture(scope="module")
 def speech(workout: Any) -> dict[str, np.ndarray]:
-    texts = cue_texts(workout, CompileOptions()) | live.lead_in_texts(workout.name)
+    texts = cue_texts(workout, CompileOptions()) | edits.lead_in_texts(workout.name)
     return session.speech_for(texts, SR, VoiceSettings(engine="tones"), None)
 
 
@@ -178,6 +104,7 @@ def player_for(
         **kw,
     )
     player = LivePlayer(tl, lambda t: make_renderer(t, pre_roll), factory, config, speech)
+    player.observers.append(display_for(player, HELP))
     player.stream = factory(player.engine.callback)
     player.stream.start()
     return player, streams
@@ -393,8 +320,8 @@ def test_cadence_keys_change_click_spacing_after_now_only(command: Command, new:
     # the interval straddling `now` is part old, part new tempo: no click lost, none doubled
     straddle = after[0] - before[-1]
     assert min(period, 4000) - 1 <= straddle <= max(period, 4000) + 1
-    assert live.cadence_now(tl, now + SR) == pytest.approx(new)
-    assert live.cadence_now(tl, now - SR) == pytest.approx(180)
+    assert edits.cadence_now(tl, now + SR) == pytest.approx(new)
+    assert edits.cadence_now(tl, now - SR) == pytest.approx(180)
     # the device got exactly that
     played = np.concatenate([b[:, 0] for b in player.stream.blocks])
     got = onsets(played)
@@ -412,7 +339,7 @@ def test_cadence_changes_only_the_current_step(timeline: Timeline, speech: Any) 
     tl = player.timeline
     assert [float(s.cadence_start) for s in tl.steps] == [180, 150, 180]
     assert float(tl.steps[1].cadence_end) == 154
-    assert live.cadence_now(tl, 20 * SR) == pytest.approx(154)
+    assert edits.cadence_now(tl, 20 * SR) == pytest.approx(154)
     # the announcement of step 1 is not repeated by the split
     assert len([c for c in tl.cues if c.kind == "announce" and c.step_index == 1]) == 1
     assert [c.text for c in tl.cues] == [c.text for c in timeline.cues]
@@ -481,12 +408,12 @@ def test_end_step_and_change_cadence_are_exact(timeline: Timeline) -> None:
     assert a.end == b.start == now and not b.first and a.first
     assert a.cadence == (150, 150) and b.cadence == (152, 152)
     # a ramp: the rest of it moves by delta from the tempo at `now`
-    ramp = [live.replace(s, cadence=(Fraction(160), Fraction(170))) if s.flat.index == 1 else s for s in segs]
+    ramp = [replace(s, cadence=(Fraction(160), Fraction(170))) if s.flat.index == 1 else s for s in segs]
     changed = change_cadence(ramp, segs[1].start + 6, -2)
     assert changed is not None
     assert changed[1].cadence == (160, 165) and changed[2].cadence == (163, 168)
     # at the limit nothing changes
-    top = [live.replace(s, cadence=(Fraction(300), Fraction(300))) for s in segs]
+    top = [replace(s, cadence=(Fraction(300), Fraction(300))) for s in segs]
     assert change_cadence(top, now, 2) is None
 
 
@@ -511,39 +438,6 @@ def test_click_timeline() -> None:
 
 
 # ------------------------------------------------------------------------------------------- devices
-
-
-class FakeSD:
-    def __init__(self, devices: list[dict[str, Any]], default: int = -1) -> None:
-        self._devices = devices
-        self._default = default
-        self.checked: list[dict[str, Any]] = []
-
-    def query_devices(self, device: Any = None, kind: str | None = None) -> Any:
-        if kind == "output":
-            if self._default < 0:
-                raise RuntimeError("no default output device")
-            return self._devices[self._default]
-        return self._devices
-
-    def query_hostapis(self) -> list[dict[str, Any]]:
-        return [{"name": "ALSA"}]
-
-    def check_output_settings(self, **kw: Any) -> None:
-        self.checked.append(kw)
-        if kw["samplerate"] not in (44100, 48000):
-            raise ValueError("Invalid sample rate")
-
-
-def dev(index: int, name: str, out: int = 2, inp: int = 0, rate: float = 48000.0) -> dict[str, Any]:
-    return {
-        "index": index,
-        "name": name,
-        "hostapi": 0,
-        "max_output_channels": out,
-        "max_input_channels": inp,
-        "default_samplerate": rate,
-    }
 
 
 DEVICES = [
@@ -582,32 +476,33 @@ def test_no_device_is_audio_unavailable_naming_render() -> None:
 def test_sample_rate_the_device_refuses_is_a_usage_error() -> None:
     sd = FakeSD(DEVICES, default=4)
     device = select_device(sd, None)
-    live.check_settings(sd, device, 48000)
+    devices.check_settings(sd, device, 48000)
     with pytest.raises(UsageError, match="try 44100"):
-        live.check_settings(sd, device, 12345)
+        devices.check_settings(sd, device, 12345)
 
 
 def test_latency_and_breathing_options() -> None:
-    assert live.parse_latency(None) == 0.1
-    assert live.parse_latency("high") == "high"
-    assert live.parse_latency("LOW") == "low"
-    assert live.parse_latency("0.05") == 0.05
-    assert live.parse_latency("0.1s") == 0.1
+    assert parse_latency(None) == 0.1
+    assert parse_latency("high") == "high"
+    assert parse_latency("LOW") == "low"
+    assert parse_latency("0.05") == 0.05
+    assert parse_latency("0.1s") == 0.1
     for bad in ("fast", "0", "-1", "5"):
         with pytest.raises(UsageError):
-            live.parse_latency(bad)
-    assert live.parse_breathing("3:2") == (3, 2)
-    assert live.parse_breathing(None) is None
-    for bad in ("3", "3:0", "a:b", "3:2:1"):
-        with pytest.raises(UsageError):
-            live.parse_breathing(bad)
+            parse_latency(bad)
+    assert parse_breathing("3:2") == (3, 2)
+    assert parse_breathing(" 8 : 8 ") == (8, 8)
+    assert parse_breathing(None) is None
+    for bad in ("3", "3:0", "a:b", "3:2:1", "9:1", "2:9"):  # 1..8 each side, as in a workout file
+        with pytest.raises(UsageError, match=rf"^--breathing is inhale:exhale steps, like 3:2 or 2:2 \(got '{bad}'\)$"):
+            parse_breathing(bad)
 
 
 @pytest.mark.parametrize("argv", [["click"], ["click", "170", "--accent", "4"], ["run", "tabata"], ["devices"]])
 def test_cli_without_a_device_exits_3_at_once(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(live, "load_sounddevice", lambda: FakeSD([]))
+    monkeypatch.setattr(devices, "load_sounddevice", lambda: FakeSD([]))
 
     def no_speech(*a: Any, **k: Any) -> None:
         raise AssertionError("synthesized speech before finding the device")
@@ -628,9 +523,11 @@ def test_cli_without_a_device_exits_3_at_once(
 
 
 def test_cli_bad_live_options_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(live, "load_sounddevice", lambda: FakeSD(DEVICES, default=4))
+    monkeypatch.setattr(devices, "load_sounddevice", lambda: FakeSD(DEVICES, default=4))
     assert cli.main(["click", "--latency", "soon"]) == 2
     assert cli.main(["click", "--breathing", "3"]) == 2
+    assert cli.main(["click", "--breathing", "9:1"]) == 2
+    assert "--breathing is inhale:exhale steps" in capsys.readouterr().err
     assert cli.main(["click", "--device", "nothing-like-it"]) == 2
     assert cli.main(["click", "400"]) == 2
     assert cli.main(["click", "--sample-rate", "12345"]) == 2
@@ -638,7 +535,7 @@ def test_cli_bad_live_options_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: py
 
 
 def test_devices_lists_outputs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(live, "load_sounddevice", lambda: FakeSD(DEVICES, default=4))
+    monkeypatch.setattr(devices, "load_sounddevice", lambda: FakeSD(DEVICES, default=4))
     assert cli.main(["devices"]) == 0
     out = capsys.readouterr().out
     assert "Speaker" in out and "pulse" in out and "Microphone" not in out
@@ -678,7 +575,7 @@ def test_key_reader_restores_the_terminal() -> None:
     try:
         with open(slave, closefd=False) as f:
             before = termios.tcgetattr(slave)
-            with pytest.raises(RuntimeError), live.KeyReader(f) as keys:
+            with pytest.raises(RuntimeError), KeyReader(f) as keys:
                 assert keys.active
                 assert not termios.tcgetattr(slave)[3] & termios.ICANON  # cbreak
                 os.write(master, b" \x1b[C+q")
@@ -692,7 +589,7 @@ def test_key_reader_restores_the_terminal() -> None:
     finally:
         os.close(master)
         os.close(slave)
-    assert not live.KeyReader(io.StringIO()).active
+    assert not KeyReader(io.StringIO()).active
 
 
 # ----------------------------------------------------------------------------------- the main loop
@@ -734,6 +631,7 @@ def run_player(
     ref: list[LivePlayer] = []
     keys = ScriptedKeys(ref, script)
     player = LivePlayer(tl, make_renderer, factory, config, speech, keys=keys)  # type: ignore[arg-type]
+    player.observers.append(display_for(player, HELP))
     ref.append(player)
     exc: BaseException | None = None
     try:

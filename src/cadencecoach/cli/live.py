@@ -1,7 +1,8 @@
 """The live commands of the CLI: ``click``, ``run`` and ``devices`` (registered by cli.py).
 
 The commands are defined inside :func:`register` with the option types of ``cli.py``; this module has no
-``from __future__ import annotations`` so Typer sees real annotation objects. The work is in ``live.py``.
+``from __future__ import annotations`` so Typer sees real annotation objects.
+The work is in :mod:`cadencecoach.cli.play` (and the player in ``sinks.live``).
 """
 
 from typing import Annotated
@@ -41,7 +42,7 @@ def click_hint(spm: int) -> str:
 def _preload_sounddevice() -> None:
     """Import sounddevice in a thread while the main thread imports numpy and the engine: PortAudio's
     start-up (it scans the devices, in C, without the GIL) overlaps them. Errors surface later, when
-    live.load_sounddevice imports it again."""
+    sinks.live.devices.load_sounddevice imports it again."""
     import threading
 
     def work() -> None:
@@ -95,8 +96,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
+        from cadencecoach.cli.play import LiveOptions, play_click
         from cadencecoach.errors import AudioUnavailableError
-        from cadencecoach.sinks.live.player import LiveOptions, play_click
 
         try:
             play_click(
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
                 volume=volume,
                 live=LiveOptions(device, latency, sample_rate, block_size),
             )
-        except AudioUnavailableError as exc:  # live.py names `render WORKOUT`; a metronome has no workout
+        except AudioUnavailableError as exc:  # the player names `render WORKOUT`; a metronome has no workout
             raise exc.with_hint(click_hint(spm)) from None
 
     @app.command(
@@ -144,7 +145,8 @@ def register(app: typer.Typer) -> None:
         _preload_sounddevice()
         from dataclasses import replace
 
-        from cadencecoach.sinks.live.player import LiveOptions, parse_breathing, play_workout
+        from cadencecoach.cli.options import parse_breathing
+        from cadencecoach.cli.play import LiveOptions, play_workout
 
         options = replace(_options(no_voice, no_click, accent, voice_mode), breathing=parse_breathing(breathing))
 
@@ -165,6 +167,6 @@ def register(app: typer.Typer) -> None:
     @guard
     def devices() -> None:
         """List the audio outputs (index, name, channels, default rate; * marks the default)."""
-        from cadencecoach.sinks.live.player import print_devices
+        from cadencecoach.sinks.live.devices import print_devices
 
         print_devices()

@@ -109,11 +109,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a click track that follows a cadence profile (or a workout's cadences), without a voice."""
         from cadencecoach import pipeline as session
+        from cadencecoach.cli.options import parse_breathing
         from cadencecoach.core.timeline import CompileOptions, compile_workout
         from cadencecoach.errors import UsageError
         from cadencecoach.sinks import audiofile
         from cadencecoach.sinks.file import render_to_file
-        from cadencecoach.sinks.live.player import parse_breathing
 
         if (profile is None) == (workout is None):
             raise UsageError('give either --profile "10min@170, ..." or a WORKOUT, not both and not neither')
@@ -284,7 +284,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(track, name="track")
 
 
-def _print_analysis(results: list, cadence: float | None) -> None:  # type: ignore[type-arg]
+def _print_analysis(results: list, cadence: float | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -308,7 +308,7 @@ def _print_analysis(results: list, cadence: float | None) -> None:  # type: igno
     Console().print(table)
 
 
-def _print_build(plan, result) -> None:  # type: ignore[no-untyped-def]
+def _print_build(plan, result) -> None:
     from rich.console import Console
     from rich.table import Table
 

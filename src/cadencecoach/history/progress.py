@@ -1,5 +1,6 @@
-"""Turns the live player's state into :class:`~.sessions.SessionRecorder` calls, so wiring a run needs three
-one-line calls in the player (start, update in the main loop, end). Main thread only."""
+"""Turns the live player's state into :class:`~.sessions.SessionRecorder` calls. :class:`RunProgress` is an
+observer of the player (``sinks.live.player.PlayerObserver``: ``on_start``, ``on_step``, ``on_tick``,
+``on_end``), attached by the ``run`` command; the player knows nothing of history. Main thread only."""
 
 from __future__ import annotations
 
@@ -16,6 +17,26 @@ class _TimedStep(Protocol):
 
     @property
     def end(self) -> int: ...  # sample where the step ends
+
+
+class _Player(Protocol):
+    """What the recorder reads of ``sinks.live.player.LivePlayer``."""
+
+    @property
+    def timeline(self) -> Any: ...  # .steps: the playing timeline's steps
+
+    @property
+    def skipped(self) -> Collection[int]: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def engine(self) -> Any: ...  # .underflows
+
+    def position(self) -> int: ...
+
+    def final_position(self) -> int: ...
 
 
 class RunProgress:
@@ -36,7 +57,31 @@ class RunProgress:
         return cls(SessionRecorder(workout, steps=timeline.steps, warn=warn), timeline.sample_rate)
 
     def start(self) -> None:
+        """The session's row, status "running"."""
         self.recorder.start()
+
+    # -- player observer -------------------------------------------------------------------------------
+    def on_start(self, player: _Player) -> None:
+        """The stream started: the session's row, status "running"."""
+        self.start()
+
+    def on_step(self, player: _Player, step: object) -> None:
+        """The step heard changed: record the steps that ended."""
+        self.update(player.timeline.steps, player.skipped, player.position())
+
+    def on_tick(self, player: _Player) -> None:
+        """A poll of the main loop: steps that ended, and a heartbeat."""
+        self.update(player.timeline.steps, player.skipped, player.position())
+
+    def on_end(self, player: _Player) -> None:
+        """Completed, or stopped (q, Ctrl-C, SIGTERM, a lost device)."""
+        self.end(
+            player.timeline.steps,
+            player.skipped,
+            player.final_position(),
+            stopped_early=not player.finished,
+            underflows=player.engine.underflows,
+        )
 
     def update(self, steps: Sequence[_TimedStep], skipped: Collection[int], position: int) -> None:
         sr = self.sample_rate

@@ -1,0 +1,358 @@
+"""Live changes as pure timeline edits: what ``+``/``-`` (cadence) and ``n`` (skip a step) do to a playing
+timeline, the metronome's timeline and the spoken lead-in.
+
+Everything here is pure (numpy, the standard library, :mod:`cadencecoach.core` and the workout model): the
+live player (:mod:`cadencecoach.sinks.live.player`) calls it from its main thread, recompiles and hands the
+result to the audio callback. Times are exact :class:`~fractions.Fraction` seconds or integer samples.
+
+Examples
+--------
+>>> tl = click_timeline(180, 1000, hours=1)
+>>> cadence_now(tl, 0)
+180.0
+>>> changed = change_cadence(tl.segments, Fraction(10), +CADENCE_STEP)
+>>> [(float(s.start), [float(c) for c in s.cadence]) for s in changed]
+[(0.0, [180.0, 180.0]), (10.0, [182.0, 182.0])]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from cadencecoach.core.timeline import (
+    COUNTDOWN_MAX_S,
+    CompileOptions,
+    Cue,
+    Segment,
+    Timeline,
+    compile_segments,
+    compile_workout,
+    splice,
+)
+from cadencecoach.workout.model import Step, Workout
+from cadencecoach.workout.units import Extent
+
+CUT_FADE_S = 0.01  # a cue cut short by a skip fades out over this
+CADENCE_STEP = 2  # spm per + or - key
+CADENCE_MIN, CADENCE_MAX = 60, 300
+CLICK_HOURS = 24  # `click` is one clicking step this long
+LEAD_IN_TEXT = "Starting in"
+LEAD_IN_GAP_S = 0.3
+
+Audio = npt.NDArray[np.float32]
+"""Mono float32 samples."""
+
+
+# ================================================================================================ metronome
+
+
+def click_timeline(
+    spm: int | Fraction,
+    sample_rate: int,
+    *,
+    accent: int = 0,
+    breathing: tuple[int, int] | None = None,
+    hours: int = CLICK_HOURS,
+) -> Timeline:
+    """The metronome: one clicking step of `hours`, voice off, compiled like any workout.
+
+    Parameters
+    ----------
+    spm : int or Fraction
+        Steps per minute.
+    sample_rate : int
+        Samples per second of the timeline.
+    accent : int, optional
+        Accent every `accent`-th click (0: none).
+    breathing : tuple of int, optional
+        ``(inhale, exhale)`` steps for distinct breathing clicks.
+    hours : int, optional
+        Length of the one step.
+
+    Returns
+    -------
+    Timeline
+        A timeline with clicks and no cues.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> len(tl.clicks), int(tl.clicks[1] - tl.clicks[0]), tl.cues
+    (10800, 333, [])
+    """
+    cadence = Fraction(spm)
+    seconds = Fraction(hours * 3600)
+    step = Step(
+        kind="run",
+        extent=Extent("time", seconds, seconds, "s"),
+        duration=seconds,
+        label="Metronome",
+        cadence=(cadence, cadence),
+    )
+    workout = Workout(
+        name="Metronome", steps=(step,), cadence=(cadence, cadence), voice="off", total_duration=seconds, total_steps=1
+    )
+    options = CompileOptions(voice="off", click=True, accent=accent, breathing=breathing)
+    return compile_workout(workout, sample_rate, {}, options)
+
+
+# ================================================================================================ lead-in
+
+
+def lead_in_texts(name: str) -> set[str]:
+    """The texts the spoken lead-in needs (``<name>. Starting in 3, 2, 1``).
+
+    Examples
+    --------
+    >>> sorted(lead_in_texts("Tabata"))
+    ['1', '2', '3', 'Starting in', 'Tabata']
+    """
+    return {name, LEAD_IN_TEXT, "3", "2", "1"}
+
+
+def make_pre_roll(name: str, speech: Mapping[str, Audio], sample_rate: int) -> Audio:
+    """``<name>. Starting in 3, 2, 1``: the words 3, 2, 1 start 3, 2 and 1 s before time zero.
+
+    Parameters
+    ----------
+    name : str
+        The workout's name (spoken first).
+    speech : Mapping of str to ndarray
+        Synthesized audio by text (see :func:`lead_in_texts`); missing texts are left out.
+    sample_rate : int
+        Samples per second.
+
+    Returns
+    -------
+    ndarray
+        float32 mono audio that ends at time zero.
+
+    Examples
+    --------
+    >>> len(make_pre_roll("W", {}, 100))
+    300
+    """
+    sr = int(sample_rate)
+    gap = round(LEAD_IN_GAP_S * sr)
+    head: list[Audio] = []
+    for text in (name, LEAD_IN_TEXT):
+        audio = speech.get(text)
+        if audio is not None and len(audio):
+            head.append(np.asarray(audio, np.float32))
+            head.append(np.zeros(gap, np.float32))
+    head_len = sum(len(a) for a in head)
+    out = np.zeros(head_len + 3 * sr, np.float32)
+    at = 0
+    for a in head:
+        out[at : at + len(a)] = a
+        at += len(a)
+    for k, word in enumerate(("3", "2", "1")):
+        audio = speech.get(word)
+        if audio is None:
+            continue
+        audio = np.asarray(audio[: round(COUNTDOWN_MAX_S * sr)], np.float32)  # over before the next word
+        start = head_len + k * sr
+        out[start : start + len(audio)] += audio
+    return out
+
+
+# ================================================================================================ edits
+
+
+def segment_index(segments: Sequence[Segment], t: Fraction) -> int | None:
+    """Index of the segment playing at `t` seconds (start <= t < end), or None."""
+    for i, seg in enumerate(segments):
+        if seg.start <= t < seg.end:
+            return i
+    return None
+
+
+def _cadence_in(seg: Segment, t: Fraction) -> Fraction:
+    a, b = seg.cadence
+    span = seg.end - seg.start
+    if a == b or span <= 0:
+        return a
+    return a + (b - a) * (t - seg.start) / span
+
+
+def cadence_now(timeline: Timeline, sample: int) -> float | None:
+    """Tempo at `sample` (spm), from the segments, so it stays right after live cadence changes.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The playing timeline.
+    sample : int
+        A timeline sample (negative: the lead-in, counted as 0).
+
+    Returns
+    -------
+    float or None
+        Steps per minute, None when no segment plays there.
+    """
+    if not timeline.segments:
+        return None
+    t = Fraction(max(sample, 0), timeline.sample_rate)
+    i = segment_index(timeline.segments, t)
+    if i is None:
+        return None
+    return float(_cadence_in(timeline.segments[i], t))
+
+
+def _clamp(c: Fraction) -> Fraction:
+    return min(max(c, Fraction(CADENCE_MIN)), Fraction(CADENCE_MAX))
+
+
+def change_cadence(segments: Sequence[Segment], now_s: Fraction, delta: int) -> list[Segment] | None:
+    """Segments with the cadence of the step playing at `now_s` changed by `delta` from `now_s` on.
+
+    The segment at `now_s` is split into ``[start, now)`` (unchanged) and ``[now, end)`` (``first=False``:
+    no second announcement); later segments of the same step change too, other steps do not.
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+        The playing timeline's segments.
+    now_s : Fraction
+        Seconds from which the change applies.
+    delta : int
+        Steps per minute to add (negative: slower); the result is kept within CADENCE_MIN..CADENCE_MAX.
+
+    Returns
+    -------
+    list of Segment or None
+        None when nothing plays at `now_s` or the cadence is already at its limit.
+    """
+    i = segment_index(segments, now_s)
+    if i is None:
+        return None
+    cur = segments[i]
+    step = cur.flat.index
+    c_now = _cadence_in(cur, now_s)
+    if _clamp(c_now + delta) == c_now:
+        return None
+    out = list(segments[:i])
+    a, b = cur.cadence
+    if cur.start < now_s:
+        out.append(replace(cur, end=now_s, cadence=(a, c_now)))
+        out.append(replace(cur, start=now_s, cadence=(_clamp(c_now + delta), _clamp(b + delta)), first=False))
+    else:
+        out.append(replace(cur, cadence=(_clamp(a + delta), _clamp(b + delta))))
+    for seg in segments[i + 1 :]:
+        if seg.flat.index == step:
+            out.append(replace(seg, cadence=(_clamp(seg.cadence[0] + delta), _clamp(seg.cadence[1] + delta))))
+        else:
+            out.append(seg)
+    return out
+
+
+def end_step(segments: Sequence[Segment], now_s: Fraction) -> tuple[list[Segment], int] | None:
+    """Segments with the step playing at `now_s` ended at `now_s` and every later segment moved earlier
+    by ``now_s - old_end`` (exact).
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+        The playing timeline's segments.
+    now_s : Fraction
+        Seconds at which the step ends.
+
+    Returns
+    -------
+    tuple of (list of Segment, int) or None
+        The segments and the index of the step ended; None when nothing plays at `now_s`.
+    """
+    i = segment_index(segments, now_s)
+    if i is None:
+        return None
+    cur = segments[i]
+    step = cur.flat.index
+    last = i
+    while last + 1 < len(segments) and segments[last + 1].flat.index == step:
+        last += 1
+    shift = now_s - segments[last].end
+    # The step's own cues are all in the past now (the player keeps them from the playing timeline, cut at
+    # `now`), so its segments carry no announcement here: a long one must not crowd out the next step's.
+    out = [replace(seg, first=False) if seg.flat.index == step else seg for seg in segments[:i]]
+    if cur.start < now_s:
+        out.append(replace(cur, end=now_s, cadence=(cur.cadence[0], _cadence_in(cur, now_s)), first=False))
+    for seg in segments[last + 1 :]:
+        out.append(replace(seg, start=seg.start + shift, end=seg.end + shift))
+    return out, step
+
+
+def cut_cues(timeline: Timeline, at: int, fade: int) -> tuple[Timeline, int]:
+    """The timeline with every cue still sounding at sample `at` cut to end there (a short fade-out before
+    `at`).
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The playing timeline.
+    at : int
+        The sample where sounding cues end.
+    fade : int
+        Samples of fade-out before `at` (fewer if the cue is shorter).
+
+    Returns
+    -------
+    tuple of (Timeline, int)
+        The new timeline and the first sample where it differs from `timeline` (`at` if nothing was cut).
+    """
+    cues: list[Cue] = []
+    first = at
+    for c in timeline.cues:
+        if c.at < at < c.end:
+            keep = at - c.at
+            audio = c.audio
+            if audio is not None:
+                audio = np.array(audio[:keep], dtype=np.float32)
+                f = min(fade, keep)
+                if f > 0:
+                    audio[keep - f :] *= np.linspace(1.0, 0.0, f, dtype=np.float32)
+                first = min(first, at - f)
+            cues.append(replace(c, length=keep, audio=audio))
+        else:
+            cues.append(c)
+    return replace(timeline, cues=cues), first
+
+
+def recompile(
+    playing: Timeline,
+    segments: Sequence[Segment],
+    speech: Mapping[str, Audio],
+    voice_mode: str,
+    at: int,
+    *,
+    cut: bool = False,
+) -> tuple[Timeline, int]:
+    """Compile `segments` and splice the result onto `playing` at sample `at`.
+
+    Parameters
+    ----------
+    playing : Timeline
+        The timeline the callback plays.
+    segments : sequence of Segment
+        The edited segments (:func:`change_cadence`, :func:`end_step`).
+    speech : Mapping of str to ndarray
+        Synthesized cue audio by text.
+    voice_mode : str
+        ``full``, ``minimal`` or ``off``.
+    at : int
+        The sample from which the new timeline applies.
+    cut : bool, optional
+        Cut the cues still sounding at `at` (:func:`cut_cues`), as a skip does.
+
+    Returns
+    -------
+    tuple of (Timeline, int)
+        The new timeline and the first sample where it may differ from `playing` (the swap point).
+    """
+    new = compile_segments(playing.name, segments, playing.sample_rate, speech, playing.options, voice_mode)
+    base, first = cut_cues(playing, at, round(CUT_FADE_S * playing.sample_rate)) if cut else (playing, at)
+    return splice(base, new, at=at), first

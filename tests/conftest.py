@@ -1,0 +1,126 @@
+"""Shared fakes for the tests of the live player (no sound card needed).
+
+``FakeStream`` calls the player's callback only when a test says so (``pump``); ``ThreadStream`` calls it from
+its own thread, faster than real time, like a device would; ``FakeSD`` stands in for ``sounddevice`` (its
+device list and settings check). Import them with ``from conftest import FakeStream, ...`` (``tests/`` is on
+``sys.path`` while pytest runs).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+
+class Flags:
+    """The ``status`` argument of a PortAudio callback (``sounddevice.CallbackFlags``)."""
+
+    def __init__(self, underflow: bool = False, other: bool = False) -> None:
+        self.output_underflow = underflow
+        self._other = other
+
+    def __bool__(self) -> bool:
+        return self.output_underflow or self._other
+
+
+class FakeStream:
+    """Calls the callback only when the test says so (``pump``); records what was handed over."""
+
+    def __init__(self, callback: Any, channels: int = 1) -> None:
+        self.callback = callback
+        self.channels = channels
+        self.active = False
+        self.latency = 0.0
+        self.closed = False
+        self.blocks: list[np.ndarray] = []
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def abort(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pump(self, frames: int, status: Flags | None = None) -> np.ndarray:
+        out = np.full((frames, self.channels), np.nan, np.float32)  # the callback must fill every sample
+        self.callback(out, frames, None, status or Flags())
+        self.blocks.append(out.copy())
+        return out
+
+
+class ThreadStream(FakeStream):
+    """Calls the callback from its own thread, faster than real time, like a device would (but quicker)."""
+
+    def __init__(self, callback: Any, channels: int = 1, block: int = 512, period: float = 0.002) -> None:
+        super().__init__(callback, channels)
+        self.block = block
+        self.period = period
+        self.stop_calling = threading.Event()  # a lost device: no more callbacks, still "active"
+        self.thread_id = 0  # native id of the calling thread, once started
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.active = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.thread_id = threading.get_native_id()
+        while self.active and not self.stop_calling.is_set():
+            self.pump(self.block)
+            time.sleep(self.period)
+
+    def stop(self) -> None:
+        self.active = False
+        if self._thread is not None:
+            self._thread.join(2)
+
+    abort = stop
+
+    def played(self) -> np.ndarray:
+        return np.concatenate([b[:, 0] for b in self.blocks]) if self.blocks else np.zeros(0, np.float32)
+
+
+class FakeSD:
+    """``sounddevice`` with a given device list (``default``: the index of the default output, -1: none);
+    only 44100 and 48000 Hz pass ``check_output_settings``."""
+
+    def __init__(self, devices: list[dict[str, Any]], default: int = -1) -> None:
+        self._devices = devices
+        self._default = default
+        self.checked: list[dict[str, Any]] = []
+
+    def query_devices(self, device: Any = None, kind: str | None = None) -> Any:
+        if kind == "output":
+            if self._default < 0:
+                raise RuntimeError("no default output device")
+            return self._devices[self._default]
+        return self._devices
+
+    def query_hostapis(self) -> list[dict[str, Any]]:
+        return [{"name": "ALSA"}]
+
+    def check_output_settings(self, **kw: Any) -> None:
+        self.checked.append(kw)
+        if kw["samplerate"] not in (44100, 48000):
+            raise ValueError("Invalid sample rate")
+
+
+def dev(index: int, name: str, out: int = 2, inp: int = 0, rate: float = 48000.0) -> dict[str, Any]:
+    """One entry of ``sounddevice.query_devices()``."""
+    return {
+        "index": index,
+        "name": name,
+        "hostapi": 0,
+        "max_output_channels": out,
+        "max_input_channels": inp,
+        "default_samplerate": rate,
+    }
