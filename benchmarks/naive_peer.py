@@ -19,7 +19,7 @@ import numpy as np
 def click_sound(sample_rate: int) -> np.ndarray:
     """The same click as cadencecoach's (woodblock, regular, at the renderer's click level)."""
     from cadencecoach.core.renderer import CLICK_LEVEL
-    from cadencecoach.core.sounds import load_bank
+    from cadencecoach.sounds import load_bank
 
     return np.asarray(load_bank("woodblock", sample_rate)[0], np.float32) * np.float32(CLICK_LEVEL)
 

@@ -456,3 +456,50 @@ def test_direct_pcm16_wav_path_is_canonical_and_exact(tmp_path: Path) -> None:
     back, rate = sf.read(target, dtype="int16")
     assert rate == 44100
     np.testing.assert_array_equal(back, np.rint(data * 32767).astype(np.int16))
+
+
+def test_before_commit_runs_on_the_finished_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.wav"
+    seen: list[tuple[Path, bool, int]] = []
+
+    def hook(temp: Path) -> None:
+        seen.append((temp, target.exists(), temp.stat().st_size))
+        with open(temp, "ab") as f:  # it may change the file in place (tags)
+            f.write(b"")
+
+    with open_writer(target, SR, expected_frames=100, before_commit=hook) as w:
+        w.write(np.zeros(100, np.float32))
+    [(temp, existed, size)] = seen
+    assert temp.parent == tmp_path and temp.name.startswith(".out.wav.tmp-") and not existed
+    assert size == 44 + 200 and target.stat().st_size == size and not temp.exists()
+
+
+def test_before_commit_failing_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.flac"
+
+    def hook(temp: Path) -> None:
+        raise RuntimeError("tags failed")
+
+    with pytest.raises(RuntimeError, match="tags failed"), open_writer(target, SR, before_commit=hook) as w:
+        w.write(np.zeros(100, np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mp3_through_lameenc_on_request(tmp_path: Path) -> None:
+    pytest.importorskip("lameenc")
+    data = sine(1.0)
+    outs = {}
+    for quality in (2, 5):
+        target = tmp_path / f"q{quality}.mp3"
+        write_in_blocks(target, data, mp3_encoder="lameenc", mp3_quality=quality)
+        got, rate = sf.read(str(target), dtype="float32")
+        assert rate == SR and abs(len(got) - len(data)) <= LOSSY_PADDING
+        outs[quality] = target.read_bytes()
+    assert outs[2] != outs[5]
+
+
+@pytest.mark.parametrize("kwargs", [{"mp3_encoder": "lame"}, {"mp3_quality": 10}, {"mp3_quality": True}])
+def test_bad_mp3_encoder_options(tmp_path: Path, kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="MP3"):
+        open_writer(tmp_path / "x.mp3", SR, **kwargs)
+    assert list(tmp_path.iterdir()) == []

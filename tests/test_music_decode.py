@@ -111,3 +111,13 @@ def test_ffmpeg_program_fallback(song: object, tmp_path: Path, monkeypatch: pyte
         total = sum(len(b) for b in s.blocks(8192))
     assert total == len(song.audio)  # type: ignore[attr-defined]
     assert analyze_file(m4a, use_cache=False).tempo == pytest.approx(150, rel=0.01)
+
+
+def test_a_song_that_cannot_be_read_is_bad_input(tmp_path: Path) -> None:
+    from cadencecoach.errors import UsageError
+
+    with pytest.raises(UsageError) as info:
+        decode.open_source(tmp_path / "gone.flac")
+    assert isinstance(info.value, decode.DecodeError)
+    assert info.value.exit_code == 2
+    assert info.value.lines() == [f"error: {info.value}"]

@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 
 from cadencecoach.core.renderer import CLICK_LEVEL, DUCK_DB
-from cadencecoach.core.sounds import load_bank
+from cadencecoach.sounds import load_bank
 
 WORKOUT = """\
 name: E2E check

@@ -298,3 +298,52 @@ def test_blocks_agree_for_every_pair_of_sizes() -> None:
     outs = {b: render_all(r, b) for b in (7, 256, 4096)}
     for a, b in itertools.combinations(outs, 2):
         assert np.array_equal(outs[a], outs[b])
+
+
+def test_cue_audio_is_scaled_once_and_shared_by_renderers() -> None:
+    tl = timeline()
+    a = BlockRenderer(tl, fake_bank(), voice_level=0.5)
+    b = BlockRenderer(tl, fake_bank(), voice_level=0.5)
+    assert a._cue_audio and all(x is y for x, y in zip(a._cue_audio, b._cue_audio, strict=True))
+    assert not any(x.flags.writeable for x in a._cue_audio)  # shared: nobody may change it
+    assert np.array_equal(whole(a), whole(b))
+    # the scaled audio is exactly what scaling per renderer gave
+    spoken = sorted((c for c in tl.cues if c.audio is not None), key=lambda c: c.at)
+    for cue, scaled in zip(spoken, a._cue_audio, strict=True):
+        assert np.array_equal(scaled, np.ascontiguousarray(cue.audio, np.float32) * np.float32(0.5))
+    # another level, or new audio for a cue, is scaled again
+    c = BlockRenderer(tl, fake_bank(), voice_level=0.25)
+    assert not any(x is y for x, y in zip(a._cue_audio, c._cue_audio, strict=True))
+    cue = spoken[0]
+    cue.audio = np.ones(10, np.float32)
+    assert cue.scaled_audio(0.5)[0].tolist() == [0.5] * 10
+    assert cue.scaled_audio(0.5)[1] == 0.5
+
+
+def test_click_track_renders_the_clicks_of_a_renderer() -> None:
+    from cadencecoach.core.renderer import ClickTrack
+
+    tl = timeline("name: x\nvoice: off\nsteps:\n  - run: 6s\n    cadence: 200\n    breathing: 3:2\n", speech=False)
+    track = ClickTrack(tl.clicks, tl.click_voice, fake_bank(), click_level=0.7)
+    r = BlockRenderer(tl, fake_bank(), click_level=0.7)
+    for block in (1, 333, 4096):
+        got = np.concatenate([_render_part(track, s, min(block, tl.length - s)) for s in range(0, tl.length, block)])
+        assert np.array_equal(got, whole(r))
+
+
+def test_click_track_clips_only_when_clicks_overlap() -> None:
+    from cadencecoach.core.renderer import ClickTrack
+
+    bank = [np.full(10, 1.0, np.float32)]
+    apart = ClickTrack([0, 20], [0, 0], bank, click_level=1.0)
+    close = ClickTrack([0, 5], [0, 0], bank, click_level=1.0)
+    assert not apart.may_overlap and close.may_overlap
+    out = np.empty(30, np.float32)
+    close.render(0, out)
+    assert out.max() == 1.0  # 2.0 where they overlap, clipped
+
+
+def _render_part(track: object, start: int, n: int) -> np.ndarray:
+    buf = np.empty(n, np.float32)
+    track.render(start, buf)  # type: ignore[attr-defined]
+    return buf

@@ -1,4 +1,4 @@
-"""Tests of the click voices (``cadencecoach.core.sounds``) and their generator (``scripts/make_sounds.py``)."""
+"""Tests of the click voices (``cadencecoach.sounds``) and their generator (``scripts/make_sounds.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from cadencecoach.core.sounds import SOUND_NAMES, VARIANTS, list_sounds, load_bank, sounds_dir
+from cadencecoach.sounds import SOUND_NAMES, VARIANTS, list_sounds, load_bank, sounds_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "make_sounds.py"

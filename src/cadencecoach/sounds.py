@@ -7,6 +7,9 @@ The index of a variant in :data:`VARIANTS` is the click voice id used by the tim
 Every loaded sound starts at sample 0 (its onset is where the timeline puts the click), is float32 mono at
 the requested rate, peaks at most at 1.0 (the files are normalised to 0.9, the accent to 1.0) and is
 read-only: banks are cached and shared.
+
+The files are read with the standard library's :mod:`wave`; resampling them needs soxr (a core dependency),
+imported when a bank is first loaded at a rate other than the files' own.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import difflib
 import functools
 import importlib.resources
 import pathlib
+import wave
 
 import numpy as np
-import soundfile
-import soxr
+
+from cadencecoach.core.timeline import Audio
 
 __all__ = ["SOUND_NAMES", "VARIANTS", "list_sounds", "load_bank", "sounds_dir"]
 
@@ -59,15 +63,37 @@ def _unknown(name: str, available: list[str]) -> ValueError:
     return ValueError(message)
 
 
-def _read_mono(path: pathlib.Path) -> tuple[np.ndarray, int]:
-    data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+_PCM_DTYPES = {2: "<i2", 4: "<i4"}  # bytes per sample -> little-endian integer samples
+
+
+def _read_mono(path: pathlib.Path) -> tuple[Audio, int]:
+    """A PCM WAV file (16, 24 or 32-bit integer) as mono float32 in [-1, 1) and its rate.
+
+    Read with the standard library: integers scaled by ``2 ** -(bits - 1)``, exactly what libsndfile returns
+    for them as floats; channels averaged."""
+    with wave.open(str(path), "rb") as f:
+        width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
+        raw = f.readframes(f.getnframes())
+    if width == 3:  # 24-bit: widen to int32 (the top three bytes)
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3)
+        wide = np.zeros((len(b), 4), np.uint8)
+        wide[:, 1:] = b
+        ints = wide.view("<i4").reshape(-1)
+        width = 4
+    elif width in _PCM_DTYPES:
+        ints = np.frombuffer(raw, _PCM_DTYPES[width])
+    else:
+        raise ValueError(f"{path.name}: {8 * width}-bit WAV samples are not supported (16, 24 or 32-bit PCM)")
+    data = (ints.astype(np.float32) * np.float32(2.0 ** -(8 * width - 1))).reshape(-1, channels)
+    mono = data.mean(axis=1, dtype=np.float32) if channels > 1 else data[:, 0]
     return np.ascontiguousarray(mono, dtype=np.float32), int(rate)
 
 
-def _prepare(x: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
+def _prepare(x: Audio, in_rate: int, out_rate: int) -> Audio:
     """Resample, keep the onset at sample 0, keep the peak <= 1.0, freeze."""
     if in_rate != out_rate and len(x):
+        import soxr
+
         x = soxr.resample(x, in_rate, out_rate, quality="VHQ")
     x = np.asarray(x, dtype=np.float32)
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
@@ -83,7 +109,7 @@ def _prepare(x: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_bank(name: str, sample_rate: int) -> tuple[np.ndarray, ...]:
+def _load_bank(name: str, sample_rate: int) -> tuple[Audio, ...]:
     available = list_sounds()
     if name not in available:
         raise _unknown(name, available)
@@ -95,7 +121,7 @@ def _load_bank(name: str, sample_rate: int) -> tuple[np.ndarray, ...]:
     return tuple(bank)
 
 
-def load_bank(name: str, sample_rate: int) -> list[np.ndarray]:
+def load_bank(name: str, sample_rate: int) -> list[Audio]:
     """The four variants of voice ``name`` (in :data:`VARIANTS` order) as read-only float32 mono arrays
     at ``sample_rate``, each starting at its onset (sample 0).
 

@@ -13,6 +13,13 @@ Music bed (``render --music``, see docs/MUSIC.md): an optional :class:`MusicBed`
 tempo-matched music (int16, one sample per timeline sample) -- is added under the clicks and cues, ducked
 by ``MusicBed.depth`` while a cue sounds (smooth ramps, computed per block from a few precomputed spans).
 With a bed the final clip is always on.
+
+Clicks alone (``track build``: clicks on a song's stretched beats) use :class:`ClickTrack`, the part of the
+renderer that places click sounds at onsets; :class:`BlockRenderer` mixes one under its cues.
+
+Cue audio is scaled by the voice level once per cue and level (:meth:`Cue.scaled_audio
+<cadencecoach.core.timeline.Cue.scaled_audio>`), not once per renderer: the live player builds a new renderer
+for every change, over cues it mostly shares with the old one.
 """
 
 from __future__ import annotations
@@ -20,12 +27,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-from cadencecoach.core.timeline import Timeline
+from cadencecoach.core.timeline import Audio, Cue, Timeline
+
+__all__ = ["CLICK_LEVEL", "DUCK_DB", "DUCK_MARGIN_S", "BlockRenderer", "ClickTrack", "MusicBed"]
 
 CLICK_LEVEL = 0.5
 DUCK_DB = -6.0
 DUCK_MARGIN_S = 0.02  # a click starting just before speech is ducked too
+
+Int64Array = npt.NDArray[np.int64]
+Float64Array = npt.NDArray[np.float64]
+
+
+def _peak(arrays: Sequence[Audio]) -> float:
+    return max((float(np.abs(a).max()) for a in arrays if len(a)), default=0.0)
+
+
+def _mix(out: Audio, src: Audio, offset: int, gain: float) -> None:
+    """Add `src` placed at `offset` (relative to out[0]) into `out`, scaled by `gain`."""
+    a = max(offset, 0)
+    b = min(offset + len(src), len(out))
+    if b <= a:
+        return
+    seg = src[a - offset : b - offset]
+    if gain == 1.0:
+        out[a:b] += seg
+    else:
+        out[a:b] += seg * np.float32(gain)
 
 
 class MusicBed:
@@ -36,7 +66,7 @@ class MusicBed:
 
     def __init__(
         self,
-        audio: np.ndarray,
+        audio: npt.ArrayLike,
         scale: float,
         spans: Sequence[tuple[int, int]] = (),
         *,
@@ -44,7 +74,7 @@ class MusicBed:
         attack: int = 0,
         release: int = 0,
     ) -> None:
-        self.audio = np.ascontiguousarray(audio, dtype=np.int16)
+        self.audio: npt.NDArray[np.int16] = np.ascontiguousarray(audio, dtype=np.int16)
         self.scale = np.float32(scale)
         self.depth = float(10 ** (depth_db / 20))
         self.attack = max(int(attack), 0)
@@ -55,11 +85,11 @@ class MusicBed:
                 merged[-1][1] = max(merged[-1][1], b)
             else:
                 merged.append([a, b])
-        self._starts = np.asarray([a - self.attack for a, _ in merged], np.int64)  # ramps included
-        self._ends = np.asarray([b + self.release for _, b in merged], np.int64)
-        self._spans = np.asarray(merged, np.int64).reshape(-1, 2)
+        self._starts: Int64Array = np.asarray([a - self.attack for a, _ in merged], np.int64)  # ramps included
+        self._ends: Int64Array = np.asarray([b + self.release for _, b in merged], np.int64)
+        self._spans: Int64Array = np.asarray(merged, np.int64).reshape(-1, 2)
 
-    def mix_into(self, start: int, out: np.ndarray, duck: bool = True) -> None:
+    def mix_into(self, start: int, out: Audio, duck: bool = True) -> None:
         """Add samples ``[start, start + len(out))`` of the (ducked) music into `out`."""
         a, b = max(start, 0), min(start + len(out), len(self.audio))
         if b <= a:
@@ -71,9 +101,9 @@ class MusicBed:
             j1 = int(np.searchsorted(self._starts, b, side="left"))
             if j1 > j0:
                 t = np.arange(a, b, dtype=np.float64)
-                w = np.zeros(b - a)
+                w: Float64Array = np.zeros(b - a)
                 for j in range(j0, j1):
-                    s0, s1 = self._spans[j]
+                    s0, s1 = int(self._spans[j, 0]), int(self._spans[j, 1])
                     up = (t - (s0 - self.attack)) / self.attack if self.attack else (t >= s0).astype(np.float64)
                     down = ((s1 + self.release) - t) / self.release if self.release else (t < s1).astype(np.float64)
                     np.maximum(w, np.clip(np.minimum(up, down), 0.0, 1.0), out=w)
@@ -81,38 +111,121 @@ class MusicBed:
         out[a - start : b - start] += seg
 
 
+class ClickTrack:
+    """Click sounds placed at onsets: the clicks of a timeline, or any clicks (``track build``'s beats).
+
+    Parameters
+    ----------
+    onsets : array_like of int
+        Onset of every click, in samples, ascending.
+    voices : array_like of int
+        For every click, the index of its sound in `bank` (see :data:`cadencecoach.sounds.VARIANTS`).
+    bank : sequence of float32 arrays
+        The click sounds, each starting at its onset (:func:`cadencecoach.sounds.load_bank`).
+    click_level : float, default :data:`CLICK_LEVEL`
+        The sounds are scaled by it (once, here).
+
+    Examples
+    --------
+    >>> bank = [np.ones(3, np.float32), np.full(3, 2.0, np.float32)]
+    >>> track = ClickTrack([2, 6], [0, 1], bank, click_level=0.5)
+    >>> out = np.empty(8, np.float32)
+    >>> track.render(0, out)
+    >>> out.tolist()
+    [0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        onsets: npt.ArrayLike,
+        voices: npt.ArrayLike,
+        bank: Sequence[npt.ArrayLike],
+        *,
+        click_level: float = CLICK_LEVEL,
+    ) -> None:
+        self.bank: list[Audio] = [np.ascontiguousarray(b, dtype=np.float32) * np.float32(click_level) for b in bank]
+        self.max_length = max((len(b) for b in self.bank), default=0)
+        self.onsets: Int64Array = np.ascontiguousarray(onsets, dtype=np.int64)
+        self.voices: npt.NDArray[np.uint8] = np.ascontiguousarray(voices, dtype=np.uint8)
+        self.peak = _peak(self.bank)
+        # two clicks closer than the longest sound may add up beyond the loudest one
+        self.may_overlap = len(self.onsets) > 1 and int(np.diff(self.onsets).min()) < self.max_length
+
+    def __len__(self) -> int:
+        return len(self.onsets)
+
+    def mix_into(self, start: int, out: Audio, gains: npt.NDArray[np.float32] | None = None) -> None:
+        """Add the clicks sounding in samples ``[start, start + len(out))`` into `out`; click ``i`` scaled by
+        ``gains[i]`` if given (the renderer's ducking)."""
+        if not len(self.onsets):
+            return
+        onsets = self.onsets
+        i0 = int(np.searchsorted(onsets, start - self.max_length, side="right"))
+        i1 = int(np.searchsorted(onsets, start + len(out), side="left"))
+        bank, voices = self.bank, self.voices
+        for i in range(i0, i1):
+            _mix(out, bank[voices[i]], int(onsets[i]) - start, 1.0 if gains is None else float(gains[i]))
+
+    def render(self, start: int, out: Audio) -> None:
+        """Fill `out` (float32, 1-D) with samples ``[start, start + len(out))`` of the clicks, clipped to
+        [-1, 1] when they can exceed it."""
+        out.fill(0.0)
+        self.mix_into(start, out)
+        if self.may_overlap or self.peak > 1.0:
+            np.clip(out, -1.0, 1.0, out=out)
+
+
 class BlockRenderer:
+    """Samples of a compiled timeline, block by block: clicks (ducked under speech), cues, a music bed.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The compiled workout (:func:`cadencecoach.core.timeline.compile_workout`), with cue audio.
+    bank : sequence of float32 arrays
+        The click sounds, indexed by click voice (:func:`cadencecoach.sounds.load_bank`).
+    volume : float, default 1.0
+        Scales the whole mix (a live attribute: ``renderer.volume = 0.5``).
+    click_level : float, default :data:`CLICK_LEVEL`
+        Peak of an unducked click.
+    voice_level : float, default 1.0
+        Scales the cue audio.
+    pre_roll : float32 array, optional
+        Audio before time zero (the live lead-in), rendered at negative starts.
+
+    Attributes ``click_enabled`` and ``voice_enabled`` mute clicks / cues live.
+    """
+
     def __init__(
         self,
         timeline: Timeline,
-        bank: Sequence[np.ndarray],
+        bank: Sequence[npt.ArrayLike],
         *,
         volume: float = 1.0,
         click_level: float = CLICK_LEVEL,
         voice_level: float = 1.0,
-        pre_roll: np.ndarray | None = None,
+        pre_roll: npt.ArrayLike | None = None,
     ) -> None:
         self.timeline = timeline
         self.volume = float(volume)
         self.click_enabled = True
         self.voice_enabled = True
         self.length = timeline.length
-        # click voices, scaled once
-        self._bank = [np.ascontiguousarray(b, dtype=np.float32) * np.float32(click_level) for b in bank]
-        self._max_click = max((len(b) for b in self._bank), default=0)
-        self._onsets = np.ascontiguousarray(timeline.clicks, dtype=np.int64)
-        self._voices = np.ascontiguousarray(timeline.click_voice, dtype=np.uint8)
-        self._gains = self._duck_gains(timeline)
-        self._no_duck = np.ones(len(self._onsets), np.float32)  # voice muted: nothing to duck under
-        # cues with audio, sorted by start
+        self.clicks = ClickTrack(timeline.clicks, timeline.click_voice, bank, click_level=click_level)
+        # cues with audio, sorted by start; their audio scaled once per cue and level (shared by renderers)
         cues = [c for c in timeline.cues if c.audio is not None and len(c.audio)]
         cues.sort(key=lambda c: c.at)
-        self._cue_audio = [np.ascontiguousarray(c.audio, dtype=np.float32) * np.float32(voice_level) for c in cues]
-        self._cue_at = np.fromiter((c.at for c in cues), np.int64, len(cues))
+        self._gains = self._duck_gains(timeline, cues)
+        self._no_duck = np.ones(len(self.clicks), np.float32)  # voice muted: nothing to duck under
+        scaled = [c.scaled_audio(voice_level) for c in cues]
+        self._cue_audio: list[Audio] = [a for a, _ in scaled]
+        self._cue_peak = max((p for _, p in scaled), default=0.0)
+        self._cue_at: Int64Array = np.fromiter((c.at for c in cues), np.int64, len(cues))
         self._max_cue = max((len(a) for a in self._cue_audio), default=0)
-        self._pre_roll = (
-            np.ascontiguousarray(pre_roll, dtype=np.float32) if pre_roll is not None and len(pre_roll) else None
-        )
+        self._pre_roll: Audio | None = None
+        if pre_roll is not None:
+            roll = np.ascontiguousarray(pre_roll, dtype=np.float32)
+            self._pre_roll = roll if len(roll) else None
         self._may_clip = self._can_exceed_full_scale()
         self.bed: MusicBed | None = None
 
@@ -129,70 +242,66 @@ class BlockRenderer:
     def _can_exceed_full_scale(self) -> bool:
         """True unless the mix provably stays within [-1, 1]: clicks never overlap each other, cues never
         overlap each other (the compiler guarantees it), and the loudest click plus the loudest cue fit."""
-
-        def peak(arrays: Sequence[np.ndarray]) -> float:
-            return max((float(np.abs(a).max()) for a in arrays if len(a)), default=0.0)
-
-        if len(self._onsets) > 1 and int(np.diff(self._onsets).min()) < self._max_click:
+        if self.clicks.may_overlap:
             return True
         ends = self._cue_at + np.fromiter((len(a) for a in self._cue_audio), np.int64, len(self._cue_audio))
         if len(self._cue_at) > 1 and bool((self._cue_at[1:] < ends[:-1]).any()):
             return True
-        loudest = peak(self._bank) + max(
-            peak(self._cue_audio), peak([self._pre_roll] if self._pre_roll is not None else [])
-        )
+        loudest = self.clicks.peak + max(self._cue_peak, _peak([self._pre_roll] if self._pre_roll is not None else []))
         return loudest * max(self.volume, 1.0) > 1.0
 
-    def _duck_gains(self, timeline: Timeline) -> np.ndarray:
-        gains = np.ones(len(self._onsets), np.float32)
-        spoken = [c for c in timeline.cues if c.audio is not None and len(c.audio)]  # only cues that sound
-        if not spoken or not len(self._onsets):
+    def _duck_gains(self, timeline: Timeline, spoken: Sequence[Cue]) -> npt.NDArray[np.float32]:
+        """Per click: 1, or the duck gain when it starts under a cue that sounds (`spoken`, sorted by start)."""
+        onsets = self.clicks.onsets
+        gains = np.ones(len(onsets), np.float32)
+        if not spoken or not len(onsets):
             return gains
-        spoken.sort(key=lambda c: c.at)
         margin = int(DUCK_MARGIN_S * timeline.sample_rate)
         starts = np.fromiter((c.at - margin for c in spoken), np.int64, len(spoken))
         ends = np.fromiter((c.end for c in spoken), np.int64, len(spoken))
-        i = np.searchsorted(starts, self._onsets, side="right") - 1
-        under = (i >= 0) & (ends[np.clip(i, 0, None)] > self._onsets)
+        i = np.searchsorted(starts, onsets, side="right") - 1
+        under = (i >= 0) & (ends[np.clip(i, 0, None)] > onsets)
         gains[under] = np.float32(10 ** (DUCK_DB / 20))
         return gains
 
-    def render(self, start: int, out: np.ndarray) -> None:
-        """Fill `out` (float32, 1-D) with samples ``[start, start + len(out))`` of the timeline."""
+    def render(self, start: int, out: Audio) -> None:
+        """Fill `out` with samples ``[start, start + len(out))`` of the timeline.
+
+        Parameters
+        ----------
+        start : int
+            First sample; negative starts reach into the pre-roll, starts at or past :attr:`length` are silence.
+        out : float32 array, 1-D
+            Filled in place (any length). It takes no locks, does no I/O and allocates nothing proportional to
+            the workout, so the live callback calls it too.
+
+        Examples
+        --------
+        >>> from cadencecoach.core.timeline import compile_workout
+        >>> from cadencecoach.workout.loader import load_workout_text
+        >>> workout = load_workout_text("name: Strides\\nsteps:\\n  - run: 2s\\n    cadence: 180\\n", "w.yaml")
+        >>> timeline = compile_workout(workout, 8000)  # no speech: the cues are silent
+        >>> renderer = BlockRenderer(timeline, [np.ones(40, np.float32)] * 4)
+        >>> out = np.empty(8000, np.float32)
+        >>> renderer.render(0, out)
+        >>> out.shape, out.dtype, float(out.max()), int(np.count_nonzero(out))  # 3 clicks of 40 samples
+        ((8000,), dtype('float32'), 0.5, 120)
+        """
         n = len(out)
         out.fill(0.0)
         end = start + n
         if start < 0 and self._pre_roll is not None:
-            self._mix(out, self._pre_roll, -len(self._pre_roll) - start, 1.0)
-        if self.click_enabled and len(self._onsets):
-            onsets = self._onsets
-            i0 = int(np.searchsorted(onsets, start - self._max_click, side="right"))
-            i1 = int(np.searchsorted(onsets, end, side="left"))
-            bank, voices = self._bank, self._voices
-            gains = self._gains if self.voice_enabled else self._no_duck
-            for i in range(i0, i1):
-                self._mix(out, bank[voices[i]], int(onsets[i]) - start, float(gains[i]))
+            _mix(out, self._pre_roll, -len(self._pre_roll) - start, 1.0)
+        if self.click_enabled:
+            self.clicks.mix_into(start, out, self._gains if self.voice_enabled else self._no_duck)
         if self.voice_enabled and len(self._cue_at):
             j0 = int(np.searchsorted(self._cue_at, start - self._max_cue, side="right"))
             j1 = int(np.searchsorted(self._cue_at, end, side="left"))
             for j in range(j0, j1):
-                self._mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
+                _mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
         if self.bed is not None:
             self.bed.mix_into(start, out, duck=self.voice_enabled)
         if self.volume != 1.0:
             out *= np.float32(self.volume)
         if self._may_clip:
             np.clip(out, -1.0, 1.0, out=out)
-
-    @staticmethod
-    def _mix(out: np.ndarray, src: np.ndarray, offset: int, gain: float) -> None:
-        """Add `src` placed at `offset` (relative to out[0]) into `out`, scaled by `gain`."""
-        a = max(offset, 0)
-        b = min(offset + len(src), len(out))
-        if b <= a:
-            return
-        seg = src[a - offset : b - offset]
-        if gain == 1.0:
-            out[a:b] += seg
-        else:
-            out[a:b] += seg * np.float32(gain)

@@ -20,12 +20,19 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cadencecoach.core import cues as cue_text
 from cadencecoach.workout.model import FlatStep, Workout, expand
+
+Audio = npt.NDArray[np.float32]
+"""Mono float32 samples: cue audio, click sounds, rendered blocks."""
+Onsets = npt.NDArray[np.int64]
+"""Sample positions (click onsets), ascending."""
+Voices = npt.NDArray[np.uint8]
+"""Click voice ids (see :data:`REGULAR` ... :data:`EXHALE`)."""
 
 # Click voices (index into the sound bank): see sounds.VARIANTS
 REGULAR, ACCENT, INHALE, EXHALE = 0, 1, 2, 3
@@ -84,11 +91,31 @@ class Cue:
     text: str
     length: int  # samples
     step_index: int
-    audio: np.ndarray | None = None
+    audio: Audio | None = None
+    # (audio it was made from, level, scaled audio, its peak): the last scaled_audio() result
+    _scaled: tuple[Audio, float, Audio, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def end(self) -> int:
         return self.at + self.length
+
+    def scaled_audio(self, level: float) -> tuple[Audio, float]:
+        """The cue's audio times `level` (float32, read-only) and its peak; ``(empty, 0.0)`` without audio.
+
+        Computed once per cue and level and kept with the cue, so the renderers the live player builds for
+        every change share it instead of copying and scaling all cue audio again."""
+        audio = self.audio
+        if audio is None:
+            return np.zeros(0, np.float32), 0.0
+        cached = self._scaled
+        if cached is not None and cached[0] is audio and cached[1] == level:
+            return cached[2], cached[3]
+        source = np.ascontiguousarray(audio, dtype=np.float32)
+        scaled = source * np.float32(level)
+        scaled.flags.writeable = False
+        peak = float(np.abs(scaled).max()) if len(scaled) else 0.0
+        self._scaled = (audio, level, scaled, peak)
+        return scaled, peak
 
 
 @dataclass
@@ -97,8 +124,8 @@ class Timeline:
     sample_rate: int
     steps: list[TimedStep]
     segments: list[Segment]
-    clicks: np.ndarray  # int64 onsets, ascending
-    click_voice: np.ndarray  # uint8 voice ids
+    clicks: Onsets  # int64 onsets, ascending
+    click_voice: Voices  # uint8 voice ids
     cues: list[Cue]
     warnings: list[str]
     end: int  # sample where the last step ends
@@ -113,7 +140,7 @@ class Timeline:
         i = bisect.bisect_right(self.steps, sample, key=lambda s: s.start) - 1
         return self.steps[max(i, 0)]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """The ``plan --json`` object (see shared/spec/cli.md)."""
         sr = self.sample_rate
         return {
@@ -187,11 +214,45 @@ def _voice_mode(workout: Workout, options: CompileOptions) -> str:
 def compile_workout(
     workout: Workout,
     sample_rate: int,
-    speech: Mapping[str, np.ndarray] | None = None,
+    speech: Mapping[str, Audio] | None = None,
     options: CompileOptions | None = None,
 ) -> Timeline:
-    """Compile `workout` at `sample_rate`. `speech` maps cue texts to audio at that rate (None: estimate
-    cue lengths from the text, for timing only)."""
+    """Compile `workout` into the sample-accurate timeline the renderer plays (see the module docstring).
+
+    Parameters
+    ----------
+    workout : Workout
+        A loaded workout (:func:`cadencecoach.workout.loader.load_workout_text` and friends).
+    sample_rate : int
+        Samples per second of the timeline (> 0).
+    speech : mapping of str to float32 array, optional
+        Audio at `sample_rate` for the cue texts (:func:`cue_texts` lists them). None: no audio, cue lengths
+        are estimated from the text (:func:`estimate_seconds`), for timing only (``plan``).
+    options : CompileOptions, optional
+        What the command line adds: voice mode, clicks off, accents, breathing.
+
+    Returns
+    -------
+    Timeline
+        Steps, click onsets and voices, the cues kept and the warnings about cues dropped.
+
+    Raises
+    ------
+    ValueError
+        A sample rate that is not positive.
+
+    Examples
+    --------
+    >>> from cadencecoach.workout.loader import load_workout_text
+    >>> workout = load_workout_text("name: Strides\\nsteps:\\n  - run: 2s\\n    cadence: 180\\n", "w.yaml")
+    >>> timeline = compile_workout(workout, 8000)
+    >>> timeline.clicks.tolist()  # 180 spm: a click every 1/3 s, the first on the start
+    [0, 2667, 5333, 8000, 10667, 13333]
+    >>> [(cue.kind, cue.text) for cue in timeline.cues]
+    [('announce', 'Run. 2 seconds.'), ('finish', 'Workout complete.')]
+    >>> timeline.end, timeline.length  # the step ends at 2 s; the finish cue and a 0.5 s tail follow
+    (16000, 31520)
+    """
     options = options or CompileOptions()
     return compile_segments(
         workout.name, segments_for(workout, options), sample_rate, speech, options, _voice_mode(workout, options)
@@ -202,7 +263,7 @@ def compile_segments(
     name: str,
     segments: Sequence[Segment],
     sample_rate: int,
-    speech: Mapping[str, np.ndarray] | None,
+    speech: Mapping[str, Audio] | None,
     options: CompileOptions,
     voice_mode: str = "full",
 ) -> Timeline:
@@ -268,9 +329,9 @@ def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
 # ------------------------------------------------------------------------------------------- clicks
 
 
-def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tuple[np.ndarray, np.ndarray]:
-    onsets: list[np.ndarray] = []
-    voices: list[np.ndarray] = []
+def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tuple[Onsets, Voices]:
+    onsets: list[Onsets] = []
+    voices: list[Voices] = []
     phase = Fraction(0)
     clicking = False
     run_index = 0  # clicks so far in the current clicking run (for accents)
@@ -318,7 +379,7 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
     return np.concatenate(onsets), np.concatenate(voices)
 
 
-def _voices(n: int, run_index: int, step_index: int, seg: Segment, options: CompileOptions) -> np.ndarray:
+def _voices(n: int, run_index: int, step_index: int, seg: Segment, options: CompileOptions) -> Voices:
     v = np.full(n, REGULAR, np.uint8)
     if options.accent > 0:
         v[(np.arange(run_index, run_index + n) % options.accent) == 0] = ACCENT
@@ -384,9 +445,7 @@ def estimate_seconds(text: str) -> float:
     return 0.25 + 0.07 * len(text)
 
 
-def _resolve(
-    candidates: list[_Candidate], sr: int, speech: Mapping[str, np.ndarray] | None
-) -> tuple[list[Cue], list[str]]:
+def _resolve(candidates: list[_Candidate], sr: int, speech: Mapping[str, Audio] | None) -> tuple[list[Cue], list[str]]:
     """Keep cues by priority; a cue that would overlap a kept one is dropped with a warning."""
     warnings: list[str] = []
     kept_at = np.zeros(0, np.int64)
@@ -429,7 +488,7 @@ def _resolve(
     return kept, warnings
 
 
-def _clash(cue: Cue, kept_at: np.ndarray, kept_end: np.ndarray, kept: list[Cue]) -> Cue | None:
+def _clash(cue: Cue, kept_at: Onsets, kept_end: Onsets, kept: list[Cue]) -> Cue | None:
     """A kept cue overlapping [cue.at, cue.end), if any (kept cues do not overlap each other)."""
     if not len(kept_at):
         return None
@@ -439,13 +498,13 @@ def _clash(cue: Cue, kept_at: np.ndarray, kept_end: np.ndarray, kept: list[Cue])
     return None
 
 
-def _audio(cand: _Candidate, sr: int, speech: Mapping[str, np.ndarray] | None) -> np.ndarray | None:
+def _audio(cand: _Candidate, sr: int, speech: Mapping[str, Audio] | None) -> Audio | None:
     if speech is None:
         return None
     return speech.get(cand.text)
 
 
-def _fit(audio: np.ndarray, length: int, sr: int) -> np.ndarray:
+def _fit(audio: Audio, length: int, sr: int) -> Audio:
     """Cut `audio` to `length` samples with a 10 ms fade-out, if it is longer."""
     if len(audio) <= length:
         return audio

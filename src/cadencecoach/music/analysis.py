@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cadencecoach import atomic
 from cadencecoach.music.beats import beat_track
 from cadencecoach.music.decode import DecodeError, open_source, read_tags
 from cadencecoach.music.loudness import LoudnessMeter
@@ -106,11 +107,9 @@ def _cache_store(path: Path, result: SongAnalysis) -> None:
     f = _cache_file(path)
     if f is None:
         return
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower next time
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(result.to_json()))
-        os.replace(tmp, f)
+        atomic.write_text(f, json.dumps(result.to_json()), fsync=False)  # a cache: atomic, not durable
 
 
 def analyze_file(path: str | os.PathLike[str], *, use_cache: bool = True) -> SongAnalysis:

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from cadencecoach.errors import UsageError
+
 BLOCK = 1 << 16
 
 SNDFILE_EXTS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"})
@@ -29,8 +31,12 @@ OTHER_EXTS = frozenset({".m4a", ".m4b", ".aac", ".mp4", ".alac", ".wma", ".webm"
 AUDIO_EXTS = SNDFILE_EXTS | OTHER_EXTS
 
 
-class DecodeError(Exception):
-    """A song that cannot be read (the message says why and, where it helps, what to install)."""
+class DecodeError(UsageError):
+    """A song that cannot be read (the message says why and, where it helps, what to install).
+
+    Bad input, so a :class:`~cadencecoach.errors.UsageError` (exit 2). :func:`.analysis.analyze_many` turns it
+    into a :class:`~.analysis.Failure` (the song is skipped with a warning); one that escapes reaches the CLI
+    guard as ``error: <message>``."""
 
 
 @dataclass(frozen=True)
@@ -208,13 +214,6 @@ def open_source(path: str | os.PathLike[str]) -> Source:
             f"cannot decode {ext} files here: install PyAV (pip install av) or the ffmpeg program to read them"
         )
     raise DecodeError(first_error or "unreadable audio")
-
-
-def read_mono(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """The whole file as mono float32 and its rate (for tests and short files)."""
-    with open_source(path) as src:
-        parts = [b.mean(axis=1) for b in src.blocks()]
-        return (np.concatenate(parts) if parts else np.zeros(0, np.float32)).astype(np.float32), src.info.sample_rate
 
 
 @dataclass(frozen=True)

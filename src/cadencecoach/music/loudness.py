@@ -80,17 +80,6 @@ class LoudnessMeter:
                 self._k += 1
                 self._sub_len = self._bound(self._k + 1)
 
-    def block_loudness(self) -> np.ndarray:
-        """Loudness (LUFS) of every complete 400 ms block (step 100 ms)."""
-        if len(self._sub) < 4:
-            return np.zeros(0)
-        s = np.asarray(self._sub)  # (k, ch) sums of squares
-        blocks = s[:-3] + s[1:-2] + s[2:-1] + s[3:]
-        z = blocks / (0.4 * self.rate)
-        power = z.sum(axis=1)  # channel weights 1.0 for mono/stereo
-        with np.errstate(divide="ignore"):
-            return -0.691 + 10.0 * np.log10(power)
-
     def integrated(self) -> float:
         """Gated integrated loudness in LUFS; ``-inf`` for silence or less than 0.4 s."""
         if len(self._sub) < 4:

@@ -9,8 +9,8 @@ list is looped and the last song fades out to end exactly there.
 
 Rendering (:func:`render_build`) streams: each song is decoded, resampled and stretched piece by piece (two
 pieces at a time on a thread pool), faded, gain-matched to the loudness target (its BS.1770 loudness from the
-analysis), summed with the clicks (the block renderer of the workouts, fed a timeline of the click onsets)
-and sent through the true-peak limiter to the writer. Memory is a few seconds of audio per song in flight.
+analysis), summed with the clicks (the workouts' click sounds, placed by :class:`.core.renderer.ClickTrack`) and
+sent through the true-peak limiter to the writer. Memory is a few seconds of audio per song in flight.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +31,10 @@ from cadencecoach.music.analysis import Failure, SongAnalysis
 from cadencecoach.music.decode import open_source
 from cadencecoach.music.loudness import LoudnessMeter, TruePeakLimiter
 from cadencecoach.music.output import Chapter, MixWriter, label_path
-from cadencecoach.music.stretch import TimeMap, beat_map, regular_grid, stretched_stream
+from cadencecoach.music.stretch import Submit, TimeMap, beat_map, regular_grid, stretched_stream
+
+if TYPE_CHECKING:
+    from cadencecoach.core.renderer import ClickTrack
 
 LEAD_S = 0.05  # a song after the first starts this long before its first beat (its attack stays whole)
 MIN_BEATS = 8
@@ -305,7 +309,7 @@ def _apply_envelope(p: Placement, seg: np.ndarray, a: int, rate: int) -> np.ndar
 
 
 def music_stream(
-    placements: Sequence[Placement], length: float, rate: int, submit: Callable[..., object] | None
+    placements: Sequence[Placement], length: float, rate: int, submit: Submit | None
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The summed, faded, gain-matched music of `placements` (sorted by start; only neighbours overlap):
     contiguous (start sample, stereo block) from sample 0 to ``length`` seconds."""
@@ -356,11 +360,12 @@ class BuildResult:
     limiter_db: float  # largest gain reduction of the true-peak limiter (<= 0)
 
 
-def click_renderer(onsets_s: np.ndarray, accents: np.ndarray, length: int, options: BuildOptions) -> object:
-    """The workouts' block renderer, fed a timeline of just these click onsets."""
-    from cadencecoach.core.renderer import BlockRenderer
-    from cadencecoach.core.sounds import load_bank
-    from cadencecoach.core.timeline import ACCENT, REGULAR, Timeline
+def click_renderer(onsets_s: np.ndarray, accents: np.ndarray, length: int, options: BuildOptions) -> ClickTrack:
+    """The clicks of the mix: the workouts' click sounds (:class:`~cadencecoach.core.renderer.ClickTrack`) at
+    these onsets (seconds), accented where `accents` says when ``options.click`` is ``"accent"``."""
+    from cadencecoach.core.renderer import ClickTrack
+    from cadencecoach.core.timeline import ACCENT, REGULAR
+    from cadencecoach.sounds import load_bank
 
     rate = options.sample_rate
     onsets = np.rint(np.asarray(onsets_s) * rate).astype(np.int64)
@@ -368,23 +373,11 @@ def click_renderer(onsets_s: np.ndarray, accents: np.ndarray, length: int, optio
     voices = np.where(np.asarray(accents)[ok], ACCENT, REGULAR).astype(np.uint8)
     if options.click != "accent":
         voices[:] = REGULAR
-    timeline = Timeline(
-        name="click",
-        sample_rate=rate,
-        steps=[],
-        segments=[],
-        clicks=onsets[ok],
-        click_voice=voices,
-        cues=[],
-        warnings=[],
-        end=length,
-        length=length,
-    )
     try:
         bank = load_bank(options.sound, rate)
     except ValueError as exc:
         raise UsageError(f"--sound: {exc}") from None
-    return BlockRenderer(timeline, bank, click_level=options.click_volume)
+    return ClickTrack(onsets[ok], voices, bank, click_level=options.click_volume)
 
 
 def render_build(
@@ -413,7 +406,7 @@ def render_build(
                     part = block[s : s + len(click_buf)]
                     if clicks is not None:
                         cb = click_buf[: len(part)]
-                        clicks.render(start + s, cb)  # type: ignore[attr-defined]
+                        clicks.render(start + s, cb)
                         part = part + cb[:, None]
                     out = limiter.process(part)
                     if len(out):

@@ -58,10 +58,6 @@ class Envelopes:
     low: np.ndarray  # float32 spectral flux, bands below 200 Hz
     energy_db: np.ndarray  # float32 frame level, dB (full-scale sine: about 0 dB)
 
-    @property
-    def fps(self) -> float:
-        return FPS
-
     def __len__(self) -> int:
         return len(self.onset)
 

@@ -16,6 +16,7 @@ optional dependency: ``track click`` works without the music extra.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 
 from cadencecoach.errors import UsageError
@@ -141,7 +142,7 @@ def parse_profile(text: str, name: str | None = None) -> Workout:
     )
 
 
-def _flat(items: tuple[Step | Repeat, ...]):  # type: ignore[no-untyped-def]
+def _flat(items: tuple[Step | Repeat, ...]) -> Iterator[Step]:
     for it in items:
         if isinstance(it, Repeat):
             yield from _flat(it.steps)

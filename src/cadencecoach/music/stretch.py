@@ -24,6 +24,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -237,16 +238,6 @@ class Window:
         return self._buf[lo:hi] if hi > lo else np.zeros((0, self.channels), np.float32)
 
 
-@dataclass(frozen=True)
-class PieceJob:
-    index: int
-    audio: np.ndarray  # input with padding
-    speed: float
-    out_start: int  # output sample where the stretched `audio` starts
-    keep_from: int  # output samples [keep_from, keep_to) of this piece are used (incl. join overlap)
-    keep_to: int
-
-
 def plan_pieces(tmap: TimeMap, rate: int) -> list[tuple[int, int, float, int, int, int]]:
     """For each piece: (input from, input to (padded), speed, output start of the padded input,
     keep from, keep to) in samples."""
@@ -270,12 +261,22 @@ def plan_pieces(tmap: TimeMap, rate: int) -> list[tuple[int, int, float, int, in
     return out
 
 
+class Pending(Protocol):
+    """A stretched piece on its way: a ``concurrent.futures.Future`` or one already done."""
+
+    def result(self) -> np.ndarray: ...
+
+
+Submit = Callable[[Callable[[], np.ndarray]], Pending]
+"""``ThreadPoolExecutor.submit``: runs a piece's stretch on a pool."""
+
+
 def stretched_stream(
     blocks: Iterator[np.ndarray],
     channels: int,
     rate: int,
     tmap: TimeMap,
-    submit: Callable[[Callable[[], np.ndarray]], object] | None = None,
+    submit: Submit | None = None,
     *,
     max_in_flight: int = 4,
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -287,7 +288,7 @@ def stretched_stream(
     plan = plan_pieces(tmap, rate)
     join = round(float(JOIN_S * rate / 2))
     fade_in = np.linspace(0.0, 1.0, 2 * join, dtype=np.float32)[:, None] if join else None
-    pending: list[tuple[tuple[int, int, float, int, int, int], object]] = []
+    pending: list[tuple[tuple[int, int, float, int, int, int], Pending]] = []
     carry: np.ndarray | None = None  # the previous piece's join overlap (already faded out)
     carry_at = 0
     cursor = round(float(tmap.dst[0] * rate))
@@ -296,7 +297,7 @@ def stretched_stream(
     first_in = round(float(tmap.src[0] * rate))
     last_in = round(float(tmap.src[-1] * rate))
 
-    def launch(p: tuple[int, int, float, int, int, int]) -> object:
+    def launch(p: tuple[int, int, float, int, int, int]) -> Pending:
         a, b, speed, *_ = p
         audio = window.get(a, b).copy()
         # at the song's start and end there is no audio to pad with: pad with silence, so Rubber Band's
@@ -317,7 +318,7 @@ def stretched_stream(
         nxt = next(queue, None)
         if nxt is not None:
             pending.append((nxt, launch(nxt)))
-        y = fut.result()  # type: ignore[attr-defined]
+        y = fut.result()
         _a, _b, _speed, out_start, keep_from, keep_to = p
         lo, hi = keep_from - out_start, keep_to - out_start
         seg = np.zeros((keep_to - keep_from, channels), np.float32)

@@ -22,10 +22,30 @@ def render_to_file(
     progress: bool | None = None,
     block: int = BLOCK,
 ) -> int:
-    """Render the whole timeline into `output`; returns the number of samples written.
+    """Render the whole timeline of `renderer` into `output`, block by block (constant memory).
 
-    The file appears under its name only when complete (see audiofile.open_writer); Ctrl-C
-    (KeyboardInterrupt) leaves no file and propagates."""
+    Parameters
+    ----------
+    renderer : BlockRenderer
+        What to render: samples ``[0, renderer.length)``.
+    output : Path
+        The audio file (format from the extension, see :func:`cadencecoach.sinks.audiofile.open_writer`).
+        It appears under its name only when complete; Ctrl-C (KeyboardInterrupt) leaves no file and propagates.
+    bit_depth, mp3_bitrate : int
+        As for ``open_writer``.
+    label : str
+        The progress bar's description (default: the file name).
+    progress : bool, optional
+        Show a progress bar on stderr; None: when stderr is a terminal. Unless False, a ``wrote ...`` summary
+        line follows on stderr.
+    block : int
+        Samples per rendered block.
+
+    Returns
+    -------
+    int
+        The number of samples written.
+    """
     from cadencecoach.sinks import audiofile
 
     total = renderer.length
