@@ -68,11 +68,11 @@ def unavailable_reason() -> str:
 
 
 class Recorder:
-    """Record the test sink's monitor with ``parec`` while the ``with`` block runs.
+    """Record the test sink's monitor with ``parec`` while the ``with`` block runs::
 
-    >>> with Recorder() as rec:
-    ...     play_something()
-    >>> samples = rec.samples          # 1-D (or (n, channels)) numpy array, float32 by default
+        with Recorder() as rec:
+            play_something()
+        samples = rec.samples          # 1-D (or (n, channels)) numpy array, float32 by default
 
     ``__enter__`` returns only once samples are actually flowing (so nothing played inside the
     block is missed); ``__exit__`` (or `stop()`, which also returns the array) waits ``tail``

@@ -5,8 +5,6 @@ Like cli_live.py, this module has no ``from __future__ import annotations``: Typ
 The work is in :mod:`cadencecoach.workout.formats`.
 """
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -100,11 +98,6 @@ def _write_yaml(workout: object, output: Path, source: str, import_warnings: lis
         load_workout_text(text, str(output))
     except WorkoutError as exc:
         raise RuntimeError(f"the YAML written for {output} does not load back: {exc}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from cadencecoach.atomic import write_text
+
+    write_text(output, text)

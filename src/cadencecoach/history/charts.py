@@ -12,9 +12,6 @@ it, and write the image beside the target and rename it into place.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -344,16 +341,10 @@ def plot_trials(
 
 def _save(fig: Any, path: Path) -> tuple[int, int]:
     """Write beside `path`, then rename: never a half-written image under the target name."""
+    from cadencecoach.atomic import atomic_file
+
     fmt = path.suffix.lower().lstrip(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=str(path.parent or Path(".")))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, "wb") as fh:
+        fig.savefig(fh, format=fmt)
     w, h = fig.get_size_inches() * fig.dpi
     return round(w), round(h)

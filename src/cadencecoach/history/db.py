@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cadencecoach.errors import ResourceError
+from cadencecoach.errors import ResourceError, warn
 
 Warn = Callable[[str], None]
 
@@ -359,7 +359,4 @@ def _migrate(con: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-def _default_warn(message: str) -> None:
-    import sys
-
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+_default_warn = warn

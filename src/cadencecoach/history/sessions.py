@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from cadencecoach.errors import warn
 from cadencecoach.history.db import Database, HistoryError, Warn, open_db, utc_now
 
 STATUSES = ("running", "completed", "stopped", "interrupted")
@@ -454,5 +454,4 @@ class SessionRecorder:
             (self._warn_fn or _default_warn)(message)
 
 
-def _default_warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+_default_warn = warn

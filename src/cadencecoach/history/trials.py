@@ -9,22 +9,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from cadencecoach.errors import UsageError
+from cadencecoach.errors import UsageError, warn
 from cadencecoach.history.db import Database, HistoryError, Warn, open_db, utc_now
 from cadencecoach.workout import vdot as vdot_mod
-from cadencecoach.workout.units import METERS_PER_MILE, parse_trial
+from cadencecoach.workout.units import METERS_PER_MILE, format_clock, parse_trial
 
 VDOT_RANGE = (10.0, 100.0)  # as the loader: outside it, no runner's result
 
 
 def format_time(seconds: float) -> str:
     """``6:12``, ``19:57``, ``1:31:35``; tenths only when the time has them (``6:12.4``)."""
-    tenths = round(seconds * 10)
-    whole, frac = divmod(tenths, 10)
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    text = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-    return f"{text}.{frac}" if frac else text
+    return format_clock(seconds, tenths=True)
 
 
 @dataclass(frozen=True)
@@ -188,8 +183,7 @@ class DefaultTrial:
             (out or (lambda m: print(m, file=sys.stderr, flush=True)))(text)
 
 
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+_warn = warn
 
 
 # ------------------------------------------------------------------------------------------- paces
