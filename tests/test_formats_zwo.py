@@ -76,7 +76,7 @@ def test_textevents() -> None:
     assert any(w.startswith("t.zwo:5:3: ") and "Too late" in w for w in r.warnings)
     tl = compile_workout(r.workout, 8000)
     assert [(c.kind, c.at) for c in tl.cues if c.text == "Halfway"] == [("custom", 150 * 8000)]
-    minimal = compile_workout(r.workout, 8000, options=CompileOptions(voice="minimal"))
+    minimal = compile_workout(r.workout, 8000, options=CompileOptions(voice_mode="minimal"))
     assert not [c for c in minimal.cues if c.kind == "custom"]  # like `say`: only with voice full
 
 

@@ -65,7 +65,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="module")
 def loaded() -> tuple[Workout, Timeline]:
     w = load_workout_text(WORKOUT, "recorded.yaml")
-    return w, compile_workout(w, SR, {}, CompileOptions(voice="off"))
+    return w, compile_workout(w, SR, {}, CompileOptions(voice_mode="off"))
 
 
 def play(loaded: tuple[Workout, Timeline], script: list[tuple[int, Command]], warn: Any = None) -> str:

@@ -433,7 +433,7 @@ def test_click_timeline() -> None:
     tl = click_timeline(180, 44100, accent=4, breathing=None, hours=1)
     assert len(tl.clicks) == 3 * 3600
     assert np.all(np.diff(tl.clicks) == 14700)
-    assert list(tl.click_voice[:5]) == [1, 0, 0, 0, 1]
+    assert list(tl.click_variant[:5]) == [1, 0, 0, 0, 1]
     assert tl.cues == []
 
 

@@ -38,7 +38,7 @@ steps:
 @pytest.fixture(scope="module")
 def timeline() -> Timeline:
     w = load_workout_text(WORKOUT, "threads.yaml")
-    return compile_workout(w, SR, {}, CompileOptions(voice="off"))
+    return compile_workout(w, SR, {}, CompileOptions(voice_mode="off"))
 
 
 class Script:

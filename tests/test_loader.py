@@ -53,7 +53,7 @@ def test_spec_example_loads() -> None:
     assert w.name == "10 x 400 m at mile pace"
     assert w.notes == "60-90 s recovery between reps; stay relaxed, drive the arms."
     assert w.cadence == (180, 180)
-    assert w.voice == "full"
+    assert w.voice_mode == "full"
     assert w.source == "w.yaml"
     assert w.paces["mile"].s_per_m == Fraction(345) / MILE
     assert w.paces["jog"].s_per_m == Fraction(540) / MILE
@@ -585,9 +585,9 @@ def test_pace_alias_to_a_derived_pace() -> None:
 
 
 def test_voice_modes() -> None:
-    assert load("name: x\nvoice: minimal\nsteps:\n  - run: 1s\n").voice == "minimal"
-    assert load("name: x\nvoice: off\nsteps:\n  - run: 1s\n").voice == "off"
-    assert load("name: x\nsteps:\n  - run: 1s\n").voice == "full"
+    assert load("name: x\nvoice: minimal\nsteps:\n  - run: 1s\n").voice_mode == "minimal"
+    assert load("name: x\nvoice: off\nsteps:\n  - run: 1s\n").voice_mode == "off"
+    assert load("name: x\nsteps:\n  - run: 1s\n").voice_mode == "full"
 
 
 def test_step_options() -> None:

@@ -35,7 +35,7 @@ def test_profile_grammar() -> None:
     flat = expand(w)
     assert [f.step.duration for f in flat] == [600, 1200, 300]
     assert [f.step.cadence for f in flat] == [(170, 170), (175, 185), (170, 170)]
-    assert w.total_duration == 2100 and w.voice == "off"
+    assert w.total_duration == 2100 and w.voice_mode == "off"
     w = parse_profile(" 1:30 @ 172 ,2x( 45s@185 , 1min@off ) , 90 s@ 160-165 ")
     assert isinstance(w.steps[1], Repeat) and w.steps[1].count == 2
     flat = expand(w)
@@ -69,7 +69,7 @@ def test_profile_errors_say_what_is_wrong(text: str, message: str) -> None:
 
 def test_profile_clicks_follow_the_cadences() -> None:
     w = parse_profile("10s@120, 6s@off, 10s@150-180, 5s@180")
-    tl = compile_workout(w, 8000, {}, CompileOptions(voice="off"))
+    tl = compile_workout(w, 8000, {}, CompileOptions(voice_mode="off"))
     t = tl.clicks / 8000
     first = t[t < 10]
     assert np.allclose(np.diff(first), 0.5)

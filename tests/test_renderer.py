@@ -73,7 +73,7 @@ def whole(r: BlockRenderer) -> np.ndarray:
 def test_fixture_has_clicks_voices_and_speech() -> None:
     tl = timeline()
     assert len(tl.clicks) > 20
-    assert set(tl.click_voice.tolist()) == {0, 2, 3}
+    assert set(tl.click_variant.tolist()) == {0, 2, 3}
     assert all(c.audio is not None for c in tl.cues)
     assert {c.kind for c in tl.cues} >= {"announce", "say", "countdown", "finish"}
 
@@ -135,14 +135,14 @@ def test_each_click_sound_starts_exactly_on_its_onset() -> None:
     r.voice_enabled = False
     out = whole(r)
     assert len(tl.clicks) > 0
-    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_variant.tolist(), strict=True):
         sound = bank[voice] * np.float32(CLICK_LEVEL)
         assert out[onset - 1] == 0  # nothing before the onset (clicks are far apart)
         assert np.array_equal(out[onset : onset + len(sound)], sound)
         assert out[onset + len(sound)] == 0
     # and nothing but clicks
     mask = np.zeros(len(out), bool)
-    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_variant.tolist(), strict=True):
         mask[onset : onset + len(bank[voice])] = True
     assert np.all(out[~mask] == 0)
 
@@ -153,7 +153,7 @@ def test_click_voices_use_their_bank_sound() -> None:
     r = BlockRenderer(tl, bank)
     r.voice_enabled = False
     out = whole(r)
-    first_exhale = int(tl.clicks[list(tl.click_voice).index(3)])
+    first_exhale = int(tl.clicks[list(tl.click_variant).index(3)])
     assert np.array_equal(out[first_exhale : first_exhale + 81], bank[3] * np.float32(CLICK_LEVEL))
 
 
@@ -182,7 +182,7 @@ def test_clicks_under_speech_are_ducked_by_6_db() -> None:
     clicks_only = both - speech_only
     margin = int(DUCK_MARGIN_S * SR)
     ducked = plain = 0
-    for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+    for onset, voice in zip(tl.clicks.tolist(), tl.click_variant.tolist(), strict=True):
         sound = bank[voice] * np.float32(CLICK_LEVEL)
         under = any(c.at - margin <= onset < c.end for c in tl.cues)
         gain = DUCK if under else 1.0
@@ -202,7 +202,7 @@ def test_no_ducking_when_the_voice_is_muted_or_silent() -> None:
     muted = whole(r)
     silent = whole(BlockRenderer(timeline(speech=False), bank))  # cues without audio: nothing is spoken
     for out in (muted, silent):
-        for onset, voice in zip(tl.clicks.tolist(), tl.click_voice.tolist(), strict=True):
+        for onset, voice in zip(tl.clicks.tolist(), tl.click_variant.tolist(), strict=True):
             sound = bank[voice] * np.float32(CLICK_LEVEL)
             assert np.array_equal(out[onset : onset + len(sound)], sound)
 
@@ -324,7 +324,7 @@ def test_click_track_renders_the_clicks_of_a_renderer() -> None:
     from cadencecoach.core.renderer import ClickTrack
 
     tl = timeline("name: x\nvoice: off\nsteps:\n  - run: 6s\n    cadence: 200\n    breathing: 3:2\n", speech=False)
-    track = ClickTrack(tl.clicks, tl.click_voice, fake_bank(), click_level=0.7)
+    track = ClickTrack(tl.clicks, tl.click_variant, fake_bank(), click_level=0.7)
     r = BlockRenderer(tl, fake_bank(), click_level=0.7)
     for block in (1, 333, 4096):
         got = np.concatenate([_render_part(track, s, min(block, tl.length - s)) for s in range(0, tl.length, block)])

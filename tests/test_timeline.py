@@ -49,7 +49,7 @@ def assert_well_formed(tl: Timeline) -> None:
     """Invariants every compiled timeline keeps."""
     clicks = tl.clicks
     assert clicks.dtype == np.int64
-    assert len(tl.click_voice) == len(clicks)
+    assert len(tl.click_variant) == len(clicks)
     assert np.all(np.diff(clicks) > 0), "clicks strictly ascending"
     kept = sorted(tl.cues, key=lambda c: c.at)
     for a, b in itertools.pairwise(kept):
@@ -140,7 +140,7 @@ def test_180_spm_is_exactly_14700_samples() -> None:
     assert len(tl.clicks) == 180  # phase 0..179; phase 180 falls on the end
     assert tl.clicks[0] == 0
     assert np.all(np.diff(tl.clicks) == 14700)
-    assert np.all(tl.click_voice == REGULAR)
+    assert np.all(tl.click_variant == REGULAR)
 
 
 def test_186_spm_each_click_rounds_its_exact_time() -> None:
@@ -313,7 +313,7 @@ def test_no_clicks_option() -> None:
 
 def test_breathing_3_2() -> None:
     tl = compile_text("name: x\nsteps:\n  - run: 10s\n    breathing: 3:2\n")
-    v = tl.click_voice.tolist()
+    v = tl.click_variant.tolist()
     assert v[:10] == [INHALE, REGULAR, REGULAR, EXHALE, REGULAR] * 2
     for i, voice in enumerate(v):
         assert voice == {0: INHALE, 3: EXHALE}.get(i % 5, REGULAR)
@@ -321,7 +321,7 @@ def test_breathing_3_2() -> None:
 
 def test_breathing_2_2() -> None:
     tl = compile_text("name: x\nsteps:\n  - run: 10s\n    breathing: 2:2\n")
-    v = tl.click_voice.tolist()
+    v = tl.click_variant.tolist()
     assert v[:8] == [INHALE, REGULAR, EXHALE, REGULAR] * 2
     assert all(voice == {0: INHALE, 2: EXHALE}.get(i % 4, REGULAR) for i, voice in enumerate(v))
 
@@ -332,15 +332,15 @@ def test_breathing_starts_with_an_inhale_on_each_step() -> None:
     )
     _, second, third = tl.steps
     i = int(np.searchsorted(tl.clicks, second.start))
-    assert tl.click_voice[i] == INHALE
-    assert tl.click_voice[i + 2] == EXHALE
+    assert tl.click_variant[i] == INHALE
+    assert tl.click_variant[i + 2] == EXHALE
     j = int(np.searchsorted(tl.clicks, third.start))
-    assert np.all(tl.click_voice[j:] == REGULAR)
+    assert np.all(tl.click_variant[j:] == REGULAR)
 
 
 def test_breathing_option_for_every_step() -> None:
     tl = compile_text("name: x\nsteps:\n  - run: 10s\n", options=CompileOptions(breathing=(2, 2)))
-    assert tl.click_voice[:4].tolist() == [INHALE, REGULAR, EXHALE, REGULAR]
+    assert tl.click_variant[:4].tolist() == [INHALE, REGULAR, EXHALE, REGULAR]
 
 
 def test_accent_every_fourth_click_restarting_after_silence() -> None:
@@ -350,15 +350,15 @@ def test_accent_every_fourth_click_restarting_after_silence() -> None:
     )
     last = tl.steps[-1]
     j = int(np.searchsorted(tl.clicks, last.start))
-    first_run = tl.click_voice[:j]  # one clicking run across two steps: accents count through the boundary
+    first_run = tl.click_variant[:j]  # one clicking run across two steps: accents count through the boundary
     assert all(v == (ACCENT if i % 4 == 0 else REGULAR) for i, v in enumerate(first_run.tolist()))
-    second_run = tl.click_voice[j:]
+    second_run = tl.click_variant[j:]
     assert all(v == (ACCENT if i % 4 == 0 else REGULAR) for i, v in enumerate(second_run.tolist()))
 
 
 def test_no_accent_by_default() -> None:
     tl = compile_text("name: x\nsteps:\n  - run: 10s\n")
-    assert np.all(tl.click_voice == REGULAR)
+    assert np.all(tl.click_variant == REGULAR)
 
 
 # -------------------------------------------------------------------------------------------- cues
@@ -500,8 +500,8 @@ def test_voice_off_says_nothing() -> None:
 
 
 def test_voice_option_overrides_the_workout() -> None:
-    assert compile_text(CUE_WORKOUT, options=CompileOptions(voice="off")).cues == []
-    tl = compile_text("voice: off\n" + CUE_WORKOUT, options=CompileOptions(voice="minimal"))
+    assert compile_text(CUE_WORKOUT, options=CompileOptions(voice_mode="off")).cues == []
+    tl = compile_text("voice: off\n" + CUE_WORKOUT, options=CompileOptions(voice_mode="minimal"))
     assert {c.kind for c in tl.cues} == {"announce", "countdown"}
 
 

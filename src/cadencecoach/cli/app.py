@@ -208,7 +208,7 @@ def _options(no_voice: bool, no_click: bool, accent: int = 0, voice_mode: str | 
 
     if voice_mode is not None and voice_mode not in ("full", "minimal", "off"):
         raise UsageError(f"--voice-mode must be full, minimal or off (got '{voice_mode}')")
-    return CompileOptions(voice="off" if no_voice else voice_mode, click=not no_click, accent=accent)
+    return CompileOptions(voice_mode="off" if no_voice else voice_mode, click=not no_click, accent=accent)
 
 
 def _audio(

@@ -206,7 +206,7 @@ def play_workout(
         workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
         sd, device, rate, latency = open_output(live)
         audio = audio_settings(rate)
-        voice_mode = options.voice or workout.voice
+        voice_mode = options.voice_mode or workout.voice_mode
         texts = set(cue_texts(workout, options))
         lead_in = voice_mode != "off"
         if lead_in:

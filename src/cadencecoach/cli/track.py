@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         else:
             assert workout is not None
             w = session.load(workout)
-        options = CompileOptions(voice="off", click=True, accent=accent, breathing=parse_breathing(breathing))
+        options = CompileOptions(voice_mode="off", click=True, accent=accent, breathing=parse_breathing(breathing))
         timeline = compile_workout(w, sample_rate, {}, options)
         renderer = session.make_renderer(timeline, session.AudioSettings(sample_rate, sound, volume))
         render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)

@@ -95,9 +95,14 @@ def click_timeline(
         cadence=(cadence, cadence),
     )
     workout = Workout(
-        name="Metronome", steps=(step,), cadence=(cadence, cadence), voice="off", total_duration=seconds, total_steps=1
+        name="Metronome",
+        steps=(step,),
+        cadence=(cadence, cadence),
+        voice_mode="off",
+        total_duration=seconds,
+        total_steps=1,
     )
-    options = CompileOptions(voice="off", click=True, accent=accent, breathing=breathing)
+    options = CompileOptions(voice_mode="off", click=True, accent=accent, breathing=breathing)
     return compile_workout(workout, sample_rate, {}, options)
 
 

@@ -118,7 +118,7 @@ class ClickTrack:
     ----------
     onsets : array_like of int
         Onset of every click, in samples, ascending.
-    voices : array_like of int
+    variants : array_like of int
         For every click, the index of its sound in `bank` (see :data:`cadencecoach.sounds.VARIANTS`).
     bank : sequence of float32 arrays
         The click sounds, each starting at its onset (:func:`cadencecoach.sounds.load_bank`).
@@ -138,7 +138,7 @@ class ClickTrack:
     def __init__(
         self,
         onsets: npt.ArrayLike,
-        voices: npt.ArrayLike,
+        variants: npt.ArrayLike,
         bank: Sequence[npt.ArrayLike],
         *,
         click_level: float = CLICK_LEVEL,
@@ -146,7 +146,7 @@ class ClickTrack:
         self.bank: list[Audio] = [np.ascontiguousarray(b, dtype=np.float32) * np.float32(click_level) for b in bank]
         self.max_length = max((len(b) for b in self.bank), default=0)
         self.onsets: Int64Array = np.ascontiguousarray(onsets, dtype=np.int64)
-        self.voices: npt.NDArray[np.uint8] = np.ascontiguousarray(voices, dtype=np.uint8)
+        self.variants: npt.NDArray[np.uint8] = np.ascontiguousarray(variants, dtype=np.uint8)
         self.peak = _peak(self.bank)
         # two clicks closer than the longest sound may add up beyond the loudest one
         self.may_overlap = len(self.onsets) > 1 and int(np.diff(self.onsets).min()) < self.max_length
@@ -162,9 +162,9 @@ class ClickTrack:
         onsets = self.onsets
         i0 = int(np.searchsorted(onsets, start - self.max_length, side="right"))
         i1 = int(np.searchsorted(onsets, start + len(out), side="left"))
-        bank, voices = self.bank, self.voices
+        bank, variants = self.bank, self.variants
         for i in range(i0, i1):
-            _mix(out, bank[voices[i]], int(onsets[i]) - start, 1.0 if gains is None else float(gains[i]))
+            _mix(out, bank[variants[i]], int(onsets[i]) - start, 1.0 if gains is None else float(gains[i]))
 
     def render(self, start: int, out: Audio) -> None:
         """Fill `out` (float32, 1-D) with samples ``[start, start + len(out))`` of the clicks, clipped to
@@ -183,7 +183,7 @@ class BlockRenderer:
     timeline : Timeline
         The compiled workout (:func:`cadencecoach.core.timeline.compile_workout`), with cue audio.
     bank : sequence of float32 arrays
-        The click sounds, indexed by click voice (:func:`cadencecoach.sounds.load_bank`).
+        The click sounds, indexed by click variant (:func:`cadencecoach.sounds.load_bank`).
     volume : float, default 1.0
         Scales the whole mix (a live attribute: ``renderer.volume = 0.5``).
     click_level : float, default :data:`CLICK_LEVEL`
@@ -211,7 +211,7 @@ class BlockRenderer:
         self.click_enabled = True
         self.voice_enabled = True
         self.length = timeline.length
-        self.clicks = ClickTrack(timeline.clicks, timeline.click_voice, bank, click_level=click_level)
+        self.clicks = ClickTrack(timeline.clicks, timeline.click_variant, bank, click_level=click_level)
         # cues with audio, sorted by start; their audio scaled once per cue and level (shared by renderers)
         cues = [c for c in timeline.cues if c.audio is not None and len(c.audio)]
         cues.sort(key=lambda c: c.at)

@@ -31,10 +31,10 @@ Audio = npt.NDArray[np.float32]
 """Mono float32 samples: cue audio, click sounds, rendered blocks."""
 Onsets = npt.NDArray[np.int64]
 """Sample positions (click onsets), ascending."""
-Voices = npt.NDArray[np.uint8]
-"""Click voice ids (see :data:`REGULAR` ... :data:`EXHALE`)."""
+Variants = npt.NDArray[np.uint8]
+"""Click variant ids (see :data:`REGULAR` ... :data:`EXHALE`)."""
 
-# Click voices (index into the sound bank): see sounds.VARIANTS
+# Click variants (index into the sound bank): see sounds.VARIANTS
 REGULAR, ACCENT, INHALE, EXHALE = 0, 1, 2, 3
 
 PRIORITY = {"countdown": 6, "finish": 6, "announce": 5, "say": 4, "custom": 3, "preview": 2, "halfway": 1}
@@ -47,7 +47,7 @@ TAIL_S = Fraction(1, 2)  # audio after the last event, so the last click and cue
 class CompileOptions:
     """What the command line adds to a workout."""
 
-    voice: str | None = None  # override the workout's voice mode: "full", "minimal", "off"
+    voice_mode: str | None = None  # override the workout's voice mode: "full", "minimal", "off"
     click: bool = True  # False: no clicks at all (--no-click)
     accent: int = 0  # accent every N-th click of a clicking run (0: none)
     breathing: tuple[int, int] | None = None  # breathing for every step that sets none
@@ -125,7 +125,7 @@ class Timeline:
     steps: list[TimedStep]
     segments: list[Segment]
     clicks: Onsets  # int64 onsets, ascending
-    click_voice: Voices  # uint8 voice ids
+    click_variant: Variants  # uint8 click variant ids (sounds.VARIANTS)
     cues: list[Cue]
     warnings: list[str]
     end: int  # sample where the last step ends
@@ -208,7 +208,7 @@ def cue_texts(workout: Workout, options: CompileOptions | None = None) -> set[st
 
 
 def _voice_mode(workout: Workout, options: CompileOptions) -> str:
-    return options.voice or workout.voice
+    return options.voice_mode or workout.voice_mode
 
 
 def compile_workout(
@@ -234,7 +234,7 @@ def compile_workout(
     Returns
     -------
     Timeline
-        Steps, click onsets and voices, the cues kept and the warnings about cues dropped.
+        Steps, click onsets and variants, the cues kept and the warnings about cues dropped.
 
     Raises
     ------
@@ -272,7 +272,7 @@ def compile_segments(
         raise ValueError("sample rate must be positive")
     total = segments[-1].end if segments else Fraction(0)
     end = _sample(total, sr)
-    clicks, voices = _clicks(segments, sr, options)
+    clicks, variants = _clicks(segments, sr, options)
     cues, warnings = _resolve(_candidates(segments, sr, voice_mode), sr, speech)
     last = max([end] + [c.end for c in cues])
     return Timeline(
@@ -281,7 +281,7 @@ def compile_segments(
         steps=_timed_steps(segments, sr),
         segments=list(segments),
         clicks=clicks,
-        click_voice=voices,
+        click_variant=variants,
         cues=cues,
         warnings=warnings,
         end=end,
@@ -329,9 +329,9 @@ def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
 # ------------------------------------------------------------------------------------------- clicks
 
 
-def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tuple[Onsets, Voices]:
+def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tuple[Onsets, Variants]:
     onsets: list[Onsets] = []
-    voices: list[Voices] = []
+    variants: list[Variants] = []
     phase = Fraction(0)
     clicking = False
     run_index = 0  # clicks so far in the current clicking run (for accents)
@@ -363,23 +363,23 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
             base = seg.start * sr
             whole = math.floor(base)
             on = np.rint(float(whole) + (float(base - whole) + t * sr)).astype(np.int64)
-            vo = _voices(n, run_index, step_clicks, seg, options)
+            vo = _variants(n, run_index, step_clicks, seg, options)
             nxt = segments[si + 1] if si + 1 < len(segments) else None
             if nxt is None or not nxt.click or nxt.end <= nxt.start:
                 # a beat less than half a sample before silence would round onto the silent step's first sample
                 inside = on < _sample(seg.end, sr)
                 on, vo = on[inside], vo[inside]
             onsets.append(on)
-            voices.append(vo)
+            variants.append(vo)
             run_index += n
             step_clicks += n
         phase = p1
     if not onsets:
         return np.zeros(0, np.int64), np.zeros(0, np.uint8)
-    return np.concatenate(onsets), np.concatenate(voices)
+    return np.concatenate(onsets), np.concatenate(variants)
 
 
-def _voices(n: int, run_index: int, step_index: int, seg: Segment, options: CompileOptions) -> Voices:
+def _variants(n: int, run_index: int, step_index: int, seg: Segment, options: CompileOptions) -> Variants:
     v = np.full(n, REGULAR, np.uint8)
     if options.accent > 0:
         v[(np.arange(run_index, run_index + n) % options.accent) == 0] = ACCENT
@@ -531,7 +531,7 @@ def splice(old: Timeline, new: Timeline, at: int) -> Timeline:
     return replace(
         new,
         clicks=np.concatenate([old.clicks[keep_clicks], new.clicks[take_clicks]]),
-        click_voice=np.concatenate([old.click_voice[keep_clicks], new.click_voice[take_clicks]]),
+        click_variant=np.concatenate([old.click_variant[keep_clicks], new.click_variant[take_clicks]]),
         cues=past + future,
         warnings=old.warnings,
     )

@@ -136,7 +136,7 @@ def parse_profile(text: str, name: str | None = None) -> Workout:
         steps=steps,
         source="--profile",
         cadence=first.cadence or (Fraction(180), Fraction(180)),
-        voice="off",
+        voice_mode="off",
         total_duration=total,
         total_steps=count,
     )

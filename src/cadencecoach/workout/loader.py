@@ -269,7 +269,7 @@ class _Builder:
             trial=book.trial,
             trial_source=book.trial_source,
             vdot=book.vdot,
-            voice=voice,
+            voice_mode=voice,
             total_duration=total,
             total_steps=count,
         )

@@ -93,7 +93,7 @@ class Workout:
     trial: tuple[Fraction, Fraction] | None = None  # metres, seconds
     trial_source: str | None = None  # "workout", "--trial"
     vdot: float | None = None
-    voice: str = "full"
+    voice_mode: str = "full"  # the YAML `voice:` key: "full", "minimal" or "off"
     total_duration: Fraction = Fraction(0)
     total_steps: int = 0
 

@@ -191,8 +191,8 @@ def fit_steps(workout: Workout, warns: list[str] | None = None) -> list[FitStep]
         raise WorkoutError(problems)
     if len(out) > 0xFFFE:
         raise WorkoutError([Problem(workout.source, 1, 1, f"{len(out)} FIT steps: a FIT workout holds at most 65534")])
-    if workout.voice != "full":
-        warnings.append(f"{workout.source}: voice '{workout.voice}' has no FIT equivalent; not exported")
+    if workout.voice_mode != "full":
+        warnings.append(f"{workout.source}: voice '{workout.voice_mode}' has no FIT equivalent; not exported")
     return out
 
 

@@ -109,8 +109,8 @@ def to_document(workout: Workout, warnings: list[str] | None = None) -> Commente
         paces[name] = _pace_text(pace)
     if paces:
         doc["paces"] = paces
-    if workout.voice != "full":
-        doc["voice"] = workout.voice
+    if workout.voice_mode != "full":
+        doc["voice"] = workout.voice_mode
 
     def steps(items: tuple[Item, ...]) -> CommentedSeq:
         seq = CommentedSeq()
