@@ -1,7 +1,7 @@
 """``cadencecoach convert IN -o OUT``: a workout (YAML, intervals.icu ``.txt``, Zwift ``.zwo``, or a shipped name) to
 our YAML (``.yaml``/``.yml``) or to a Garmin FIT workout (``.fit``). Registered by cli.py.
 
-Like cli_live.py, this module has no ``from __future__ import annotations``: Typer needs real annotation objects.
+Like cli/live.py, this module has no ``from __future__ import annotations``: Typer needs real annotation objects.
 The work is in :mod:`cadencecoach.workout.formats`.
 """
 

@@ -1,6 +1,6 @@
 """The history commands of the CLI: ``trial`` (add, list, rm, plot), ``paces`` and ``history``.
 
-Registered by cli.py (``register(app)``). Like cli_live.py this module has no ``from __future__ import
+Registered by cli/app.py (``register(app)``). Like cli/live.py this module has no ``from __future__ import
 annotations``, so Typer sees real annotation objects. The work is in the ``history`` package.
 """
 

@@ -2,7 +2,7 @@
 
 ``track click`` needs only the core (timeline + renderer); ``track analyze`` and ``track build`` need the
 ``[music]`` extra and say how to install it (exit 2) when it is missing. The work is in ``music/``.
-Like cli_live.py, no ``from __future__ import annotations``: Typer reads the annotation objects.
+Like cli/live.py, no ``from __future__ import annotations``: Typer reads the annotation objects.
 """
 
 import json
