@@ -160,3 +160,17 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert not _permitted("cadencecoach.core.x", "cadencecoach.sinks.live")
     assert _permitted("cadencecoach.core.x", "cadencecoach.workout.model")
     assert not _permitted("cadencecoach.core.x", "cadencecoach.workout.loader")
+
+
+def test_private_modules_stay_in_their_package() -> None:
+    """``workout.formats._common`` and the like are a package's own business: others import its public names."""
+    bad = []
+    for importer, target, line in EDGES:
+        parts = target.split(".")
+        private = [i for i, p in enumerate(parts) if p.startswith("_") and p != "__future__"]
+        if not _ours(target) or not private:
+            continue
+        package = ".".join(parts[: private[0]])
+        if importer != package and not importer.startswith(package + "."):
+            bad.append(f"{importer}:{line} imports {target}")
+    assert not bad, "\n".join(bad)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cadencecoach import pipeline as session
 from cadencecoach.core.timeline import compile_workout
-from cadencecoach.workout.formats._common import LAP_HINT, LIVE_OPEN_STEP_S, for_live
+from cadencecoach.workout.formats import LAP_HINT, LIVE_OPEN_STEP_S, for_live
 
 ICU = """Warmup
 - 10s Z1 Pace

@@ -28,7 +28,7 @@ from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline
 from cadencecoach.errors import Problem, UsageError, WorkoutError
 from cadencecoach.errors import warn as warn_stderr
 from cadencecoach.workout import formats
-from cadencecoach.workout.formats._common import OpenStepTooLong
+from cadencecoach.workout.formats import OpenStepTooLong
 from cadencecoach.workout.library import resolve
 from cadencecoach.workout.loader import load_workout
 from cadencecoach.workout.model import Workout

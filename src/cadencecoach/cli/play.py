@@ -201,7 +201,7 @@ def play_workout(
 
     live = live or LiveOptions()
     with _sigint_default():
-        from cadencecoach.workout.formats._common import for_live
+        from cadencecoach.workout.formats import for_live
 
         workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
         sd, device, rate, latency = open_output(live)

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cadencecoach.workout.formats._common import ImportResult, open_steps, with_open_length
+from cadencecoach.workout.formats._common import (
+    LAP_HINT,
+    LIVE_OPEN_STEP_S,
+    ImportResult,
+    OpenStepTooLong,
+    for_live,
+    open_steps,
+    with_open_length,
+)
 from cadencecoach.workout.paces import LoadOptions
 
 IMPORT_SUFFIXES = (".txt", ".zwo")
@@ -44,8 +52,12 @@ def import_workout(path: str | Path, options: LoadOptions | None = None, *, disp
 
 __all__ = [
     "IMPORT_SUFFIXES",
+    "LAP_HINT",
+    "LIVE_OPEN_STEP_S",
     "ImportResult",
     "LoadOptions",
+    "OpenStepTooLong",
+    "for_live",
     "import_workout",
     "is_import",
     "open_steps",
