@@ -2,8 +2,8 @@
 
 ``FakeStream`` calls the player's callback only when a test says so (``pump``); ``ThreadStream`` calls it from
 its own thread, faster than real time, like a device would; ``FakeSD`` stands in for ``sounddevice`` (its
-device list and settings check). Import them with ``from conftest import FakeStream, ...`` (``tests/`` is on
-``sys.path`` while pytest runs).
+device list and settings check); ``ScriptedKeys`` stands in for the keyboard. Import them with
+``from conftest import FakeStream, ...`` (``tests/`` is on ``sys.path`` while pytest runs).
 """
 
 from __future__ import annotations
@@ -124,3 +124,26 @@ def dev(index: int, name: str, out: int = 2, inp: int = 0, rate: float = 48000.0
         "max_input_channels": inp,
         "default_samplerate": rate,
     }
+
+
+class ScriptedKeys:
+    """A ``KeyReader`` stand-in: sends each scripted ``(sample, command)`` once the player's position has passed
+    `sample`. Build the player with it, then set ``keys.player = player``."""
+
+    active = True
+
+    def __init__(self, script: list[tuple[int, Any]], *, poll_s: float = 0.005) -> None:
+        self.script = list(script)
+        self.poll_s = poll_s
+        self.player: Any = None
+
+    def read(self, timeout: float) -> list[Any]:
+        time.sleep(min(timeout, self.poll_s))
+        assert self.player is not None, "set keys.player to the player"
+        out = []
+        while self.script and self.player.engine.pos >= self.script[0][0]:
+            out.append(self.script.pop(0)[1])
+        return out
+
+    def restore(self) -> None:
+        pass

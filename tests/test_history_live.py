@@ -4,7 +4,6 @@ with a fake audio stream driven from a thread, faster than real time."""
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from cadencecoach.sinks.live.keys import Command
 from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
 from cadencecoach.workout.loader import load_workout_text
 from cadencecoach.workout.model import Workout
-from conftest import ThreadStream
+from conftest import ScriptedKeys, ThreadStream
 
 SR = 8000
 WORKOUT = """\
@@ -34,25 +33,6 @@ steps:
 
 def fast_stream(callback: Any) -> ThreadStream:
     return ThreadStream(callback, block=256, period=0.001)
-
-
-class Keys:
-    active = True
-
-    def __init__(self, script: list[tuple[int, Command]]) -> None:
-        self.script = script
-        self.player: LivePlayer | None = None
-
-    def read(self, timeout: float) -> list[Command]:
-        time.sleep(0.002)
-        assert self.player is not None
-        out = []
-        while self.script and self.player.engine.pos >= self.script[0][0]:
-            out.append(self.script.pop(0)[1])
-        return out
-
-    def restore(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def play(loaded: tuple[Workout, Timeline], script: list[tuple[int, Command]], wa
     w, tl = loaded
     err = io.StringIO()
     config = PlayerConfig(mode="run", voice_mode="off", out=io.StringIO(), err=err, show_live=False)
-    keys = Keys(script)
+    keys = ScriptedKeys(script, poll_s=0.002)
     player = LivePlayer(
         tl, lambda t: session.make_renderer(t, session.AudioSettings(sample_rate=SR)), fast_stream, config, keys=keys
     )  # type: ignore[arg-type]

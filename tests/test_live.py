@@ -31,7 +31,7 @@ from cadencecoach.sinks.live.keys import HELP, Command, KeyReader, commands_for,
 from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
 from cadencecoach.ui.live_view import display_for
 from cadencecoach.workout.loader import load_workout_text
-from conftest import FakeSD, FakeStream, Flags, ThreadStream, dev
+from conftest import FakeSD, FakeStream, Flags, ScriptedKeys, ThreadStream, dev
 
 SR = 12000  # 180 spm = 4000 samples, 150 spm = 4800
 WORKOUT = """\
@@ -595,27 +595,6 @@ def test_key_reader_restores_the_terminal() -> None:
 # ----------------------------------------------------------------------------------- the main loop
 
 
-class ScriptedKeys:
-    """A KeyReader stand-in: sends commands once the player's position passes given samples."""
-
-    active = True
-
-    def __init__(self, player_ref: list[LivePlayer], script: list[tuple[int, Command]]) -> None:
-        self.player_ref = player_ref
-        self.script = list(script)
-
-    def read(self, timeout: float) -> list[Command]:
-        time.sleep(min(timeout, 0.005))
-        player = self.player_ref[0]
-        out = []
-        while self.script and player.engine.pos >= self.script[0][0]:
-            out.append(self.script.pop(0)[1])
-        return out
-
-    def restore(self) -> None:
-        pass
-
-
 def run_player(
     tl: Timeline, speech: Any, script: list[tuple[int, Command]], stream_cls: Any = ThreadStream, **kw: Any
 ) -> tuple[LivePlayer, ThreadStream, str, BaseException | None]:
@@ -628,11 +607,10 @@ def run_player(
 
     err = io.StringIO()
     config = PlayerConfig(mode=kw.pop("mode", "run"), voice_mode="full", out=io.StringIO(), err=err, **kw)
-    ref: list[LivePlayer] = []
-    keys = ScriptedKeys(ref, script)
+    keys = ScriptedKeys(script)
     player = LivePlayer(tl, make_renderer, factory, config, speech, keys=keys)  # type: ignore[arg-type]
     player.observers.append(display_for(player, HELP))
-    ref.append(player)
+    keys.player = player
     exc: BaseException | None = None
     try:
         player.play()
@@ -701,17 +679,16 @@ def test_device_silent_mid_run_exits_3(timeline: Timeline, speech: Any) -> None:
 def test_ctrl_c_fades_out_then_raises(timeline: Timeline, speech: Any) -> None:
     class Interrupting(ScriptedKeys):
         def read(self, timeout: float) -> list[Command]:
-            if self.player_ref[0].engine.pos >= SR:
+            if self.player.engine.pos >= SR:
                 raise KeyboardInterrupt
             return super().read(timeout)
 
     streams: list[ThreadStream] = []
     err = io.StringIO()
     config = PlayerConfig(mode="run", voice_mode="full", out=io.StringIO(), err=err, show_live=False)
-    ref: list[LivePlayer] = []
     player = LivePlayer(timeline, make_renderer, lambda cb: streams.append(ThreadStream(cb)) or streams[-1], config)
-    ref.append(player)
-    player.keys = Interrupting(ref, [])  # type: ignore[assignment]
+    player.keys = Interrupting([])  # type: ignore[assignment]
+    player.keys.player = player
     with pytest.raises(KeyboardInterrupt):
         player.play()
     assert player.engine.state == STOPPED
@@ -742,17 +719,16 @@ def test_skip_while_paused_takes_effect_where_it_stopped(timeline: Timeline, spe
 def test_sigterm_stops_with_a_fade_and_exit_143(timeline: Timeline, speech: Any) -> None:
     class Terminating(ScriptedKeys):
         def read(self, timeout: float) -> list[Command]:
-            if self.player_ref[0].engine.pos >= SR:
+            if self.player.engine.pos >= SR:
                 raise live._Terminated
             return super().read(timeout)
 
     streams: list[ThreadStream] = []
     err = io.StringIO()
     config = PlayerConfig(mode="run", voice_mode="full", out=io.StringIO(), err=err, show_live=False)
-    ref: list[LivePlayer] = []
     player = LivePlayer(timeline, make_renderer, lambda cb: streams.append(ThreadStream(cb)) or streams[-1], config)
-    ref.append(player)
-    player.keys = Terminating(ref, [])  # type: ignore[assignment]
+    player.keys = Terminating([])  # type: ignore[assignment]
+    player.keys.player = player
     with pytest.raises(SystemExit) as exc:
         player.play()
     assert exc.value.code == 143

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import io
 import threading
-import time
 import weakref
 from typing import Any
 
@@ -22,7 +21,7 @@ from cadencecoach.sinks.live import player as live
 from cadencecoach.sinks.live.keys import Command
 from cadencecoach.sinks.live.player import LivePlayer, PlayerConfig
 from cadencecoach.workout.loader import load_workout_text
-from conftest import ThreadStream
+from conftest import ScriptedKeys, ThreadStream
 
 SR = 8000
 WORKOUT = """\
@@ -39,27 +38,6 @@ steps:
 def timeline() -> Timeline:
     w = load_workout_text(WORKOUT, "threads.yaml")
     return compile_workout(w, SR, {}, CompileOptions(voice_mode="off"))
-
-
-class Script:
-    """Keys: commands once the position passes given samples."""
-
-    active = True
-
-    def __init__(self, script: list[tuple[int, Command]]) -> None:
-        self.script = list(script)
-        self.player: LivePlayer | None = None
-
-    def read(self, timeout: float) -> list[Command]:
-        time.sleep(0.002)
-        assert self.player is not None
-        out = []
-        while self.script and self.player.engine.pos >= self.script[0][0]:
-            out.append(self.script.pop(0)[1])
-        return out
-
-    def restore(self) -> None:
-        pass
 
 
 def test_swapped_out_renderers_are_freed_on_the_main_thread(timeline: Timeline) -> None:
@@ -80,7 +58,10 @@ def test_swapped_out_renderers_are_freed_on_the_main_thread(timeline: Timeline) 
         streams.append(ThreadStream(callback, block=256, period=0.001))
         return streams[-1]
 
-    keys = Script([(SR // 2, Command.FASTER), (SR, Command.SLOWER), (3 * SR, Command.SKIP), (4 * SR, Command.FASTER)])
+    keys = ScriptedKeys(
+        poll_s=0.002,
+        script=[(SR // 2, Command.FASTER), (SR, Command.SLOWER), (3 * SR, Command.SKIP), (4 * SR, Command.FASTER)],
+    )
     config = PlayerConfig(mode="run", out=io.StringIO(), err=io.StringIO(), show_live=False)
     player = LivePlayer(timeline, make, factory, config, keys=keys)  # type: ignore[arg-type]
     keys.player = player
