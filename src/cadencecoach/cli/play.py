@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from cadencecoach.core.timeline import CompileOptions, Timeline
 from cadencecoach.errors import UsageError
 from cadencecoach.sinks.live import devices
 from cadencecoach.sinks.live.keys import HELP, KeyReader
-from cadencecoach.sinks.live.player import LEAD_S, LivePlayer, PlayerConfig, RendererFactory
+from cadencecoach.sinks.live.player import LEAD_S, LivePlayer, PlayerConfig, PlayerObserver, RendererFactory
 from cadencecoach.ui.live_view import display_for
 
 TRACE_ENV = "CADENCECOACH_TRACE_STARTUP"
@@ -115,26 +115,48 @@ def play_click(
     with _sigint_default():
         sd, device, rate, latency = open_output(live)
         timeline = click_timeline(spm, rate, accent=accent, breathing=breath)
-        renderer_for = _click_renderers(sound, volume)
-        first = renderer_for(timeline)  # an unknown --sound is exit 2 before the stream opens
-        config = PlayerConfig(
-            mode="click",
-            lead=round(LEAD_S * rate),
-            trace=_trace_enabled(),
-            channels=device.stream_channels,
-            realtime=True,
+        # an unknown --sound is exit 2 before the stream opens: _play builds the first renderer before it
+        return _play(timeline, _click_renderers(sound, volume), (sd, device, rate, latency), live, mode="click")
+
+
+def _play(
+    timeline: Timeline,
+    renderer_for: RendererFactory,
+    output: tuple[Any, devices.OutputDevice, int, str | float],
+    live: LiveOptions,
+    *,
+    mode: str,
+    voice_mode: str = "off",
+    pre_roll: int = 0,
+    speech: Mapping[str, np.ndarray] | None = None,
+    observers: Sequence[PlayerObserver] = (),
+) -> int:
+    """Build the first renderer (a bad option fails here, before the stream opens), the player on `output`
+    (from :func:`open_output`) with the keyboard, the display and `observers`, and play; the exit code."""
+    sd, device, rate, latency = output
+    first = renderer_for(timeline)
+    settings = PlayerConfig(
+        mode=mode,
+        voice_mode=voice_mode,
+        pre_roll=pre_roll,
+        lead=round(LEAD_S * rate),
+        trace=_trace_enabled(),
+        channels=device.stream_channels,
+        realtime=True,
+    )
+    with _keys() as keys:
+        player = LivePlayer(
+            timeline,
+            renderer_for,
+            devices.stream_factory(sd, device, rate, latency, live.block_size),
+            settings,
+            speech,
+            keys=keys,
+            renderer=first,
         )
-        with _keys() as keys:
-            player = LivePlayer(
-                timeline,
-                renderer_for,
-                devices.stream_factory(sd, device, rate, latency, live.block_size),
-                config,
-                keys=keys,
-                renderer=first,
-            )
-            player.observers.append(display_for(player, HELP))
-            return player.play()
+        player.observers.append(display_for(player, HELP))
+        player.observers.extend(observers)
+        return player.play()
 
 
 def _click_renderers(sound: str, volume: float) -> RendererFactory:
@@ -214,29 +236,16 @@ def play_workout(
         speech = session.speech_for(texts, rate, audio.voice, warn)
         timeline = compile_workout(workout, rate, speech, options)
         pre_roll = make_pre_roll(workout.name, speech, rate) if lead_in else None
-        renderer_for = _renderer_factory(audio, pre_roll, session.make_renderer)
-        first = renderer_for(timeline)
-        config = PlayerConfig(
+        from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)
+
+        return _play(
+            timeline,
+            _renderer_factory(audio, pre_roll, session.make_renderer),
+            (sd, device, rate, latency),
+            live,
             mode="run",
             voice_mode=voice_mode,
             pre_roll=0 if pre_roll is None else len(pre_roll),
-            lead=round(LEAD_S * rate),
-            trace=_trace_enabled(),
-            channels=device.stream_channels,
-            realtime=True,
+            speech=speech,
+            observers=[RunProgress.for_run(workout, timeline, warn)],
         )
-        with _keys() as keys:
-            player = LivePlayer(
-                timeline,
-                renderer_for,
-                devices.stream_factory(sd, device, rate, latency, live.block_size),
-                config,
-                speech,
-                keys=keys,
-                renderer=first,
-            )
-            from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)
-
-            player.observers.append(display_for(player, HELP))
-            player.observers.append(RunProgress.for_run(workout, timeline, warn))
-            return player.play()
