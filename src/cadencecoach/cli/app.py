@@ -380,15 +380,10 @@ def render(
 ) -> None:
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
     from cadencecoach import pipeline as session
-    from cadencecoach.sinks import audiofile
+    from cadencecoach.cli.options import check_audio_output
     from cadencecoach.sinks.file import render_to_file
 
-    try:
-        audiofile.format_for(output)
-    except ValueError as exc:
-        raise UsageError(f"-o {output}: {exc}") from None
-    if bit_depth not in (16, 24):
-        raise UsageError("--bit-depth must be 16 or 24")
+    check_audio_output(output, bit_depth)
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)

@@ -1,4 +1,5 @@
-"""Parsers of command-line values that are more than a Typer type: ``--latency`` and ``--breathing``.
+"""Parsers and checks of command-line values that are more than a Typer type: ``--latency``, ``--breathing``,
+and an audio file's ``-o`` / ``--bit-depth``.
 
 A bad value is :class:`~cadencecoach.errors.UsageError` (exit 2) naming the option.
 
@@ -11,6 +12,8 @@ Examples
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from cadencecoach.errors import UsageError
 from cadencecoach.workout.model import parse_breathing as _breathing_rule
@@ -82,3 +85,22 @@ def parse_breathing(value: str | None) -> tuple[int, int] | None:
     if pattern is None:
         raise UsageError(f"--breathing is inhale:exhale steps, like 3:2 or 2:2 (got '{value}')")
     return pattern
+
+
+def check_audio_output(output: Path, bit_depth: int = 16) -> None:
+    """``-o FILE`` of ``render`` and ``track``: a format we write (by its extension), and ``--bit-depth`` 16 or 24;
+    checked before any work is done.
+
+    Raises
+    ------
+    UsageError
+        An extension no writer knows (the message lists the ones there are), or another bit depth.
+    """
+    from cadencecoach.sinks import audiofile  # not at import: `click` and `run` never write a file
+
+    try:
+        audiofile.format_for(output)
+    except ValueError as exc:
+        raise UsageError(f"-o {output}: {exc}") from None
+    if bit_depth not in (16, 24):
+        raise UsageError("--bit-depth must be 16 or 24")

@@ -7,6 +7,7 @@ Like cli/live.py, no ``from __future__ import annotations``: Typer reads the ann
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +56,27 @@ def _duration(text: str | None) -> float | None:
     if extent.value > 24 * 3600:
         raise UsageError("--duration can be at most 24 hours")
     return float(extent.value)
+
+
+def _analyze(songs: list[Path], *, no_cache: bool, warn: Callable[[str], None], none: str) -> tuple[list, list]:
+    """The songs found in `songs` (files and folders), analysed (or from the cache): (analyses, failures).
+
+    Songs that cannot be found or read are warned about, one line each; no song at all is a UsageError(`none`).
+    """
+    from cadencecoach.errors import UsageError
+    from cadencecoach.music.analysis import Failure, analyze_many
+    from cadencecoach.music.decode import collect
+
+    paths, problems = collect(songs)
+    for p in problems:
+        warn(p)
+    if not paths:
+        raise UsageError(none)
+    results = list(analyze_many(paths, use_cache=not no_cache))
+    failed = [r for r in results if isinstance(r, Failure)]
+    for f in failed:
+        warn(f"skipped {f.path}: {f.reason}")
+    return [r for r in results if not isinstance(r, Failure)], failed
 
 
 def _plural(n: int, word: str) -> str:
@@ -109,20 +131,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a click track that follows a cadence profile (or a workout's cadences), without a voice."""
         from cadencecoach import pipeline as session
-        from cadencecoach.cli.options import parse_breathing
+        from cadencecoach.cli.options import check_audio_output, parse_breathing
         from cadencecoach.core.timeline import CompileOptions, compile_workout
         from cadencecoach.errors import UsageError
-        from cadencecoach.sinks import audiofile
         from cadencecoach.sinks.file import render_to_file
 
         if (profile is None) == (workout is None):
             raise UsageError('give either --profile "10min@170, ..." or a WORKOUT, not both and not neither')
-        try:
-            audiofile.format_for(output)
-        except ValueError as exc:
-            raise UsageError(f"-o {output}: {exc}") from None
-        if bit_depth not in (16, 24):
-            raise UsageError("--bit-depth must be 16 or 24")
+        check_audio_output(output, bit_depth)
         if profile is not None:
             from cadencecoach.music.profile import parse_profile
 
@@ -153,23 +169,10 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Detect each song's tempo and beats: BPM, confidence, duration, and the cadence it fits at 1x, 2x, 0.5x."""
-        from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
 
         require("track analyze")
-        from cadencecoach.music.analysis import Failure, analyze_many
-        from cadencecoach.music.decode import collect
-
-        paths, problems = collect(songs)
-        for p in problems:
-            warn(p)
-        if not paths:
-            raise UsageError("no songs to analyze")
-        results = list(analyze_many(paths, use_cache=not no_cache))
-        ok = [r for r in results if not isinstance(r, Failure)]
-        failed = [r for r in results if isinstance(r, Failure)]
-        for f in failed:
-            warn(f"skipped {f.path}: {f.reason}")
+        ok, failed = _analyze(songs, no_cache=no_cache, warn=warn, none="no songs to analyze")
         if as_json:
             out = {
                 "songs": [
@@ -237,19 +240,14 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Stretch your songs to one cadence, with clicks on their beats, crossfades on a beat, chapters and labels."""
+        from cadencecoach.cli.options import check_audio_output
         from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
-        from cadencecoach.sinks import audiofile
 
         require("track build")
-        from cadencecoach.music.analysis import Failure, analyze_many
-        from cadencecoach.music.decode import collect
         from cadencecoach.music.mix import BuildOptions, plan_build, render_build
 
-        try:
-            audiofile.format_for(output)
-        except ValueError as exc:
-            raise UsageError(f"-o {output}: {exc}") from None
+        check_audio_output(output)
         if click_mode not in ("on", "off", "accent"):
             raise UsageError(f"--click must be on, off or accent (got '{click_mode}')")
         options = BuildOptions(
@@ -265,16 +263,9 @@ def register(app: typer.Typer) -> None:
             sample_rate=sample_rate,
             mp3_bitrate=mp3_bitrate,
         )
-        paths, problems = collect(music)
-        for p in problems:
-            warn(p)
-        if not paths:
-            raise UsageError("no songs: give --music with song files or folders")
-        results = list(analyze_many(paths, use_cache=not no_cache))
-        ok = [r for r in results if not isinstance(r, Failure)]
-        failed = [r for r in results if isinstance(r, Failure)]
-        for f in failed:
-            warn(f"skipped {f.path}: {f.reason}")
+        ok, failed = _analyze(
+            music, no_cache=no_cache, warn=warn, none="no songs: give --music with song files or folders"
+        )
         plan = plan_build(ok, failed, options)
         for s in plan.skipped:
             warn(f"skipped {s.song.name}: {s.reason}")
