@@ -212,7 +212,33 @@ def render_snapshot(s: Snapshot, keys_help: str = "") -> Any:
     return Panel(grid, title=f"[bold]{s.name}[/]", expand=False)
 
 
-class LiveDisplay:
+class _Shown:
+    """A display as a player observer: shown (``__enter__``) at ``on_start``, redrawn (``update``) at every
+    ``on_tick`` -- it sees a step change itself there -- and closed (``__exit__``) at ``on_end``."""
+
+    def __enter__(self) -> _Shown:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self) -> None:
+        raise NotImplementedError
+
+    def on_start(self, player: PlayerView) -> None:
+        self.__enter__()
+
+    def on_step(self, player: PlayerView, step: TimedStep | None) -> None:
+        return None
+
+    def on_tick(self, player: PlayerView) -> None:
+        self.update()
+
+    def on_end(self, player: PlayerView) -> None:
+        self.__exit__(None, None, None)
+
+
+class LiveDisplay(_Shown):
     """rich.live.Live in the main thread (refreshed by :meth:`update`, REFRESH_HZ times a second); a player
     observer: shown from ``on_start`` to ``on_end``."""
 
@@ -250,21 +276,8 @@ class LiveDisplay:
         self._next = now + 1.0 / REFRESH_HZ
         self._live.update(render_snapshot(snapshot(self.player), self.keys_help), refresh=True)
 
-    # -- player observer -------------------------------------------------------------------------------
-    def on_start(self, player: PlayerView) -> None:
-        self.__enter__()
 
-    def on_step(self, player: PlayerView, step: TimedStep | None) -> None:
-        return None  # update() sees the step change itself, in on_tick
-
-    def on_tick(self, player: PlayerView) -> None:
-        self.update()
-
-    def on_end(self, player: PlayerView) -> None:
-        self.__exit__(None, None, None)
-
-
-class ProgressLines:
+class ProgressLines(_Shown):
     """Without a terminal: one line per step change, and one every PROGRESS_EVERY_S seconds (a player
     observer, like :class:`LiveDisplay`)."""
 
@@ -274,12 +287,6 @@ class ProgressLines:
         self._step: int | None = None
         self._next_tick = float(PROGRESS_EVERY_S)
         self._paused = False
-
-    def __enter__(self) -> ProgressLines:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
     def _print(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -313,19 +320,6 @@ class ProgressLines:
             elif s.step is not None:
                 left = format_clock(max(s.step.end - s.pos, 0) / s.sample_rate)
                 self._print(f"[{clock}] {s.step.label}: {left} left{cadence}, {format_clock(s.remaining)} to go")
-
-    # -- player observer -------------------------------------------------------------------------------
-    def on_start(self, player: PlayerView) -> None:
-        self.__enter__()
-
-    def on_step(self, player: PlayerView, step: TimedStep | None) -> None:
-        return None  # update() sees the step change itself, in on_tick
-
-    def on_tick(self, player: PlayerView) -> None:
-        self.update()
-
-    def on_end(self, player: PlayerView) -> None:
-        self.__exit__(None, None, None)
 
 
 def show_live(player: PlayerView) -> bool:
