@@ -11,7 +11,7 @@ Errors are collected the same way and raised together as one :class:`~cadencecoa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -203,20 +203,8 @@ def with_open_length(workout: Workout, seconds: Fraction | None) -> Workout:
     ``render`` do, :func:`cadencecoach.pipeline.load`)."""
     if not open_steps(workout) or seconds is None:
         return workout
-
-    def fix(items: tuple[Item, ...]) -> tuple[Item, ...]:
-        out: list[Item] = []
-        for item in items:
-            if isinstance(item, Repeat):
-                out.append(replace(item, steps=fix(item.steps)))
-            elif item.open and item.duration <= 0:  # a length written in the source is kept
-                out.append(replace(item, extent=time_extent(seconds), duration=seconds))
-            else:
-                out.append(item)
-        return tuple(out)
-
-    steps = fix(workout.steps)
-    total, count, _ = totals(steps)
+    length = seconds  # (narrowed to a Fraction for the lambda)
+    steps, total, count = _fill_open_steps(workout, lambda s: replace(s, extent=time_extent(length), duration=length))
     if total > MAX_DURATION:
         lasts = format_clock(total, hours=True, truncate=True)
         raise OpenStepTooLong(f"the workout would last {lasts}, over 24 hours")
@@ -235,18 +223,29 @@ def for_live(workout: Workout) -> Workout:
     if not any(s.duration <= 0 for s in open_steps(workout)):
         return workout
 
+    def placeholder(step: Step) -> Step:
+        say = f"{step.say} {LAP_HINT}" if step.say else LAP_HINT
+        return replace(step, extent=time_extent(LIVE_OPEN_STEP_S), duration=LIVE_OPEN_STEP_S, say=say)
+
+    steps, total, count = _fill_open_steps(workout, placeholder)
+    return replace(workout, steps=steps, total_duration=total, total_steps=count)
+
+
+def _fill_open_steps(workout: Workout, fill: Callable[[Step], Step]) -> tuple[tuple[Item, ...], Fraction, int]:
+    """`workout`'s steps with every open step that has no length (duration 0) replaced by ``fill(step)``, inside
+    repeats too, and their new total duration and step count."""
+
     def fix(items: tuple[Item, ...]) -> tuple[Item, ...]:
         out: list[Item] = []
         for item in items:
             if isinstance(item, Repeat):
                 out.append(replace(item, steps=fix(item.steps)))
             elif item.open and item.duration <= 0:
-                say = f"{item.say} {LAP_HINT}" if item.say else LAP_HINT
-                out.append(replace(item, extent=time_extent(LIVE_OPEN_STEP_S), duration=LIVE_OPEN_STEP_S, say=say))
+                out.append(fill(item))
             else:
                 out.append(item)
         return tuple(out)
 
     steps = fix(workout.steps)
     total, count, _ = totals(steps)
-    return replace(workout, steps=steps, total_duration=total, total_steps=count)
+    return steps, total, count
