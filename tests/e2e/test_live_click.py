@@ -7,11 +7,13 @@ stream and the recorder all run at 44100 Hz, nothing resamples)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,24 @@ def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
     )
 
 
+@contextlib.contextmanager
+def running(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """:func:`spawn`, and kill the program if it still runs when the block ends (a failed check included)."""
+    proc = spawn(*args)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def ctrl_c(proc: subprocess.Popen[str]) -> str:
+    """Press Ctrl-C (SIGINT) and wait (at most 5 s) for the program to end; its stderr."""
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=5)
+    return err
+
+
 def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 15.0) -> str:
     """Read stdout lines until one contains `needle` (the player prints a line when time zero is played)."""
     assert proc.stdout is not None
@@ -57,16 +77,10 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 15.
 
 
 def test_click_180_is_exactly_14700_samples_apart_and_ctrl_c_exits_130() -> None:
-    with Recorder() as rec:
-        proc = spawn("click", "180", "--sample-rate", "44100")
-        try:
-            wait_for_line(proc, "metronome")
-            time.sleep(3.2)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=5)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with Recorder() as rec, running("click", "180", "--sample-rate", "44100") as proc:
+        wait_for_line(proc, "metronome")
+        time.sleep(3.2)
+        err = ctrl_c(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     lines = err.strip().splitlines()
@@ -86,16 +100,11 @@ def test_click_180_is_exactly_14700_samples_apart_and_ctrl_c_exits_130() -> None
 def test_ctrl_c_during_the_lead_in_of_run_exits_130(tmp_path: Path) -> None:
     workout = tmp_path / "short.yaml"
     workout.write_text("name: Short\nsteps:\n  - run: 20s\n")
-    proc = spawn("run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100")
-    try:
+    with running("run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100") as proc:
         time.sleep(2.0)
         t0 = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=5)
+        err = ctrl_c(proc)
         assert time.monotonic() - t0 < 1.5
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "played" in err and "steps: 0 of 1 completed" in err
@@ -137,8 +146,7 @@ def test_every_audio_thread_of_the_player_is_realtime() -> None:
     also goes through libpulse's own thread in the player (ALSA's pulse plugin: `threaded-ml` wakes the
     callback thread and writes its blocks to the server), which stayed at normal priority and was held up
     for 100+ ms. Whatever the callback thread gets (SCHED_FIFO here when permitted), that thread gets too."""
-    proc = spawn("click", "180", "--sample-rate", "44100")
-    try:
+    with running("click", "180", "--sample-rate", "44100") as proc:
         wait_for_line(proc, "metronome")
         deadline = time.monotonic() + 3.0
         while True:
@@ -148,11 +156,7 @@ def test_every_audio_thread_of_the_player_is_realtime() -> None:
             if (fifo and pulse <= fifo) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        err = ctrl_c(proc)
     assert proc.returncode == 130, err
     assert pulse, f"no libpulse thread in the player (not on ALSA's pulse plugin?): {threads}"
     if not fifo:
