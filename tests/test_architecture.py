@@ -16,8 +16,9 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadencecoach"
 
-BASE = {"errors", "atomic", "extras"}
-"""Shared by every part: the error root, the atomic writer, the optional-extras gate."""
+BASE = {"errors", "atomic", "extras", "files", "terminal"}
+"""Shared by every part: the error root, the atomic writer, the optional-extras gate, input files and output
+paths (bounded reading, same-file tests, OS reasons in words), the terminal (the one sanitizer, the console)."""
 
 ALLOWED: dict[str, set[str]] = {
     # part: the cadencecoach parts it may import (besides itself and BASE)

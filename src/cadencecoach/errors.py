@@ -100,5 +100,8 @@ class ResourceError(CoachError):
 
 
 def warn(message: str) -> None:
-    """The one warning printer: ``warning: <message>`` on stderr, flushed (it interleaves with progress)."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    """The one warning printer: ``warning: <message>`` on stderr, flushed (it interleaves with progress);
+    control characters from a file are shown escaped (:func:`cadencecoach.terminal.safe_text`)."""
+    from cadencecoach.terminal import safe_text
+
+    print(f"warning: {safe_text(message, multiline=True)}", file=sys.stderr, flush=True)

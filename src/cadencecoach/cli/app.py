@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,8 @@ import typer
 import typer.core
 
 from cadencecoach import errors
+from cadencecoach.files import os_reason
+from cadencecoach.terminal import safe_text
 from cadencecoach.errors import CoachError, UsageError, WorkoutError
 
 
@@ -69,7 +72,7 @@ STATE = _State()
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(safe_text(message, multiline=True), file=sys.stderr, flush=True)
 
 
 warn = errors.warn
@@ -88,8 +91,25 @@ def exit_code_for(exc: BaseException) -> int | None:
         _stderr("stopped.")
         return 130
     if isinstance(exc, BrokenPipeError):
-        return 0
+        # the reader went away (`plan W | head -1`): end silently as coreutils do (128 + SIGPIPE), and point
+        # stdout at /dev/null so the interpreter's final flush cannot complain either
+        _silence_stdout()
+        return 141
+    if isinstance(exc, OSError) and exc.errno is not None and exc.filename:
+        # a file problem no command foresaw (a folder vanished mid-run, a disk went read-only): one line, exit 2
+        name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+        _stderr(f"error: {name}: {os_reason(exc)}")
+        return 2
     return None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def guard(func: Callable[..., Any]) -> Callable[..., Any]:

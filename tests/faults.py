@@ -1,0 +1,182 @@
+"""The harness of the fault suite (``tests/test_faults_*.py``): run the real command line as a user would,
+in a subprocess, and measure what it cost.
+
+:func:`cc` runs ``python -m cadencecoach ARGS`` with its own ``CADENCECOACH_HOME`` (so the user's history,
+settings and caches are never touched), stdin from /dev/null, a hard timeout, and returns a
+:class:`Outcome`: exit code, stdout, stderr, wall time and the child's peak resident memory (from
+``wait4``'s rusage, so it is the process's own figure, not a sample). :func:`assert_clean` holds every
+fault case to the brief's rules: the exit code wanted, the message's words, no traceback or "internal error",
+no raw control character on either stream, and time and memory under their bounds. :func:`snapshot` and
+:func:`assert_nothing_lost` check that no file was lost, changed or left half-written (no ``.tmp-`` file).
+
+``FAULT_LOG`` (env) names a file that gets one line per case (name, seconds, peak MB): the note's figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+# what a fault case may cost at most: a tiny hostile file must be refused in well under this
+TIME_BOUND_S = 20.0
+MEMORY_BOUND_MB = 400.0
+
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass
+class Outcome:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    peak_mb: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def cc(
+    *args: str,
+    home: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = TIME_BOUND_S * 2,
+    stdin: int | None = subprocess.DEVNULL,
+) -> Outcome:
+    """Run the command line in a subprocess; wall time and peak RSS measured by ``wait4``."""
+    full_env = {**os.environ, "CADENCECOACH_HOME": str(home), "COLUMNS": "120", **(env or {})}
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadencecoach", *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=cwd,
+    )
+    chunks: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda n=name, f=f: chunks.__setitem__(n, f.read()), daemon=True)
+        for name, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for t in readers:
+        t.start()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        _, status, rusage = os.wait4(proc.pid, 0)  # the child's own peak RSS, not a maximum over children
+    finally:
+        timer.cancel()
+    seconds = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in readers:
+        t.join()
+    if seconds >= timeout:
+        raise AssertionError(f"cadencecoach {' '.join(args)} still running after {timeout} s: it hangs")
+    peak_mb = rusage.ru_maxrss / 1024
+    _log(args, seconds, peak_mb)
+    return Outcome(
+        tuple(args),
+        proc.returncode,
+        chunks.get("out", b"").decode("utf-8", "replace"),
+        chunks.get("err", b"").decode("utf-8", "replace"),
+        seconds,
+        peak_mb,
+    )
+
+
+def _log(args: tuple[str, ...], seconds: float, peak_mb: float) -> None:
+    path = os.environ.get("FAULT_LOG")
+    if path:
+        case = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{case}\t{seconds:.2f} s\t{peak_mb:.0f} MB\t{' '.join(args)[:120]}\n")
+
+
+def assert_clean(
+    r: Outcome,
+    code: int,
+    *words: str,
+    seconds: float = TIME_BOUND_S,
+    peak_mb: float = MEMORY_BOUND_MB,
+) -> None:
+    """`r` exited with `code`, said every one of `words` (case-insensitive) on stderr, printed no traceback,
+    no "internal error" and no raw control character, within `seconds` and `peak_mb`."""
+    detail = f"cadencecoach {' '.join(r.args)}\n--- rc {r.returncode}\n--- stderr\n{r.stderr[-3000:]}"
+    assert r.returncode == code, detail
+    assert "Traceback" not in r.output and "internal error" not in r.output, detail
+    for word in words:
+        assert word.lower() in r.stderr.lower(), f"{word!r} not said\n{detail}"
+    bad = _RAW_CONTROL.search(r.stdout) or _RAW_CONTROL.search(r.stderr)
+    assert bad is None, f"raw control character {bad.group()!r} printed\n{detail}" if bad else ""
+    assert r.seconds <= seconds, f"took {r.seconds:.1f} s (bound {seconds} s)\n{detail}"
+    assert r.peak_mb <= peak_mb, f"peak memory {r.peak_mb:.0f} MB (bound {peak_mb} MB)\n{detail}"
+
+
+def one_line_error(r: Outcome) -> str:
+    """The single non-warning line of stderr (asserts there is exactly one)."""
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    assert len(lines) == 1, f"want one error line, got:\n{r.stderr}"
+    return lines[0]
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    """Path -> sha256 (or the link target / ``<dir>``) of everything under `roots`."""
+    out: dict[str, str] = {}
+    for root in roots:
+        items = [root] if not root.is_dir() else [root, *sorted(root.rglob("*"))]
+        for p in items:
+            if p.is_symlink():
+                out[str(p)] = "-> " + os.readlink(p)
+            elif p.is_dir():
+                out[str(p)] = "<dir>"
+            elif p.is_file():
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                out[str(p)] = "<special>"
+    return out
+
+
+def temp_leftovers(*roots: Path) -> list[Path]:
+    """Hidden temporary files of the atomic writer (``.NAME.tmp-PID-RANDOM``) left under `roots`."""
+    found: list[Path] = []
+    for root in roots:
+        found += [p for p in root.rglob(".*") if ".tmp-" in p.name]
+    return found
+
+
+def assert_nothing_lost(before: dict[str, str], *roots: Path, allow_new: tuple[Path, ...] = ()) -> None:
+    """Everything in `before` is still there unchanged, nothing new but `allow_new`, no temp file left."""
+    after = snapshot(*roots)
+    changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
+    assert not changed, f"files lost or changed: {changed}"
+    new = set(after) - set(before) - {str(p) for p in allow_new}
+    assert not new, f"files appeared: {sorted(new)}"
+    assert not temp_leftovers(*roots), f"temp files left: {temp_leftovers(*roots)}"
+
+
+def send_when(
+    proc: subprocess.Popen[bytes], sig: signal.Signals, ready: Callable[[], bool], timeout: float = 30.0
+) -> None:
+    """Send `sig` to `proc` once `ready()` is true (polled), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended (rc {proc.returncode}) before it was ready for {sig.name}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"not ready for {sig.name} after {timeout} s")
+        time.sleep(0.02)
+    proc.send_signal(sig)
