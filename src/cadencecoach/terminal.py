@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["safe_text", "is_safe", "markup_safe", "console"]
+__all__ = ["console", "is_safe", "markup_safe", "safe_text"]
 
 # C0 controls but tab and newline, DEL, C1 controls; bidi embeddings/overrides/isolates and the marks
 # that change how text around them is ordered; the line and paragraph separators (they break lines).
@@ -81,7 +81,9 @@ def markup_safe(text: object, *, multiline: bool = False) -> str:
 
 def console(*, stderr: bool = False, file: IO[str] | None = None, **kwargs: Any) -> Console:
     """A rich ``Console`` (``stderr`` or `file`, other keywords passed on) whose broken pipe is a
-    ``BrokenPipeError``, not rich's ``SystemExit(1)``."""
+    ``BrokenPipeError``, not rich's ``SystemExit(1)``. Emoji codes stay as written (``:fire:`` in a workout
+    name is text, not an emoji: :func:`markup_safe` does not escape them)."""
+    kwargs.setdefault("emoji", False)
     return _console_class()(stderr=stderr, file=file, **kwargs)
 
 

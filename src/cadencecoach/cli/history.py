@@ -2,6 +2,10 @@
 
 Registered by cli/app.py (``register(app)``). Like cli/live.py this module has no ``from __future__ import
 annotations``, so Typer sees real annotation objects. The work is in the ``history`` package.
+
+What the database holds (workout names, notes, results, statuses) came from files or from another program:
+every table and line shows it through :func:`cadencecoach.terminal.markup_safe` (or ``safe_text``), the CSV
+too (a CSV cannot escape a control character: it is written as its escape, ``\\x1b``); JSON escapes it.
 """
 
 import csv
@@ -12,13 +16,15 @@ from typing import Annotated, Any
 
 import typer
 
+from cadencecoach.terminal import markup_safe, safe_text
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from cadencecoach.terminal import console
 
-    return Console()
+    return console()
 
 
 def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
@@ -75,7 +81,8 @@ def register(app: typer.Typer) -> None:
         assert db is not None
         with db:
             saved = add_trial(db, trial)
-        print(f"added trial {saved.id}: {saved.result} on {saved.date.isoformat()} (VDOT {saved.vdot:.1f})")
+        shown = safe_text(saved.result)
+        print(f"added trial {saved.id}: {shown} on {saved.date.isoformat()} (VDOT {saved.vdot:.1f})")
 
     # ------------------------------------------------------------------------------ trial list
     @trial_app.command("list", epilog="Examples:\n\n  cadencecoach trial list\n\n  cadencecoach trial list --json")
@@ -98,7 +105,9 @@ def register(app: typer.Typer) -> None:
             return
         table = _table("id", "date", "result", "VDOT", "note", right=("id", "VDOT"))
         for t in trials:
-            table.add_row(str(t.id), t.date.isoformat(), t.result, f"{t.vdot:.1f}", t.note or "")
+            table.add_row(
+                str(t.id), t.date.isoformat(), markup_safe(t.result), f"{t.vdot:.1f}", markup_safe(t.note or "")
+            )
         _console().print(table)
 
     # ------------------------------------------------------------------------------ trial rm
@@ -121,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 removed = remove_trial(db, trial_id)
         if removed is None:
             raise UsageError(f"no trial with id {trial_id} (see 'cadencecoach trial list')")
-        print(f"removed trial {trial_id}: {removed.result} on {removed.date.isoformat()}")
+        print(f"removed trial {trial_id}: {safe_text(removed.result)} on {removed.date.isoformat()}")
 
     # ------------------------------------------------------------------------------ trial plot
     @trial_app.command(
@@ -146,7 +155,7 @@ def register(app: typer.Typer) -> None:
         trend = ""
         if chart.vdot_per_30_days is not None:
             trend = f", VDOT trend {chart.vdot_per_30_days:+.1f} per 30 days"
-        print(f"wrote {output} ({len(chart.points)} trials{trend})")
+        print(f"wrote {safe_text(output)} ({len(chart.points)} trials{trend})")
 
     # ------------------------------------------------------------------------------ paces
     @app.command(
@@ -183,7 +192,7 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(out) + "\n")
             return
         console = _console()
-        console.print(f"[bold]paces from {source}[/]: VDOT {t.vdot:.1f}")
+        console.print(f"[bold]paces from {markup_safe(source)}[/]: VDOT {t.vdot:.1f}")
         table = _table(
             "pace",
             "name",
@@ -250,7 +259,7 @@ def register(app: typer.Typer) -> None:
             fields = list(rows[0]) if rows else _csv_fields(weekly)
             writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows([{k: safe_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows])
             return
         _print_history(shown, weeks, weekly)
 
@@ -299,8 +308,8 @@ def _print_history(sessions: list[Any], weeks: list[Any], weekly: bool) -> None:
             row = [
                 str(s.id),
                 s.local_start.strftime("%Y-%m-%d %H:%M"),
-                s.workout_name,
-                f"[{style}]{s.status}[/]" if style else s.status,
+                markup_safe(s.workout_name),
+                f"[{style}]{s.status}[/]" if style else markup_safe(s.status),
                 steps,
                 format_time(round(s.run_s)),
             ]

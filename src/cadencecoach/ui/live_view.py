@@ -4,6 +4,10 @@
 Both are observers of the player (``sinks.live.player.PlayerObserver``: ``on_start``, ``on_step``,
 ``on_tick``, ``on_end``) and run in its main thread; :func:`display_for` picks one. They read the player
 through :class:`PlayerView` (this module imports nothing of the player) into a :class:`Snapshot`.
+
+The workout's name and its steps' labels, pace names and efforts came from a file: both displays show them
+through :func:`cadencecoach.terminal.safe_text` (the panel as rich ``Text``, never parsed as markup), so
+nothing in a shared workout acts on the terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from cadencecoach.core.edits import cadence_now
 from cadencecoach.core.timeline import TimedStep, Timeline
+from cadencecoach.terminal import safe_text
 
 REFRESH_HZ = 8  # live display refreshes per second
 PROGRESS_EVERY_S = 30  # plain progress lines (no TTY): at every step change and this often
@@ -74,6 +79,7 @@ class PlayerView(Protocol):
 
 
 def _step_text(step: TimedStep) -> str:
+    """The step as the displays show it (safe for a terminal; not rich markup)."""
     from cadencecoach.workout.units import format_pace_per_km
 
     text = step.label
@@ -86,7 +92,7 @@ def _step_text(step: TimedStep) -> str:
         extra.append(step.effort)
     if extra:
         text += " — " + ", ".join(extra)
-    return text
+    return safe_text(text)
 
 
 @dataclass
@@ -194,7 +200,7 @@ def render_snapshot(s: Snapshot, keys_help: str = "") -> Any:
     if s.mode != "click":
         if s.next_step is not None:
             length = format_clock(float(s.next_step.end_s - s.next_step.start_s))
-            grid.add_row("next", f"{_step_text(s.next_step)} ({length})")
+            grid.add_row("next", Text(f"{_step_text(s.next_step)} ({length})"))
         grid.add_row("time", f"{format_clock(s.elapsed)} elapsed  ·  {format_clock(s.remaining)} to go")
     flags = []
     if s.paused:
@@ -209,7 +215,7 @@ def render_snapshot(s: Snapshot, keys_help: str = "") -> Any:
         grid.add_row("", "  ".join(flags))
     if keys_help:
         grid.add_row("keys", Text(keys_help, style="dim"))
-    return Panel(grid, title=f"[bold]{s.name}[/]", expand=False)
+    return Panel(grid, title=Text(safe_text(s.name), style="bold"), expand=False)
 
 
 class _Shown:
@@ -243,13 +249,14 @@ class LiveDisplay(_Shown):
     observer: shown from ``on_start`` to ``on_end``."""
 
     def __init__(self, player: PlayerView, keys_help: str = "") -> None:
-        from rich.console import Console
         from rich.live import Live
+
+        from cadencecoach.terminal import console as make_console
 
         self.player = player
         self.keys_help = keys_help
         out = player.config.out
-        console = Console(file=out, force_terminal=True) if out is not None else Console()
+        console = make_console(file=out, force_terminal=True) if out is not None else make_console()
         self._live = Live(
             render_snapshot(snapshot(player), keys_help),
             console=console,
@@ -319,7 +326,8 @@ class ProgressLines(_Shown):
                 self._print(f"[{clock}] {s.clicks} clicks{cadence}")
             elif s.step is not None:
                 left = format_clock(max(s.step.end - s.pos, 0) / s.sample_rate)
-                self._print(f"[{clock}] {s.step.label}: {left} left{cadence}, {format_clock(s.remaining)} to go")
+                label = safe_text(s.step.label)
+                self._print(f"[{clock}] {label}: {left} left{cadence}, {format_clock(s.remaining)} to go")
 
 
 def show_live(player: PlayerView) -> bool:

@@ -1,13 +1,26 @@
-"""Human-readable tables for ``plan`` and ``workouts`` (rich)."""
+"""Human-readable tables for ``plan`` and ``workouts`` (rich).
+
+Everything that came from a file (workout names, notes, labels, pace names, efforts, warnings, problems, file
+names) goes through :func:`cadencecoach.terminal.markup_safe`: control characters shown escaped, rich markup
+printed literally. The consoles come from :func:`cadencecoach.terminal.console` (a broken pipe ends the
+command silently). ``plan`` draws at most MAX_PLAN_ROWS steps; ``plan --json`` lists every one.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
+from cadencecoach import terminal
 from cadencecoach.core.timeline import Timeline
+from cadencecoach.terminal import markup_safe
 from cadencecoach.workout.model import Workout
 from cadencecoach.workout.units import format_clock, format_pace_per_km
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+MAX_PLAN_ROWS = 500
+"""Steps the ``plan`` table draws; the rest are counted in one line (``plan --json`` lists every step)."""
 
 _STYLE = {"warmup": "green", "run": "bold red", "recover": "cyan", "rest": "blue", "cooldown": "green"}
 
@@ -16,17 +29,23 @@ def _cadence(a: object, b: object) -> str:
     return f"{a}" if a == b else f"{a}→{b}"
 
 
-def print_plan(workout: Workout, timeline: Timeline, console: Console | None = None) -> None:
-    console = console or Console()
-    console.print(f"[bold]{workout.name}[/]  ({format_clock(float(timeline.duration_s))}, {len(timeline.steps)} steps)")
+def print_plan(
+    workout: Workout, timeline: Timeline, console: Console | None = None, max_rows: int = MAX_PLAN_ROWS
+) -> None:
+    """The plan table: a header, the first `max_rows` steps, the clicks and cues, the warnings."""
+    from rich.table import Table
+
+    console = console or terminal.console()
+    duration = format_clock(float(timeline.duration_s))
+    console.print(f"[bold]{markup_safe(workout.name)}[/]  ({duration}, {len(timeline.steps)} steps)")
     if workout.notes:
-        console.print(workout.notes, style="dim")
+        console.print(markup_safe(workout.notes, multiline=True), style="dim")
     if workout.trial is not None and workout.vdot is not None:
-        console.print(f"paces from trial ({workout.trial_source}): VDOT {workout.vdot:.1f}", style="dim")
+        console.print(f"paces from trial ({markup_safe(workout.trial_source)}): VDOT {workout.vdot:.1f}", style="dim")
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for col in ("#", "start", "length", "step", "cadence", "pace / effort", "click"):
         table.add_column(col, justify="right" if col in ("#", "start", "length") else "left", no_wrap=col != "step")
-    for s in timeline.steps:
+    for s in timeline.steps[:max_rows]:
         pace = ""
         if s.pace_s_per_km is not None:
             pace = (f"{s.pace_name} " if s.pace_name else "") + format_pace_per_km(s.pace_s_per_km)
@@ -40,23 +59,33 @@ def print_plan(workout: Workout, timeline: Timeline, console: Console | None = N
             str(s.index + 1),
             format_clock(float(s.start_s)),
             length,
-            f"[{_STYLE[s.kind]}]{step}[/]",
+            f"[{_STYLE[s.kind]}]{markup_safe(step)}[/]",
             _cadence(s.cadence_start, s.cadence_end),
-            pace,
+            markup_safe(pace),
             "on" if s.click else "[dim]off[/]",
         )
     console.print(table)
+    hidden = len(timeline.steps) - max_rows
+    if hidden > 0:
+        console.print(f"... and {hidden} more steps (plan --json lists every step)")
     console.print(f"{len(timeline.clicks)} clicks, {len(timeline.cues)} spoken cues")
     for w in timeline.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {markup_safe(w, multiline=True)}")
+
+
+def _first(text: str) -> str:
+    """The first sentence of `text` on one line, safe for a table cell."""
+    return markup_safe(text.split(". ")[0].replace("\n", " "))
 
 
 def print_workouts(console: Console | None = None) -> None:
+    from rich.table import Table
+
     from cadencecoach.errors import WorkoutError
     from cadencecoach.workout.library import available, user_dir
     from cadencecoach.workout.loader import load_workout
 
-    console = console or Console()
+    console = console or terminal.console()
     table = Table(show_edge=False, header_style="bold")
     for col in ("name", "from", "length", "steps", "what it is for"):
         table.add_column(col, overflow="fold")
@@ -74,9 +103,9 @@ def print_workouts(console: Console | None = None) -> None:
     for ref in available():
         try:
             w = load_workout(ref.path, default_trial=latest_trial)
-            length, steps, notes = format_clock(float(w.total_duration)), str(w.total_steps), w.notes or w.name
+            length, steps, about = format_clock(float(w.total_duration)), str(w.total_steps), _first(w.notes or w.name)
         except WorkoutError as exc:
-            length, steps, notes = "", "", f"[red]invalid:[/] {exc.problems[0]}"
-        table.add_row(ref.name, ref.origin, length, steps, (notes or "").split(". ")[0])
+            length, steps, about = "", "", f"[red]invalid:[/] {_first(str(exc.problems[0]))}"
+        table.add_row(markup_safe(ref.name), ref.origin, length, steps, about)
     console.print(table)
-    console.print(f"[dim]your workouts: {user_dir()}[/]")
+    console.print(f"[dim]your workouts: {markup_safe(user_dir())}[/]")
