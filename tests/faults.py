@@ -20,7 +20,7 @@ import re
 import signal
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +47,30 @@ class Outcome:
         return self.stdout + self.stderr
 
 
+# A tiny parent for the measured process: Linux carries a process's peak RSS across exec, and a child forked
+# from pytest starts with pytest's; spawned from this small interpreter it starts with ~10 MB, so the figure
+# is the program's own. It passes the exit status on (a death by a signal, too) and writes the peak in KB.
+_SPAWN = (
+    "import os, signal, sys\n"
+    "pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):\n"
+    "    signal.signal(s, lambda n, f: os.kill(pid, n))\n"
+    "while True:\n"
+    "    try:\n"
+    "        _, status, usage = os.wait4(pid, 0)\n"
+    "        break\n"
+    "    except InterruptedError:\n"
+    "        continue\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write(str(usage.ru_maxrss))\n"
+    "code = os.waitstatus_to_exitcode(status)\n"
+    "if code < 0:\n"
+    "    signal.signal(-code, signal.SIG_DFL)\n"
+    "    os.kill(os.getpid(), -code)\n"
+    "sys.exit(code)\n"
+)
+
+
 def cc(
     *args: str,
     home: Path,
@@ -54,44 +78,42 @@ def cc(
     cwd: Path | None = None,
     timeout: float = TIME_BOUND_S * 2,
     stdin: int | None = subprocess.DEVNULL,
+    prefix: tuple[str, ...] = (),
 ) -> Outcome:
-    """Run the command line in a subprocess; wall time and peak RSS measured by ``wait4``."""
+    """Run the command line in a subprocess (after `prefix`, e.g. a ``setpriv`` that drops root's powers);
+    wall time, and the program's own peak RSS measured by ``wait4`` in a tiny spawning parent."""
     full_env = {**os.environ, "CADENCECOACH_HOME": str(home), "COLUMNS": "120", **(env or {})}
+    fd, peak_file = tempfile.mkstemp(prefix="cc-peak-")
+    os.close(fd)
+    os.chmod(peak_file, 0o666)  # an unprivileged prefix must be able to write it
     start = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cadencecoach", *args],
+        [sys.executable, "-S", "-c", _SPAWN, peak_file, *prefix, sys.executable, "-m", "cadencecoach", *args],
         stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=full_env,
         cwd=cwd,
+        start_new_session=True,  # a hang is killed with everything it started
     )
-    chunks: dict[str, bytes] = {}
-    readers = [
-        threading.Thread(target=lambda n=name, f=f: chunks.__setitem__(n, f.read()), daemon=True)
-        for name, f in (("out", proc.stdout), ("err", proc.stderr))
-    ]
-    for t in readers:
-        t.start()
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
     try:
-        _, status, rusage = os.wait4(proc.pid, 0)  # the child's own peak RSS, not a maximum over children
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AssertionError(f"cadencecoach {' '.join(args)} still running after {timeout} s: it hangs") from None
+        seconds = time.monotonic() - start
+        text = Path(peak_file).read_text().strip()
+        peak_mb = int(text) / 1024 if text else 0.0
     finally:
-        timer.cancel()
-    seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for t in readers:
-        t.join()
-    if seconds >= timeout:
-        raise AssertionError(f"cadencecoach {' '.join(args)} still running after {timeout} s: it hangs")
-    peak_mb = rusage.ru_maxrss / 1024
+        os.unlink(peak_file)
     _log(args, seconds, peak_mb)
     return Outcome(
         tuple(args),
         proc.returncode,
-        chunks.get("out", b"").decode("utf-8", "replace"),
-        chunks.get("err", b"").decode("utf-8", "replace"),
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
         seconds,
         peak_mb,
     )

@@ -37,7 +37,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["InputRefused", "read_limited", "check_regular", "kind_of", "same_file", "os_reason"]
+__all__ = ["InputRefused", "check_regular", "kind_of", "os_reason", "read_limited", "same_file"]
 
 StrPath = str | os.PathLike[str]
 
