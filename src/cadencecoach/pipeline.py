@@ -7,7 +7,9 @@ writes and what ``run`` plays:
    checked :class:`~cadencecoach.workout.model.Workout`, with ``--pace`` / ``--trial`` (and the latest recorded
    trial when a derived pace needs one) and ``--open-step``. This is the layer that knows those options: the
    workout package raises plain ``ValueError`` subclasses for a bad value, and they are named here.
-2. :func:`speech_for` -- every cue text synthesized (or read from the cache) before any audio starts.
+2. :func:`speech_for` -- every cue text synthesized (or read from the cache) before any audio starts, within the
+   speech budget (:mod:`cadencecoach.speech.budget`: at most 1,000 distinct texts and 20 minutes of speech, in
+   the order :func:`speech_plan` gives; the rest are silent, with one warning naming the step).
 3. :func:`compile_with_speech` -- the workout compiled to a :class:`~cadencecoach.core.timeline.Timeline`.
 4. :func:`make_renderer` -- the timeline and the click bank to a
    :class:`~cadencecoach.core.renderer.BlockRenderer`, with an optional lead-in (``pre_roll``) before it.
@@ -15,7 +17,7 @@ writes and what ``run`` plays:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -23,20 +25,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cadencecoach.core import cues as cue_text
 from cadencecoach.core.renderer import BlockRenderer
-from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, cue_texts
+from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, first_cues
 from cadencecoach.errors import Problem, UsageError, WorkoutError
 from cadencecoach.errors import warn as warn_stderr
 from cadencecoach.workout import formats
 from cadencecoach.workout.formats import OpenStepTooLong
 from cadencecoach.workout.library import resolve
 from cadencecoach.workout.loader import load_workout
-from cadencecoach.workout.model import Workout
+from cadencecoach.workout.model import FlatStep, Workout
 from cadencecoach.workout.paces import LoadOptions, PaceOverrideError, TrialError
 from cadencecoach.workout.units import parse_extent
 
 if TYPE_CHECKING:
     from cadencecoach.history.trials import DefaultTrial
+    from cadencecoach.speech.budget import Admitted
 
 Warn = Callable[[str], None]
 
@@ -193,30 +197,79 @@ def _open_steps(workout: Workout, open_step: str | None, *, require: bool) -> Wo
 # ------------------------------------------------------------------------------- 2. speak, 3. compile, 4. render
 
 
+def speech_plan(workout: Workout, options: CompileOptions, lead_in: Iterable[str] = ()) -> dict[str, FlatStep | None]:
+    """Every text a run of `workout` speaks, in the order it needs them, with the step that speaks it first
+    (None: before the first step, the spoken lead-in of `run`).
+
+    The order is what the speech budget keeps first (:func:`speech_for`): the lead-in, then the words every
+    workout shares (the countdown, "Workout complete."), then each step's cues as the workout goes.
+    """
+    firsts = first_cues(workout, options)
+    out: dict[str, FlatStep | None] = dict.fromkeys(lead_in)
+    for text in (*cue_text.COUNTDOWN_WORDS, cue_text.FINISH_TEXT):
+        if text in firsts:
+            out.setdefault(text, firsts[text])
+    for text, flat in firsts.items():
+        out.setdefault(text, flat)
+    return out
+
+
 def speech_for(
-    texts: set[str] | list[str], sample_rate: int, voice: VoiceSettings, warn: Warn | None
+    texts: Mapping[str, FlatStep | None] | set[str] | list[str],
+    sample_rate: int,
+    voice: VoiceSettings,
+    warn: Warn | None,
 ) -> dict[str, np.ndarray]:
-    """Synthesize (or load from the cache) every cue text at `sample_rate`; countdown words fit in 0.9 s."""
+    """Synthesize (or load from the cache) every cue text at `sample_rate`; countdown words fit in 0.9 s.
+
+    At most :data:`~cadencecoach.speech.budget.MAX_CUE_TEXTS` distinct texts and
+    :data:`~cadencecoach.speech.budget.MAX_SPEECH_S` seconds of speech are synthesized, decided before any
+    synthesis: `texts` in the order given (:func:`speech_plan`; a set is taken in sorted order) until a limit
+    would be passed. The texts after it get no audio (their cues are silent: timing and clicks unchanged) and
+    one warning names the first step whose new cues are not spoken.
+    """
     if not texts:
         return {}
     from cadencecoach import speech
+    from cadencecoach.speech.budget import admit, rate_of
 
+    ordered: Mapping[str, FlatStep | None] = (
+        texts if isinstance(texts, Mapping) else dict.fromkeys(sorted(texts) if isinstance(texts, set) else texts)
+    )
     try:
         engine = speech.make_engine(voice.engine, voice.voice, voice.rate)
     except ValueError as exc:
         raise UsageError(f"--voice-engine: {exc}") from None
-    audio = speech.synthesize_cues(sorted(texts), sample_rate, engine, warn=warn)
+    admitted = admit(ordered, rate_of(engine))
+    if admitted.cut is not None:
+        (warn or warn_stderr)(_budget_warning(admitted, ordered.get(admitted.cut)))
+    audio = speech.synthesize_cues(admitted.texts, sample_rate, engine, warn=warn)
     for word in ("3", "2", "1"):
         if word in audio:
             audio[word] = speech.fit_duration(audio[word], sample_rate, COUNTDOWN_MAX_S)
     return audio
 
 
+def _budget_warning(admitted: Admitted, flat: FlatStep | None) -> str:
+    """``too much speech ...: new cues from step 2,001 ('Run', 1,001 of 40,000) on are silent``."""
+    from cadencecoach.speech.budget import MAX_CUE_TEXTS, MAX_SPEECH_S
+
+    if flat is not None:
+        rep = f", {flat.rep[0]:,} of {flat.rep[1]:,}" if flat.rep else ""
+        where = f"new cues from step {flat.index + 1:,} ('{flat.step.label}'{rep}) on"
+    else:
+        where = f"new cues from '{admitted.cut}' on"
+    return (
+        f"this workout asks for {admitted.asked:,} different cue texts, about {admitted.asked_s / 60:,.0f} min "
+        f"of speech; cadencecoach speaks at most {MAX_CUE_TEXTS:,} texts or {MAX_SPEECH_S / 60:.0f} min: "
+        f"{where} are silent (timing and clicks unchanged)"
+    )
+
+
 def compile_with_speech(
     workout: Workout, options: CompileOptions, audio: AudioSettings, warn: Warn | None
 ) -> tuple[Timeline, Mapping[str, np.ndarray]]:
-    texts = cue_texts(workout, options)
-    speech = speech_for(texts, audio.sample_rate, audio.voice, warn)
+    speech = speech_for(speech_plan(workout, options), audio.sample_rate, audio.voice, warn)
     return compile_workout(workout, audio.sample_rate, speech, options), speech
 
 

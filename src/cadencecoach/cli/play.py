@@ -219,7 +219,7 @@ def play_workout(
         A bad workout or option (exit 2), no audio output or a lost one (exit 3).
     """
     from cadencecoach import pipeline as session
-    from cadencecoach.core.timeline import compile_workout, cue_texts
+    from cadencecoach.core.timeline import compile_workout
 
     live = live or LiveOptions()
     with _sigint_default():
@@ -229,11 +229,9 @@ def play_workout(
         sd, device, rate, latency = open_output(live)
         audio = audio_settings(rate)
         voice_mode = options.voice_mode or workout.voice_mode
-        texts = set(cue_texts(workout, options))
         lead_in = voice_mode != "off"
-        if lead_in:
-            texts |= lead_in_texts(workout.name)
-        speech = session.speech_for(texts, rate, audio.voice, warn)
+        texts = session.speech_plan(workout, options, lead_in_texts(workout.name) if lead_in else ())
+        speech = session.speech_for(texts, rate, audio.voice, warn)  # within the speech budget
         timeline = compile_workout(workout, rate, speech, options)
         pre_roll = make_pre_roll(workout.name, speech, rate) if lead_in else None
         from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)

@@ -202,9 +202,27 @@ def segments_for(workout: Workout, options: CompileOptions | None = None) -> lis
 
 def cue_texts(workout: Workout, options: CompileOptions | None = None) -> set[str]:
     """Every text the compiled timeline may speak (to synthesize before playback)."""
+    return set(first_cues(workout, options))
+
+
+def first_cues(workout: Workout, options: CompileOptions | None = None) -> dict[str, FlatStep]:
+    """Every text the compiled timeline may speak, with the step that speaks it first, in step order (the
+    order a run needs them: the speech budget of :mod:`cadencecoach.pipeline` keeps the first ones).
+
+    Examples
+    --------
+    >>> from cadencecoach.workout.loader import load_workout_text
+    >>> w = load_workout_text("name: S\\nsteps:\\n  - repeat: 2\\n    steps:\\n      - run: 2s\\n", "w.yaml")
+    >>> [(text, flat.index) for text, flat in first_cues(w).items()]
+    [('Run. 1 of 2. 2 seconds.', 0), ('Run. 2 of 2. 2 seconds.', 1), ('Workout complete.', 1)]
+    """
     options = options or CompileOptions()
     segs = segments_for(workout, options)
-    return {c.text for c in _candidates(segs, 48000, _voice_mode(workout, options))}
+    flats = {seg.flat.index: seg.flat for seg in segs}
+    out: dict[str, FlatStep] = {}
+    for c in _candidates(segs, 48000, _voice_mode(workout, options)):
+        out.setdefault(c.text, flats[c.step_index])
+    return out
 
 
 def _voice_mode(workout: Workout, options: CompileOptions) -> str:

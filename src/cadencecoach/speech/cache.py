@@ -16,12 +16,19 @@ An entry that is missing, truncated, of another version or whose payload does no
 miss (and is rewritten); writes go through :mod:`cadencecoach.atomic`, and an unwritable cache only costs
 time (errors are ignored).
 
+Size: the whole cache (both levels) is kept under :data:`MAX_CACHE_BYTES`. A hit touches its entry (its
+mtime: least recently used goes first); after a call that wrote entries, :func:`trim` deletes the least
+recently used ones until the rest fit; an entry larger than the cap is not written at all. Processes
+sharing the cache may trim at once: a file another one deleted first is skipped, and a reader whose entry
+disappears has a miss.
+
 Examples
 --------
 >>> import tempfile, numpy as np
 >>> folder = Path(tempfile.mkdtemp())
 >>> key = cache_key("espeak", "default", 175, "Go")
 >>> store(folder, key, np.array([0.0, 0.5, -0.25], np.float32), 22050)
+True
 >>> audio, rate = load(folder, key)
 >>> audio.tolist(), rate
 ([0.0, 0.5, -0.25], 22050)
@@ -31,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -46,6 +54,7 @@ __all__ = [
     "CACHE_ENV",
     "CACHE_SUFFIX",
     "CACHE_VERSION",
+    "MAX_CACHE_BYTES",
     "Lookup",
     "cache_key",
     "entry_path",
@@ -54,6 +63,8 @@ __all__ = [
     "ready_dir",
     "speech_cache_dir",
     "store",
+    "touch",
+    "trim",
 ]
 
 CACHE_VERSION = 1
@@ -62,6 +73,10 @@ CACHE_VERSION = 1
 CACHE_SUFFIX = ".speech"
 CACHE_ENV = "CADENCECOACH_CACHE_DIR"
 """The environment variable naming the cache root (the speech cache is its ``speech`` folder)."""
+
+MAX_CACHE_BYTES = 300 * 1024 * 1024
+"""The speech cache is trimmed to this size (least recently used entries first). One workout at the speech
+budget's limit (:mod:`cadencecoach.speech.budget`) needs about 260 MB at 44.1 kHz; an ordinary one 10-40 MB."""
 
 _HEADER = struct.Struct("<8sIIQ32s")  # magic, version, sample rate, sample count, sha256(payload)
 _MAGIC = b"CCSPEECH"
@@ -122,13 +137,16 @@ def load(directory: Path, key: str) -> tuple[np.ndarray, int] | None:
     return audio, int(rate)
 
 
-def store(directory: Path, key: str, audio: np.ndarray, rate: int) -> None:
+def store(directory: Path, key: str, audio: np.ndarray, rate: int, *, cap: int | None = None) -> bool:
     """Write entry `key` atomically (creating `directory`); an unwritable cache only costs time, so errors are
-    ignored.
+    ignored. An entry larger than `cap` (default :data:`MAX_CACHE_BYTES`) is not written. Returns whether it
+    was written.
 
     Not fsync'ed: an entry torn by a crash fails its digest and is a miss, so durability would only cost time.
     """
     payload = np.ascontiguousarray(audio, dtype="<f4").tobytes()
+    if _HEADER.size + len(payload) > (MAX_CACHE_BYTES if cap is None else cap):
+        return False
     header = _HEADER.pack(_MAGIC, CACHE_VERSION, rate, audio.size, hashlib.sha256(payload).digest())
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -136,7 +154,74 @@ def store(directory: Path, key: str, audio: np.ndarray, rate: int) -> None:
             f.write(header)
             f.write(payload)
     except OSError:
-        pass
+        return False
+    return True
+
+
+def touch(directory: Path, key: str) -> None:
+    """Mark entry `key` as just used (its mtime), so :func:`trim` keeps it longest."""
+    with contextlib.suppress(OSError):
+        os.utime(entry_path(directory, key))
+
+
+def _entries(root: Path) -> list[tuple[float, int, Path]]:
+    """(mtime, size, path) of every entry of the cache at `root` (both levels); temp files are not entries."""
+    found: list[tuple[float, int, Path]] = []
+    folders = [root]
+    try:
+        with os.scandir(root) as it:
+            folders += [Path(e.path) for e in it if e.name.startswith("at-") and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return found
+    for folder in folders:
+        try:
+            with os.scandir(folder) as it:
+                for e in it:
+                    if e.name.endswith(CACHE_SUFFIX) and not e.name.startswith("."):
+                        try:
+                            st = e.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        found.append((st.st_mtime, st.st_size, Path(e.path)))
+        except OSError:
+            continue
+    return found
+
+
+def trim(root: Path, cap: int | None = None) -> int:
+    """Delete the least recently used entries of the cache at `root` until the rest take at most `cap` bytes
+    (default :data:`MAX_CACHE_BYTES`). Returns the bytes freed; errors are ignored (another process may be
+    trimming too).
+
+    Examples
+    --------
+    >>> import tempfile, time
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for n, text in enumerate(["old", "new"]):
+    ...     store(root, cache_key("e", "v", 175, text), np.zeros(1000, np.float32), 8000)
+    ...     os.utime(entry_path(root, cache_key("e", "v", 175, text)), (n, n))
+    True
+    True
+    >>> trim(root, cap=5000) > 0, [load(root, cache_key("e", "v", 175, t)) is not None for t in ("old", "new")]
+    (True, [False, True])
+    """
+    cap = MAX_CACHE_BYTES if cap is None else cap
+    entries = _entries(root)
+    total = sum(size for _, size, _ in entries)
+    freed = 0
+    if total <= cap:
+        return 0
+    for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+        if total - freed <= cap:
+            break
+        try:
+            path.unlink()
+        except FileNotFoundError:  # another process trimmed it first: it is gone all the same
+            pass
+        except OSError:
+            continue
+        freed += size
+    return freed
 
 
 def lookup(directory: Path | None, engine: SpeechEngine, text: str, sample_rate: int) -> Lookup | None:
@@ -147,6 +232,11 @@ def lookup(directory: Path | None, engine: SpeechEngine, text: str, sample_rate:
     key = cache_key(engine.name, engine.voice, engine.rate, text)
     ready = load(ready_dir(directory, sample_rate), key)
     if ready is not None and ready[1] == sample_rate:
+        touch(ready_dir(directory, sample_rate), key)
+        touch(directory, key)  # the native entry is what the ready one is made from again
         return ("ready", *ready)
     native = load(directory, key)
-    return None if native is None else ("native", *native)
+    if native is None:
+        return None
+    touch(directory, key)
+    return ("native", *native)

@@ -17,7 +17,7 @@ import soxr
 
 from cadencecoach.core import dsp
 from cadencecoach.errors import ExtraUnavailable
-from cadencecoach.speech import cache
+from cadencecoach.speech import budget, cache
 from cadencecoach.speech.engines import ToneEngine, default_engine, fallback_chain
 from cadencecoach.speech.engines.base import EmptySpeechError, SpeechEngine, as_mono, describe
 
@@ -123,7 +123,8 @@ def synthesize_cues(
     Raises
     ------
     ValueError
-        When ``sample_rate`` is not a positive integer.
+        When ``sample_rate`` is not a positive integer, or the texts ask for more speech than
+        :mod:`cadencecoach.speech.budget` allows (choose them first with :func:`~cadencecoach.speech.budget.admit`).
     ~cadencecoach.errors.ExtraUnavailable
         When an optional extra is installed but cannot be imported (exit 2 with the fix, rather than a
         fallback voice nobody asked for). Never raises because of other text-to-speech problems.
@@ -148,14 +149,22 @@ def synthesize_cues(
         raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
     sample_rate = int(sample_rate)
     chain = fallback_chain(engine if engine is not None else default_engine())
+    unique = list(dict.fromkeys(texts))
+    over = budget.admit(unique, budget.rate_of(chain[0]))
+    if over.cut is not None:  # the caller chooses what to leave out (pipeline.speech_for), before this call
+        raise ValueError(
+            f"{over.asked} cue texts (about {over.asked_s / 60:.0f} minutes of speech) are more than one call "
+            f"synthesizes ({budget.MAX_CUE_TEXTS} texts, {budget.MAX_SPEECH_S / 60:.0f} minutes): "
+            "choose them with cadencecoach.speech.budget.admit"
+        )
     try:
         directory: Path | None = cache.speech_cache_dir(cache_dir)
     except Exception:
         directory = None
-    unique = list(dict.fromkeys(texts))
     failed: dict[int, str] = {}  # chain index -> why the engine does not work (for this call)
     empty: list[str] = []  # why particular texts could not be spoken
     spoken = toned = fell_back = 0
+    wrote = False  # entries were added: the cache is trimmed to its cap at the end
     out: dict[str, np.ndarray] = {}
     # The first engine's cache hits, and (batch engines) its audio for every miss, synthesized at once.
     head_cached = {text: cache.lookup(directory, chain[0], text, sample_rate) for text in unique}
@@ -210,7 +219,7 @@ def synthesize_cues(
                 continue
             result, source = (audio, int(rate)), candidate
             if cacheable and directory is not None:
-                cache.store(directory, key, audio, int(rate))
+                wrote |= cache.store(directory, key, audio, int(rate))
                 finished_key = key
             break
         if text in out:  # found ready at this rate
@@ -227,7 +236,9 @@ def synthesize_cues(
             fell_back += source is not chain[0]
         out[text] = finish(result[0], result[1], sample_rate)
         if finished_key and directory is not None:
-            cache.store(cache.ready_dir(directory, sample_rate), finished_key, out[text], sample_rate)
+            wrote |= cache.store(cache.ready_dir(directory, sample_rate), finished_key, out[text], sample_rate)
+    if wrote and directory is not None:
+        cache.trim(directory)
     reasons = "; ".join([*failed.values(), *dict.fromkeys(empty)])
     if toned:
         if spoken:
