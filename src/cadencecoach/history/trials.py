@@ -11,10 +11,14 @@ from typing import Any
 
 from cadencecoach.errors import UsageError, warn
 from cadencecoach.history.db import Database, HistoryError, Warn, open_db, utc_now
+from cadencecoach.workout import paces as pace_book
 from cadencecoach.workout import vdot as vdot_mod
 from cadencecoach.workout.units import METERS_PER_MILE, format_clock, parse_trial
 
-VDOT_RANGE = (10.0, 100.0)  # as the loader: outside it, no runner's result
+VDOT_RANGE = pace_book.VDOT_RANGE  # the pace book's: outside it, no runner's result
+
+FIRST_DAY = date(1900, 1, 1)
+"""The earliest day a trial may have been run; the latest is tomorrow (one day of slack for time zones)."""
 
 
 def format_time(seconds: float) -> str:
@@ -61,18 +65,30 @@ def make_trial(text: str, when: date | None = None, note: str | None = None) -> 
         meters, secs = parse_trial(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    try:
-        v = vdot_mod.vdot(float(meters), float(secs))
-    except (OverflowError, ValueError):
-        v = float("nan")
-    if not VDOT_RANGE[0] <= v <= VDOT_RANGE[1]:
-        raise UsageError(f"trial '{text}' gives a VDOT of {v:.1f}, outside any runner's range (10-100)")
+    v = pace_book.trial_vdot((meters, secs))  # the pace book's one check, as for --trial and trial:
+    if not pace_book.vdot_in_range(v):
+        raise UsageError(pace_book.vdot_range_message(text, v))
     distance = text.split()[0].lower()
     return Trial(None, when or date.today(), distance, float(meters), float(secs), v, (note or "").strip() or None)
 
 
+def last_day(today: date | None = None) -> date:
+    """The latest day a trial may have: tomorrow (one day of slack for time zones)."""
+    return (today or date.today()) + timedelta(days=1)
+
+
 def parse_date(text: str | None, *, today: date | None = None) -> date:
-    """``--date``: ``YYYY-MM-DD``, ``today`` or ``yesterday``; not in the future."""
+    """``--date``: ``YYYY-MM-DD``, ``today`` or ``yesterday``; from :data:`FIRST_DAY` to tomorrow.
+
+    Examples
+    --------
+    >>> parse_date("2026-11-20", today=date(2026, 12, 1))
+    datetime.date(2026, 11, 20)
+    >>> parse_date("0001-01-01", today=date(2026, 12, 1))
+    Traceback (most recent call last):
+    ...
+    cadencecoach.errors.UsageError: --date 0001-01-01: give a day from 1900-01-01 to 2026-12-02
+    """
     today = today or date.today()
     if text is None or text.strip().lower() == "today":
         return today
@@ -82,21 +98,57 @@ def parse_date(text: str | None, *, today: date | None = None) -> date:
         day = date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"--date {text}: write the day as YYYY-MM-DD, like 2026-11-20") from None
-    if day > today + timedelta(days=1):  # one day of slack for time zones
+    if day > last_day(today):
         raise UsageError(f"--date {text} is in the future")
+    if day < FIRST_DAY:
+        raise UsageError(f"--date {text}: give a day from {FIRST_DAY.isoformat()} to {last_day(today).isoformat()}")
     return day
 
 
-def _row(row: Any) -> Trial:
+class BadRow(ValueError):
+    """A stored trial that cannot be used (written by another tool, or before dates were checked)."""
+
+
+def _row(row: Any, *, today: date | None = None) -> Trial:
+    """A stored row as a Trial; :class:`BadRow` (saying what is wrong) unless every value is one a trial has."""
+    raw = row["date"]
+    try:
+        day = date.fromisoformat(str(raw))
+    except ValueError:
+        raise BadRow(f"its date {raw!r} is not a day") from None
+    if not FIRST_DAY <= day <= last_day(today):
+        raise BadRow(f"its date {day.isoformat()} is outside {FIRST_DAY.isoformat()}..{last_day(today).isoformat()}")
+    values: dict[str, float] = {}
+    for name in ("distance_m", "time_s", "vdot"):
+        value = row[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise BadRow(f"its {name} {value!r} is not a positive number")
+        values[name] = float(value)
+    if not pace_book.vdot_in_range(values["vdot"]):
+        raise BadRow(f"its VDOT {values['vdot']:.1f} is outside any runner's range")
     return Trial(
         id=row["id"],
-        date=date.fromisoformat(row["date"]),
-        distance=row["distance"],
-        distance_m=row["distance_m"],
-        time_s=row["time_s"],
-        vdot=row["vdot"],
+        date=day,
+        distance=str(row["distance"]),
+        distance_m=values["distance_m"],
+        time_s=values["time_s"],
+        vdot=values["vdot"],
         note=row["note"],
     )
+
+
+def _valid_rows(rows: list[Any], warn_fn: Warn | None) -> list[Trial]:
+    """The rows that are trials; each other one skipped with a warning naming it and the way out."""
+    out: list[Trial] = []
+    for row in rows:
+        try:
+            out.append(_row(row))
+        except BadRow as exc:
+            trial_id = row["id"]
+            (warn_fn or _warn)(
+                f"trial {trial_id} in the history is skipped: {exc} (remove it with 'cadencecoach trial rm {trial_id}')"
+            )
+    return out
 
 
 def add_trial(db: Database, trial: Trial) -> Trial:
@@ -118,24 +170,41 @@ def add_trial(db: Database, trial: Trial) -> Trial:
     return Trial(new_id, trial.date, trial.distance, trial.distance_m, trial.time_s, trial.vdot, trial.note)
 
 
-def list_trials(db: Database) -> list[Trial]:
-    """Oldest first (by the day run, then the order they were added)."""
-    return [_row(r) for r in db.query("SELECT * FROM trials ORDER BY date, id")]
+def list_trials(db: Database, warn: Warn | None = None) -> list[Trial]:
+    """Oldest first (by the day run, then the order they were added). A stored row that is no trial (a date
+    outside :data:`FIRST_DAY` .. tomorrow, a value out of range) is skipped with a warning naming it."""
+    return _valid_rows(db.query("SELECT * FROM trials ORDER BY date, id"), warn)
 
 
-def latest_trial(db: Database) -> Trial | None:
-    rows = db.query("SELECT * FROM trials ORDER BY date DESC, id DESC LIMIT 1")
-    return _row(rows[0]) if rows else None
+def latest_trial(db: Database, warn: Warn | None = None) -> Trial | None:
+    """The latest trial (by the day run); rows that are no trial are skipped (with a warning), never used."""
+    for row in db.query("SELECT * FROM trials ORDER BY date DESC, id DESC"):
+        found = _valid_rows([row], warn)
+        if found:
+            return found[0]
+    return None
 
 
 def remove_trial(db: Database, trial_id: int) -> Trial | None:
-    """Delete a trial; returns it (None when there was no such id)."""
+    """Delete a trial, even one whose stored values are bad; returns it (None when there was no such id)."""
     with db.write() as con:
         rows = con.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)).fetchall()
         if not rows:
             return None
         con.execute("DELETE FROM trials WHERE id = ?", (trial_id,))
-    return _row(rows[0])
+    row = rows[0]
+    try:
+        return _row(row)
+    except BadRow:  # what it was, as far as it can be read
+        try:
+            day = date.fromisoformat(str(row["date"]))
+        except ValueError:
+            day = date.min
+        numbers = [
+            float(v) if isinstance(v, (int, float)) and 0 < v < float("inf") else 0.0
+            for v in (row["distance_m"], row["time_s"], row["vdot"])
+        ]
+        return Trial(row["id"], day, str(row["distance"]), numbers[0], numbers[1], numbers[2], row["note"])
 
 
 # --------------------------------------------------------------------------------- the latest, quietly
@@ -149,7 +218,7 @@ def read_latest_trial(path: Path | None = None, warn: Warn | None = None) -> Tri
         if db is None:
             return None
         with db:
-            return latest_trial(db)
+            return latest_trial(db, warn)
     except (HistoryError, OSError) as exc:
         (warn or _warn)(f"cannot read your recorded trials: {exc}")
     except Exception as exc:  # a history problem must not stop a workout
