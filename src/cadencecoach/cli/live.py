@@ -40,18 +40,12 @@ def click_hint(spm: int) -> str:
 
 
 def _preload_sounddevice() -> None:
-    """Import sounddevice in a thread while the main thread imports numpy and the engine: PortAudio's
-    start-up (it scans the devices, in C, without the GIL) overlaps them. Errors surface later, when
+    """Probe PortAudio in a child process and then import sounddevice, in a thread, while the main thread
+    imports numpy and the engine (sinks.live.devices.preload_sounddevice). Errors surface later, when
     sinks.live.devices.load_sounddevice imports it again."""
-    import threading
+    from cadencecoach.sinks.live.devices import preload_sounddevice
 
-    def work() -> None:
-        try:
-            import sounddevice  # noqa: F401
-        except BaseException:
-            return
-
-    threading.Thread(target=work, name="cadencecoach-preload", daemon=True).start()
+    preload_sounddevice()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,13 +1,18 @@
 """The audio output: PortAudio through ``sounddevice``, the devices it lists, the one ``--device`` names and
 the output stream the player plays into.
 
-No PortAudio, no output device or a device that refuses the stream is :class:`AudioUnavailableError` (exit 3,
-naming the offline way out, :data:`RENDER_HINT`); a ``--device`` or ``--sample-rate`` that names nothing usable
-is :class:`UsageError` (exit 2).
+No PortAudio, a back-end that fails or aborts at start-up (probed in a child process before sounddevice is
+imported here: :func:`probe_portaudio`), no output device or a device that refuses the stream is
+:class:`AudioUnavailableError` (exit 3, naming the offline way out, :data:`RENDER_HINT`); a ``--device`` or
+``--sample-rate`` that names nothing usable is :class:`UsageError` (exit 2).
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -37,8 +42,124 @@ class OutputDevice:
         return max(1, min(self.channels, 2))
 
 
+PROBE_TIMEOUT_S = 10.0
+"""How long the probe (:func:`probe_portaudio`) may take to start PortAudio before the back-end counts as hung."""
+
+_PROBE_CODE = "import sounddevice"  # importing it runs Pa_Initialize: every host API scans its devices
+
+
+class _Probe:
+    """This process's one probe of PortAudio: a child Python that imports sounddevice, so that a back-end that
+    aborts (PortAudio through ALSA with no PulseAudio server and an empty ALSA configuration calls abort())
+    takes the child down, not us. Started at most once per process, only before sounddevice is imported
+    here; nothing is kept across runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._result: tuple[str | None] | None = None  # (None,): PortAudio starts; (reason,): it does not
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is not None or self._result is not None:
+                return
+            try:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-c", _PROBE_CODE],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    close_fds=True,
+                )
+            except OSError as exc:  # no child process at all: no way to look first, so do not import either
+                self._result = (f"cannot start a process to check the audio back-end ({exc.strerror or exc})",)
+
+    def result(self) -> str | None:
+        self.start()
+        with self._lock:
+            if self._result is not None:
+                return self._result[0]
+            proc = self._proc
+            assert proc is not None
+            try:
+                _, err = proc.communicate(timeout=PROBE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                self._result = (f"the audio back-end did not start within {PROBE_TIMEOUT_S:g} s",)
+                return self._result[0]
+            self._result = (_probe_verdict(proc.returncode, err.decode("utf-8", "replace")),)
+            return self._result[0]
+
+
+def _probe_verdict(returncode: int, stderr: str) -> str | None:
+    """What the probe's exit says: None (PortAudio starts), or why there is no audio output."""
+    if returncode == 0:
+        return None
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return (
+            f"the audio back-end crashed while starting (PortAudio died of {name}: is a PulseAudio or PipeWire "
+            "server running, is the ALSA configuration sound?)"
+        )
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("ALSA lib", "  "))]
+    last = lines[-1] if lines else f"exit status {returncode}"
+    if last.startswith(("ModuleNotFoundError", "ImportError")):
+        return f"the sounddevice package cannot be imported ({last})"
+    if last.startswith("OSError"):
+        return f"PortAudio is not available ({last.removeprefix('OSError: ')})"
+    return f"PortAudio cannot start ({last.rpartition('PortAudioError: ')[2] or last})"
+
+
+_PROBE = _Probe()
+
+
+def preload_sounddevice() -> None:
+    """Start the probe now and, once it says PortAudio starts, import sounddevice, in a thread: PortAudio's
+    start-up (the probe's, then ours: it scans the devices in C, without the GIL) overlaps the main thread's
+    imports. Errors surface in :func:`load_sounddevice`."""
+
+    def work() -> None:
+        try:
+            if _PROBE.result() is None:
+                import sounddevice  # noqa: F401
+        except BaseException:
+            return
+
+    if "sounddevice" in sys.modules:
+        return
+    start_probe()
+    threading.Thread(target=work, name="cadencecoach-preload", daemon=True).start()
+
+
+def start_probe() -> None:
+    """Start the probe of :func:`probe_portaudio` now (in the background) unless sounddevice is imported already;
+    its answer is read when sounddevice is first needed."""
+    if "sounddevice" not in sys.modules:
+        _PROBE.start()
+
+
+def probe_portaudio() -> str | None:
+    """None when PortAudio starts in a child process (so importing sounddevice here is safe), else why not.
+    Probed once per process, and not at all once sounddevice is imported.
+
+    Examples
+    --------
+    >>> "SIGABRT" in _probe_verdict(-6, "")
+    True
+    >>> _probe_verdict(1, "OSError: PortAudio library not found")
+    'PortAudio is not available (PortAudio library not found)'
+    """
+    if "sounddevice" in sys.modules:
+        return None
+    return _PROBE.result()
+
+
 def load_sounddevice() -> Any:
-    """Import sounddevice.
+    """Import sounddevice, after a probe in a child process (:func:`probe_portaudio`) says it is safe.
 
     Returns
     -------
@@ -48,12 +169,17 @@ def load_sounddevice() -> Any:
     Raises
     ------
     AudioUnavailableError
-        The PortAudio library is missing ("no audio output", exit 3).
+        PortAudio is missing, fails to start or takes the probe down ("no audio output", exit 3).
     """
+    reason = probe_portaudio()
+    if reason is not None:
+        raise AudioUnavailableError(f"no audio output: {reason}", RENDER_HINT)
     try:
         import sounddevice
     except OSError as exc:  # the PortAudio library is missing
         raise AudioUnavailableError(f"no audio output: PortAudio is not available ({exc})", RENDER_HINT) from None
+    except Exception as exc:  # PortAudioError from Pa_Initialize (the back-end changed since the probe)
+        raise AudioUnavailableError(f"no audio output: PortAudio cannot start ({exc})", RENDER_HINT) from None
     return sounddevice
 
 
@@ -211,6 +337,7 @@ def stream_factory(sd: Any, device: OutputDevice, rate: int, latency: str | floa
     StreamFactory
         callback -> an unstarted stream.
     """
+
     def make(callback: Callable[..., None]) -> Any:
         return sd.OutputStream(
             samplerate=rate,
@@ -238,14 +365,16 @@ def print_devices(out: TextIO | None = None) -> None:
     AudioUnavailableError
         No PortAudio or no output device (exit 3).
     """
-    from rich.console import Console
     from rich.table import Table
+
+    from cadencecoach.terminal import console as make_console
+    from cadencecoach.terminal import markup_safe
 
     sd = load_sounddevice()
     devices = output_devices(sd)
     if not devices:
         raise no_device_error()
-    console = Console(file=out) if out is not None else Console()
+    console = make_console(file=out)
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for col, justify in (("", "left"), ("index", "right"), ("name", "left"), ("channels", "right"),
                          ("default rate", "right"), ("host API", "left")):  # fmt: skip
@@ -254,10 +383,10 @@ def print_devices(out: TextIO | None = None) -> None:
         table.add_row(
             "*" if d.is_default else "",
             str(d.index),
-            d.name,
+            markup_safe(d.name),
             str(d.channels),
             f"{d.default_samplerate:g} Hz",
-            d.hostapi,
+            markup_safe(d.hostapi),
         )
     console.print(table)
     console.print("[dim]* default output; choose one with --device NAME-FRAGMENT or --device INDEX[/]")
