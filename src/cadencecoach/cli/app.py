@@ -1,15 +1,19 @@
 """The ``cadencecoach`` command line (Typer). See shared/spec/cli.md for the contract.
 
-Exit codes: 0 success; 2 invalid input (``FILE:LINE:COL: message`` for workouts); 3 audio output
-unavailable; 130 stopped by Ctrl-C. No traceback unless ``--debug``.
+Exit codes: 0 success; 2 invalid input (``FILE:LINE:COL: message`` for workouts) or an output that cannot be
+written; 3 audio output unavailable; 130 stopped by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (:class:`Stopped`).
+No traceback unless ``--debug``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,10 +21,10 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cadencecoach import errors
+from cadencecoach import atomic, errors
+from cadencecoach.errors import CoachError, UsageError, WorkoutError
 from cadencecoach.files import os_reason
 from cadencecoach.terminal import safe_text
-from cadencecoach.errors import CoachError, UsageError, WorkoutError
 
 
 def literal_help(command: Any) -> None:
@@ -72,7 +76,8 @@ STATE = _State()
 
 
 def _stderr(message: str) -> None:
-    print(safe_text(message, multiline=True), file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):  # stderr is gone (a closed terminal after SIGHUP): the exit code says it
+        print(safe_text(message, multiline=True), file=sys.stderr, flush=True)
 
 
 warn = errors.warn
@@ -88,6 +93,11 @@ def exit_code_for(exc: BaseException) -> int | None:
             _stderr(line)
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
+        # SIGTERM/SIGHUP (Stopped), or a Ctrl-C the live player re-raised after it stopped for one of them
+        signum = exc.signum if isinstance(exc, Stopped) else STOP_SIGNALS.received
+        if signum is not None and signum in _STOPS:
+            _stderr(f"stopped ({signal.Signals(signum).name}).")
+            return 128 + signum
         _stderr("stopped.")
         return 130
     if isinstance(exc, BrokenPipeError):
@@ -137,14 +147,87 @@ def guard(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# ------------------------------------------------------------------------------------------- signals
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a ``kill``, a closed terminal), raised in the main thread as if it were Ctrl-C, so every
+    cleanup runs as for Ctrl-C (the atomic writers delete their temporary file; an old target keeps its contents):
+    the command ends with one line, ``stopped (SIGTERM).``, and exit 128 + the signal's number (143, 129)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: After a first stop signal, repeats within this many seconds are only noted, so they cannot break off the
+#: cleanup the first one started (deleting a 5 GB temporary file); later ones raise again.
+STOP_GRACE_S = 3.0
+
+#: The signals that stop a command like Ctrl-C (SIGHUP does not exist on Windows).
+_STOPS = tuple(sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None)
+
+
+class _StopSignals:
+    """The command line's handlers of SIGINT, SIGTERM and SIGHUP, installed for the whole command by :func:`main`
+    (the one place). A signal the parent ignores (``nohup``, a background job's SIGINT) stays ignored. The live
+    player puts its own SIGTERM (and Ctrl-C) handling in place while it plays, and ours back afterwards; a SIGHUP
+    while it plays ends it like Ctrl-C (fade, summary), then exit 129."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._at = 0.0
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        self.received = None
+        for sig in (signal.SIGINT, *_STOPS):
+            usual = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+            try:
+                if signal.getsignal(sig) is not usual:
+                    continue
+                self._old[sig] = signal.signal(sig, self._handle)
+            except (ValueError, OSError):  # not the main thread, or a platform without it
+                return
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        # inside libsndfile (an exception in its callback would be lost) or deleting a temporary file: stop after
+        if atomic.defer_stop(lambda: self._handle(signum, None)):
+            return
+        now = time.monotonic()
+        if self.received is not None and now - self._at < STOP_GRACE_S:
+            return
+        self.received, self._at = signum, now
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Stopped(signum)
+
+
+STOP_SIGNALS = _StopSignals()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the app; returns the exit code."""
+    """Run the app with the stop signals handled (:class:`_StopSignals`); returns the exit code."""
+    STOP_SIGNALS.install()
     try:
-        app(args=argv, prog_name="cadencecoach")
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+        try:
+            app(args=argv, prog_name="cadencecoach")
+        except SystemExit as exc:
+            code = exc.code
+            code = code if isinstance(code, int) else (0 if code is None else 1)
+            received = STOP_SIGNALS.received
+            if code == 1 and received is not None and received in _STOPS:  # stopped while Click parsed ("Aborted!")
+                return 128 + received
+            return code
+        return 0
+    finally:
+        STOP_SIGNALS.restore()
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -306,17 +389,20 @@ def plan(
     """Show the compiled timeline: steps, times, cadences, cues and warnings. No audio is played."""
     from cadencecoach import pipeline as session
 
-    if plot is not None:  # history/charts.py: refuse a bad file name before any work
-        from cadencecoach.history.charts import check_output
+    if plot is not None:  # the one output check (cli/options.py) with the chart formats, before any work
+        from cadencecoach.cli.options import check_output, workout_input
+        from cadencecoach.history.charts import check_output as chart_format
 
-        check_output(plot, "--plot")
+        check_output(plot, workout_input(workout), option="--plot", check_format=lambda p: chart_format(p, "--plot"))
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     audio = _audio(sample_rate, "woodblock", 1.0, voice_engine, voice_name, speech_rate, 1.0)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, 0, voice_mode), audio, warn)
     if plot is not None:
+        from cadencecoach.cli.options import writing
         from cadencecoach.history.charts import plot_workout
 
-        chart = plot_workout(timeline, plot, title=w.name)
+        with writing(plot, option="--plot"):
+            chart = plot_workout(timeline, plot, title=w.name)
         _stderr(f"wrote {plot} ({len(chart.blocks)} steps, {len(chart.cues)} cues)")
     if as_json:
         sys.stdout.write(json.dumps(timeline.to_json()) + "\n")
@@ -348,7 +434,8 @@ def validate(
             for problem in exc.problems:
                 _stderr(str(problem))
             continue
-        print(f"ok  {arg}  ({w.name}: {format_clock(float(w.total_duration))}, {w.total_steps} steps)")
+        length = format_clock(float(w.total_duration))
+        print(f"ok  {safe_text(arg)}  ({safe_text(w.name)}: {length}, {w.total_steps} steps)")
     if bad:
         raise typer.Exit(2)
 
@@ -400,11 +487,14 @@ def render(
 ) -> None:
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
     from cadencecoach import pipeline as session
-    from cadencecoach.cli.options import check_audio_output
+    from cadencecoach.cli.options import check_audio_output, check_space, workout_input, writing
     from cadencecoach.sinks.file import render_to_file
 
-    check_audio_output(output, bit_depth)
+    inputs = [*workout_input(workout), *(("--music", Path(m)) for m in music or ())]
+    check_audio_output(output, bit_depth, inputs)
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
+    frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
+    check_space(output, frames, sample_rate, 1, bit_depth, mp3_bitrate, music=bool(music))
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
     renderer = session.make_renderer(timeline, audio)
@@ -412,7 +502,8 @@ def render(
         from cadencecoach.music.bed import attach_music
 
         attach_music(renderer, timeline, music, warn)
-    render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
+    with writing(output):
+        render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
 
 
 FEATURE_MODULES = ("live", "track", "history", "convert")

@@ -55,17 +55,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convert a workout to our YAML or to a Garmin FIT workout file; what cannot be carried over is a warning."""
         from cadencecoach import pipeline as session
-        from cadencecoach.errors import UsageError
+        from cadencecoach.cli.options import check_output, workout_input, writing
         from cadencecoach.workout.units import format_clock
 
         suffix = output.suffix.lower()
-        if suffix not in YAML_SUFFIXES + FIT_SUFFIXES:
-            raise UsageError(f"-o {output}: write .yaml (our workout format) or .fit (a Garmin workout)")
-        src = Path(workout).expanduser()
-        if src.exists() and output.exists() and src.resolve() == output.resolve():
-            raise UsageError(f"-o {output}: that is the input file; choose another name")
-        if output.parent and not output.parent.exists():
-            raise UsageError(f"-o {output}: no such folder {output.parent}")
+        check_output(output, workout_input(workout), check_format=_check_suffix)
         warnings: list[str] = []
         to_yaml = suffix in YAML_SUFFIXES
         w = session.load(workout, pace, trial, open_step=open_step, require_open_length=to_yaml, warn=warnings.append)
@@ -73,18 +67,25 @@ def register(app: typer.Typer) -> None:
             warn(message)
         more: list[str] = []
         if to_yaml:
-            _write_yaml(w, output, workout, warnings, more)
+            with writing(output):
+                _write_yaml(w, output, workout, warnings, more)
             what = f"{w.total_steps} steps"
         else:
             from cadencecoach.workout.formats.fit import fit_steps, write_fit
 
-            more = write_fit(w, output)
+            with writing(output):
+                more = write_fit(w, output)
             what = f"{len(fit_steps(w))} FIT steps"
         for message in more:
             warn(message)
         count = len(warnings) + len(more)
         note = f", {count} warning{'s' if count != 1 else ''}" if count else ""
         print(f"wrote {output} ({w.name}: {format_clock(float(w.total_duration))}, {what}{note})")
+
+
+def _check_suffix(output: Path) -> None:
+    if output.suffix.lower() not in YAML_SUFFIXES + FIT_SUFFIXES:
+        raise ValueError("write .yaml (our workout format) or .fit (a Garmin workout)")
 
 
 def _write_yaml(workout: object, output: Path, source: str, import_warnings: list[str], more: list[str]) -> None:

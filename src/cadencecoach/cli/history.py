@@ -141,17 +141,20 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output", help="The image: .png, .svg or .pdf.")],
     ) -> None:
         """Chart your trials over time: the equivalent mile time and the VDOT with its trend."""
-        from cadencecoach.history.charts import check_output, plot_trials
+        from cadencecoach.cli.options import check_output, writing
+        from cadencecoach.history.charts import check_output as chart_format
+        from cadencecoach.history.charts import plot_trials
         from cadencecoach.history.db import open_db
         from cadencecoach.history.trials import list_trials
 
-        check_output(output, "-o")
+        check_output(output, check_format=lambda p: chart_format(p, "-o"))  # the one output check, before any work
         db = open_db(create=False, warn=warn)
         trials = []
         if db is not None:
             with db:
                 trials = list_trials(db)
-        chart = plot_trials(trials, output)
+        with writing(output):
+            chart = plot_trials(trials, output)
         trend = ""
         if chart.vdot_per_30_days is not None:
             trend = f", VDOT trend {chart.vdot_per_30_days:+.1f} per 30 days"

@@ -1,7 +1,15 @@
 """Parsers and checks of command-line values that are more than a Typer type: ``--latency``, ``--breathing``,
-and an audio file's ``-o`` / ``--bit-depth``.
+and the output file of every command that writes one (``-o``, ``--bit-depth``).
 
 A bad value is :class:`~cadencecoach.errors.UsageError` (exit 2) naming the option.
+
+Output files (``render``, ``track click``, ``track build``, ``convert``) are checked the one way,
+:func:`check_output`, before any work: not one of the command's inputs (the workout, a song, a file in a
+``--music`` folder: the same file by path, symlink or hard link), a format the writer knows, not a folder or a
+device, in a folder that exists and takes a new file (a hidden probe file is created and removed: this finds
+permissions, read-only file systems and full inode tables as they are); :func:`check_space` refuses a file whose
+lower-bound size (:func:`cadencecoach.sinks.audiofile.estimated_bytes`) exceeds the free space; :func:`writing`
+turns a write that fails anyway (ENOSPC, EROFS, EACCES, EFBIG while encoding) into the same one-line error.
 
 Examples
 --------
@@ -13,9 +21,15 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
+from cadencecoach import atomic
 from cadencecoach.errors import UsageError
+from cadencecoach.files import kind_of, os_reason, same_file
 from cadencecoach.workout.model import parse_breathing as _breathing_rule
 
 DEFAULT_LATENCY_S = 0.1  # a metronome needs no low latency; a deeper buffer rides out a busy machine
@@ -87,20 +101,169 @@ def parse_breathing(value: str | None) -> tuple[int, int] | None:
     return pattern
 
 
-def check_audio_output(output: Path, bit_depth: int = 16) -> None:
-    """``-o FILE`` of ``render`` and ``track``: a format we write (by its extension), and ``--bit-depth`` 16 or 24;
-    checked before any work is done.
+Input = tuple[str, Path]
+"""An input of a command, for :func:`check_output`: the option that gave it (``"--music"``) or what it is in words
+(``"the workout file"``), and its path (a file, or a folder whose files are all inputs)."""
+
+
+def workout_input(arg: str) -> list[Input]:
+    """The workout file a workout argument names (a path, or a user or shipped workout's name), as an input for
+    :func:`check_output`; none when it names nothing (loading it will say so)."""
+    from cadencecoach.errors import WorkoutError
+    from cadencecoach.workout.library import resolve
+
+    try:
+        return [("the workout file", resolve(arg).path)]
+    except (WorkoutError, OSError, ValueError):
+        return []
+
+
+def check_output(
+    output: Path,
+    inputs: Iterable[Input] = (),
+    *,
+    option: str = "-o",
+    check_format: Callable[[Path], None] | None = None,
+) -> None:
+    """The output file of a command, before any work is done: nothing of the user's is destroyed, the file can
+    be written.
+
+    In this order: not a folder, device or FIFO; not one of `inputs` (:func:`cadencecoach.files.same_file`:
+    symlinks, hard links, ``./`` paths; for a folder, no file in it); `check_format` (the command's own rule on
+    the extension, raising ``ValueError``); its folder exists, is a folder, and a new file can be created in it.
 
     Raises
     ------
     UsageError
-        An extension no writer knows (the message lists the ones there are), or another bit depth.
+        One line naming `option` and `output`, and why.
+    """
+    try:
+        st: os.stat_result | None = os.stat(output)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise UsageError(f"{option} {output}: {output.parent} is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{option} {output}: {os_reason(exc)}") from None
+    if st is not None:
+        kind = kind_of(st.st_mode)
+        if kind == "a directory":
+            raise UsageError(f"{option} {output}: is a folder; give a file name")
+        if kind is not None:  # /dev/null, a FIFO: the rename would put a file in its place
+            raise UsageError(f"{option} {output}: is {kind}, not a regular file")
+    what = _input_it_is(output, inputs)
+    if what is not None:
+        raise UsageError(f"{option} {output}: that is {what}; choose another name (it would be overwritten)")
+    if check_format is not None:
+        try:
+            check_format(output)
+        except ValueError as exc:
+            raise UsageError(f"{option} {output}: {exc}") from None
+    parent = output.parent
+    if not parent.exists():
+        raise UsageError(f"{option} {output}: no such folder {parent}")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {output}: {parent} is not a folder")
+    try:  # the one sure test: what the writer will do (permissions, ACLs, a read-only mount, no inodes left)
+        temp, fd = atomic.temp_beside(output)
+    except OSError as exc:
+        raise UsageError(f"{option} {output}: cannot write in {_folder(parent)}: {os_reason(exc)}") from None
+    os.close(fd)
+    atomic.discard(temp)
+
+
+def _folder(path: Path) -> str:
+    return "this folder" if str(path) == "." else str(path)
+
+
+def _input_it_is(output: Path, inputs: Iterable[Input]) -> str | None:
+    """How `output` is one of `inputs`, in words, or None. A file that does not exist is none of them."""
+    try:
+        st = os.stat(output)
+    except OSError:
+        st = None
+    for what, path in inputs:
+        given = f"{path}, given with {what}" if what.startswith("-") else f"{what} {path}"
+        if path.is_dir():
+            if st is not None and _folder_holds(path, output, st):
+                return f"a file in {given}"
+        elif same_file(output, path):
+            return given
+    return None
+
+
+def _folder_holds(folder: Path, output: Path, st: os.stat_result) -> bool:
+    """`output` (existing, stat `st`) is in `folder` or is one of its files under another name (a link)."""
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        if output.resolve().is_relative_to(folder.resolve()):
+            return True
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                other = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+                return True
+    return False
+
+
+def check_audio_output(output: Path, bit_depth: int = 16, inputs: Iterable[Input] = ()) -> None:
+    """``-o FILE`` of ``render`` and ``track``: :func:`check_output` with the audio formats we write (by the
+    extension), and ``--bit-depth`` 16 or 24; checked before any work is done.
+
+    Raises
+    ------
+    UsageError
+        One of `inputs`, an extension no writer knows (the message lists the ones there are), another bit depth,
+        or a path that cannot be written (:func:`check_output`).
     """
     from cadencecoach.sinks import audiofile  # not at import: `click` and `run` never write a file
 
-    try:
-        audiofile.format_for(output)
-    except ValueError as exc:
-        raise UsageError(f"-o {output}: {exc}") from None
     if bit_depth not in (16, 24):
         raise UsageError("--bit-depth must be 16 or 24")
+
+    def check_format(path: Path) -> None:
+        audiofile.format_for(path)
+
+    check_output(output, inputs, check_format=check_format)
+
+
+def check_space(
+    output: Path,
+    frames: int,
+    sample_rate: int,
+    channels: int = 1,
+    bit_depth: int = 16,
+    mp3_bitrate: int = 128,
+    *,
+    music: bool = False,
+    option: str = "-o",
+) -> None:
+    """Refuse (UsageError naming `option`) an audio file of `frames` frames that cannot fit in the free space of
+    its folder: its size's lower bound (:func:`cadencecoach.sinks.audiofile.estimated_bytes`: exact for WAV, the bit
+    rate for MP3, a floor for FLAC and Ogg; `music` for a mix of songs) against ``shutil.disk_usage().free``."""
+    from cadencecoach.sinks import audiofile
+
+    content: Literal["sparse", "music"] = "music" if music else "sparse"
+    needed = audiofile.estimated_bytes(output, frames, sample_rate, channels, bit_depth, mp3_bitrate, content=content)
+    try:
+        audiofile.check_space(output, needed)
+    except audiofile.NotEnoughSpace as exc:
+        raise UsageError(f"{option} {output}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def writing(output: Path, *, option: str = "-o") -> Iterator[None]:
+    """Around the work that writes `output`: a file-system error about it (the disk is full, read-only, permission
+    denied, a file size limit) is one line naming `option` with the reason in words (exit 2); the writers have
+    already removed their temporary file and left an old `output` as it was."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None or Path(os.fsdecode(exc.filename)) != Path(output):
+            raise
+        from cadencecoach.sinks.audiofile import NotEnoughSpace
+
+        reason = exc.strerror if isinstance(exc, NotEnoughSpace) else os_reason(exc)
+        raise UsageError(f"{option} {output}: cannot write it: {reason}") from None

@@ -131,14 +131,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a click track that follows a cadence profile (or a workout's cadences), without a voice."""
         from cadencecoach import pipeline as session
-        from cadencecoach.cli.options import check_audio_output, parse_breathing
+        from cadencecoach.cli.options import check_audio_output, check_space, parse_breathing, workout_input, writing
         from cadencecoach.core.timeline import CompileOptions, compile_workout
         from cadencecoach.errors import UsageError
         from cadencecoach.sinks.file import render_to_file
 
         if (profile is None) == (workout is None):
             raise UsageError('give either --profile "10min@170, ..." or a WORKOUT, not both and not neither')
-        check_audio_output(output, bit_depth)
+        check_audio_output(output, bit_depth, workout_input(workout) if workout is not None else [])
         if profile is not None:
             from cadencecoach.music.profile import parse_profile
 
@@ -146,10 +146,12 @@ def register(app: typer.Typer) -> None:
         else:
             assert workout is not None
             w = session.load(workout)
+        check_space(output, round(float(w.total_duration) * sample_rate), sample_rate, 1, bit_depth, mp3_bitrate)
         options = CompileOptions(voice_mode="off", click=True, accent=accent, breathing=parse_breathing(breathing))
         timeline = compile_workout(w, sample_rate, {}, options)
         renderer = session.make_renderer(timeline, session.AudioSettings(sample_rate, sound, volume))
-        render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
+        with writing(output):
+            render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
 
     @track.command(
         name="analyze",
@@ -240,14 +242,16 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Stretch your songs to one cadence, with clicks on their beats, crossfades on a beat, chapters and labels."""
-        from cadencecoach.cli.options import check_audio_output
+        from cadencecoach.cli.options import check_audio_output, check_space, writing
         from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
 
+        check_audio_output(output, 16, [("--music", m) for m in music])
         require("track build")
         from cadencecoach.music.mix import BuildOptions, plan_build, render_build
+        from cadencecoach.music.output import label_path
 
-        check_audio_output(output)
+        label_path(output)  # the labels beside it: refused now if every name for them is someone else's file
         if click_mode not in ("on", "off", "accent"):
             raise UsageError(f"--click must be on, off or accent (got '{click_mode}')")
         options = BuildOptions(
@@ -269,15 +273,18 @@ def register(app: typer.Typer) -> None:
         plan = plan_build(ok, failed, options)
         for s in plan.skipped:
             warn(f"skipped {s.song.name}: {s.reason}")
-        result = render_build(plan, output, title=title or output.stem)
+        check_space(output, round(float(plan.length) * sample_rate), sample_rate, 2, 16, mp3_bitrate, music=True)
+        with writing(output):
+            result = render_build(plan, output, title=title or output.stem)
         _print_build(plan, result)
 
     app.add_typer(track, name="track")
 
 
 def _print_analysis(results: list, cadence: float | None) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from cadencecoach.terminal import console, markup_safe
 
     table = Table(title="Songs", title_justify="left")
     table.add_column("song")
@@ -290,31 +297,37 @@ def _print_analysis(results: list, cadence: float | None) -> None:
     if cadence:
         table.add_column(f"at {cadence:g} spm", justify="right")
     for r in results:
-        row = [r.name, f"{r.tempo:.1f}" if r.tempo else "-", f"{r.confidence:.2f}", _clock(r.duration)]
+        row = [markup_safe(r.name), f"{r.tempo:.1f}" if r.tempo else "-", f"{r.confidence:.2f}", _clock(r.duration)]
         row += [f"{m * r.tempo:.0f}" if r.tempo else "-" for m in (1.0, 2.0, 0.5)]
         if cadence:
             fit = r.best_fit(cadence)
             row.append(f"{fit[0]:g}x {(fit[1] - 1) * 100:+.1f} %" if fit else "-")
         table.add_row(*row)
-    Console().print(table)
+    console().print(table)
 
 
 def _print_build(plan, result) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=True)
-    table = Table(title=f"{result.path.name} at {plan.options.cadence:g} spm", title_justify="left")
+    from cadencecoach.terminal import console as make_console
+    from cadencecoach.terminal import markup_safe
+
+    console = make_console(stderr=True)
+    table = Table(title=f"{markup_safe(result.path.name)} at {plan.options.cadence:g} spm", title_justify="left")
     for col, just in (("start", "right"), ("song", "left"), ("BPM", "right"), ("x", "right"), ("stretch", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for ch, p in zip(plan.chapters, plan.placements, strict=True):
         table.add_row(
-            _clock(ch.start), p.song.name, f"{p.song.tempo:.1f}", f"{p.multiple:g}", f"{p.stretch_percent:+.1f} %"
+            _clock(ch.start),
+            markup_safe(p.song.name),
+            f"{p.song.tempo:.1f}",
+            f"{p.multiple:g}",
+            f"{p.stretch_percent:+.1f} %",
         )
     console.print(table)
     console.print(
-        f"wrote {result.path}: {_clock(result.seconds)}, {_plural(len(plan.placements), 'song')}, "
-        f"{result.clicks} clicks, {result.loudness:.1f} LUFS; labels in {result.labels.name}"
+        f"wrote {markup_safe(result.path)}: {_clock(result.seconds)}, {_plural(len(plan.placements), 'song')}, "
+        f"{result.clicks} clicks, {result.loudness:.1f} LUFS; labels in {markup_safe(result.labels.name)}"
     )
     if plan.skipped:
         console.print(f"{_plural(len(plan.skipped), 'song')} skipped (see the warnings above)")

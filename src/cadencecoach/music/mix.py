@@ -30,7 +30,7 @@ from cadencecoach.errors import UsageError
 from cadencecoach.music.analysis import Failure, SongAnalysis
 from cadencecoach.music.decode import open_source
 from cadencecoach.music.loudness import LoudnessMeter, TruePeakLimiter
-from cadencecoach.music.output import Chapter, MixWriter, label_path
+from cadencecoach.music.output import Chapter, MixWriter
 from cadencecoach.music.stretch import Submit, TimeMap, beat_map, regular_grid, stretched_stream
 
 if TYPE_CHECKING:
@@ -422,25 +422,27 @@ def render_build(
             if bar:
                 bar.close()
     return BuildResult(
-        output, label_path(output), total / rate, len(plan.clicks), meter.integrated(), limiter.max_reduction_db
+        output, writer.labels_path, total / rate, len(plan.clicks), meter.integrated(), limiter.max_reduction_db
     )
 
 
 class _Progress:
     def __init__(self, total: int, label: str) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from cadencecoach.terminal import console, safe_text
+
         self._p = Progress(
-            TextColumn("[bold]building[/] {task.description}"),
+            TextColumn("[bold]building[/]"),
+            TextColumn("{task.description}", markup=False),  # file-borne: no markup, no emoji codes
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console(stderr=True),
             transient=True,
         )
         self._p.start()
-        self._task = self._p.add_task(label, total=total)
+        self._task = self._p.add_task(safe_text(label), total=total)
 
     def update(self, done: int) -> None:
         self._p.update(self._task, completed=done)

@@ -10,10 +10,16 @@ The label file is written with :func:`cadencecoach.atomic.write_text`.
 Chapters: MP3 gets ID3v2.3 ``CHAP`` frames (one per song, with ``TIT2`` title and ``TPE1`` artist sub-frames)
 and a top-level ordered ``CTOC``; FLAC and OGG get the ``CHAPTERnnn``/``CHAPTERnnnNAME`` Vorbis comments;
 every format gets ``NAME.txt``, an Audacity label track: ``start<TAB>end<TAB>label`` per song, in seconds.
+
+The label file is a side file the user did not name, so it never replaces a file the tool did not write:
+:func:`label_path` takes ``NAME.txt`` when it is free or is a label file already (it parses completely as
+``start<TAB>end<TAB>label`` lines, :func:`is_label_file`), else the first of ``NAME.labels.txt``,
+``NAME.labels-2.txt`` ... ``NAME.labels-99.txt`` that is, and :class:`MixWriter` says so with a warning.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from cadencecoach import atomic
+from cadencecoach.errors import UsageError, warn
+from cadencecoach.files import InputRefused, read_limited
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class MixWriter:
         self.chapters = list(chapters)
         self.title = title
         self.labels = labels
+        self.labels_path = announce_label_path(self.path) if labels else self.path.with_suffix(".txt")
         self.frames = 0
         self._w = audiofile.open_writer(
             self.path,
@@ -79,7 +88,13 @@ class MixWriter:
         )
 
     def _add_chapters(self, temp: Path) -> None:
-        add_chapters(temp, self.chapters, self.title, ext=self.ext)
+        try:
+            add_chapters(temp, self.chapters, self.title, ext=self.ext)
+        except Exception as exc:  # mutagen wraps a failed write (the disk is full) in its MutagenError
+            cause = _os_error_in(exc)
+            if cause is None:
+                raise
+            raise atomic.named(cause, self.path) from None
 
     def write(self, block: np.ndarray) -> None:
         self._w.write(block)
@@ -96,11 +111,78 @@ class MixWriter:
             return
         self._w.close()  # adds the chapters, then renames; on an error nothing is left behind
         if self.labels:
-            write_labels(label_path(self.path), self.chapters)
+            chosen = label_path(self.path)  # again: a file may have appeared while the mix was written
+            if chosen != self.labels_path:
+                self.labels_path = announce_label_path(self.path)
+            write_labels(self.labels_path, self.chapters)
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError behind `exc` (itself, mutagen's ``MutagenError(OSError)``, or its cause), if any."""
+    for candidate in (exc, *exc.args[:1], exc.__cause__, exc.__context__):
+        if isinstance(candidate, OSError) and candidate.errno is not None:
+            return candidate
+    return None
+
+
+#: Largest label file read to tell whether it is ours (100 bytes a song: ten thousand songs).
+LABEL_FILE_LIMIT = 1 << 20
+#: Other names tried for the labels when ``NAME.txt`` is a file the tool did not write.
+LABEL_ALTERNATIVES = 99
+
+
+def is_label_file(path: Path) -> bool:
+    """`path` is a regular file of Audacity label lines (``start<TAB>end<TAB>label``, seconds), as
+    :func:`write_labels` writes: a file the tool may replace. Empty counts; anything else (a FIFO, a folder,
+    text that is not only label lines, over :data:`LABEL_FILE_LIMIT` bytes) does not."""
+    try:
+        data = read_limited(path, LABEL_FILE_LIMIT)
+    except InputRefused:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            return False
+        try:
+            start, end = float(parts[0]), float(parts[1])
+        except ValueError:
+            return False
+        if not 0.0 <= start <= end:
+            return False
+    return True
 
 
 def label_path(path: Path) -> Path:
-    return path.with_suffix(".txt")
+    """Where the labels of the mix `path` go: ``NAME.txt`` unless it is a file the tool did not write (see the
+    module doc), else the first free or ours of ``NAME.labels.txt``, ``NAME.labels-2.txt``, ...
+
+    Raises
+    ------
+    UsageError
+        All of them are taken by other files.
+    """
+    candidates = [path.with_suffix(".txt"), path.with_suffix(".labels.txt")]
+    candidates += [path.with_suffix(f".labels-{i}.txt") for i in range(2, LABEL_ALTERNATIVES + 1)]
+    for candidate in candidates:
+        if not os.path.lexists(candidate) or is_label_file(candidate):
+            return candidate
+    raise UsageError(
+        f"-o {path}: the label file {candidates[0].name} and its alternatives up to {candidates[-1].name} are all "
+        "files cadencecoach did not write; move them or choose another name"
+    )
+
+
+def announce_label_path(path: Path) -> Path:
+    """:func:`label_path`, with a warning when it is not ``NAME.txt`` (that file is someone else's)."""
+    chosen = label_path(path)
+    usual = path.with_suffix(".txt")
+    if chosen != usual:
+        warn(f"{usual} is not a label file written by cadencecoach: the labels go to {chosen.name} instead")
+    return chosen
 
 
 def write_labels(path: Path, chapters: Sequence[Chapter]) -> None:

@@ -11,6 +11,13 @@ the target (:func:`cadencecoach.atomic.commit`) only when the ``with`` block exi
 KeyboardInterrupt included, the temporary file is closed and deleted and the exception propagates: the target
 is never half-written and a file that already existed there keeps its old contents.
 
+A file that cannot be written (the disk is full, the file system is read-only or went away, a size limit) is an
+``OSError`` with its ``errno`` and the *target's* name, however the encoder met it: libsndfile writes through a file
+object of ours (soundfile's virtual I/O) that keeps the real error, because libsndfile itself says only "System
+error" (WAV, FLAC) or nothing at all (Ogg and MP3 pages that did not fit were dropped silently and the file committed
+cut short). :func:`estimated_bytes` is a cheap lower bound of a file's size for a free-space check before the work;
+``open_writer`` makes that check itself when it is given ``expected_frames`` (:class:`NotEnoughSpace`).
+
 For 16- and 24-bit PCM (WAV, FLAC) the float -> integer conversion is done here with numpy
 (scale by 32767 or 8388607, round to nearest, clip) and integers are handed to libsndfile, which
 is faster than letting libsndfile convert floats and makes clipping explicit. Lossy formats get
@@ -23,9 +30,11 @@ This is the one MP3 path of the tool: workouts (``render``) and music mixes (``t
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal
@@ -40,6 +49,9 @@ __all__ = [
     "MP3_QUALITY",
     "WAV_MAX_DATA_BYTES",
     "AudioWriter",
+    "NotEnoughSpace",
+    "check_space",
+    "estimated_bytes",
     "format_for",
     "mp3_backend",
     "open_writer",
@@ -80,6 +92,118 @@ def format_for(path: str | os.PathLike[str]) -> str:
     if ext not in FORMATS:
         raise ValueError(f"unsupported output format '{suffix}': use .wav, .flac, .ogg or .mp3")
     return ext
+
+
+#: Lower bounds of compressed sizes, for :func:`estimated_bytes`: FLAC as a fraction of 16-bit PCM, Ogg Vorbis in
+#: bytes per second per channel. "sparse" is a workout render (clicks and cues over silence: digital silence packs to
+#: 0.15 % in FLAC and 0.8 kbit/s in Vorbis, measured), "music" a mix (songs under the clicks: synthetic test songs
+#: pack to 38 % and 44 kbit/s a channel, real music more).
+_FLAC_FRACTION = {"sparse": 0.001, "music": 0.2}
+_OGG_BYTES_PER_S = {"sparse": 500 / 8, "music": 16_000 / 8}
+
+
+def estimated_bytes(
+    path: str | os.PathLike[str],
+    frames: int,
+    sample_rate: int,
+    channels: int = 1,
+    bit_depth: int = 16,
+    mp3_bitrate: int = 128,
+    *,
+    content: Literal["sparse", "music"] = "sparse",
+) -> int:
+    """A lower bound of the size of the file `path` (format from its extension) of `frames` frames.
+
+    Exact for WAV (the sample data; the header is extra), from the constant bit rate for MP3 (as LAME clamps it for
+    the sample rate, less 2 %), and a floor that no sound goes below for FLAC and Ogg Vorbis, whose sizes depend on
+    the sound (`content`: ``"sparse"`` for a workout's clicks and cues over silence, ``"music"`` for a mix). A file
+    whose estimate exceeds the free space cannot fit; one under it may still not (the writer then fails cleanly).
+
+    Examples
+    --------
+    >>> estimated_bytes("a.wav", 44100 * 60, 44100)  # a minute of 16-bit mono: 5.3 MB
+    5292000
+    >>> estimated_bytes("a.mp3", 44100 * 60, 44100, mp3_bitrate=128)  # 128 kbit/s for a minute, less 2 %
+    940800
+    """
+    ext = format_for(path)
+    seconds = frames / sample_rate
+    if ext == ".wav":
+        return frames * channels * (bit_depth // 8)
+    if ext == ".flac":
+        return int(frames * channels * 2 * _FLAC_FRACTION[content])
+    if ext == ".ogg":
+        return int(seconds * channels * _OGG_BYTES_PER_S[content])
+    lo, hi = next((lo, hi) for min_rate, lo, hi in _MP3_BITRATE_RANGES if sample_rate >= min_rate)
+    return int(seconds * min(max(mp3_bitrate, lo), hi) * 1000 / 8 * 0.98)
+
+
+class NotEnoughSpace(OSError):
+    """The file would not fit in the free space of its folder (``errno`` ENOSPC, the target as ``filename``);
+    ``strerror`` says how much it needs and how much there is."""
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def check_space(path: str | os.PathLike[str], needed: int) -> None:
+    """Raise :class:`NotEnoughSpace` when `needed` bytes (an :func:`estimated_bytes` lower bound) are more than the
+    free space of `path`'s folder; nothing when the free space cannot be read (the write then says what failed)."""
+    target = Path(path)
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        return
+    if needed > free:
+        words = f"needs at least {_megabytes(needed)} but only {_megabytes(free)} is free in {target.parent}"
+        raise NotEnoughSpace(errno.ENOSPC, words, str(target))
+
+
+class _FdSink:
+    """The file object libsndfile writes through (soundfile's virtual I/O) instead of the bare descriptor: the
+    first error of any call is kept (``error``) and the call reports failure to libsndfile, which then stops or
+    goes on as it does; :meth:`check` raises the kept error once the libsndfile call has returned. Nothing raises
+    out of these methods: an exception in a cffi callback would be printed and lost (which is also why every
+    libsndfile call runs :func:`cadencecoach.atomic.uninterrupted`: a stop signal waits until it has returned)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.error: BaseException | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.error is not None:
+            return 0
+        try:
+            _write_all(self.fd, data)
+        except BaseException as exc:  # kept, and raised by check() after the C call
+            self.error = exc
+            return 0
+        return len(data)
+
+    def readinto(self, buf: memoryview) -> int:
+        try:
+            data = os.read(self.fd, len(buf))
+            buf[: len(data)] = data
+            return len(data)
+        except BaseException as exc:
+            self.error = self.error or exc
+            return 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        try:
+            return os.lseek(self.fd, offset, whence)
+        except BaseException as exc:
+            self.error = self.error or exc
+            return -1
+
+    def tell(self) -> int:
+        return self.seek(0, os.SEEK_CUR)
+
+    def check(self) -> None:
+        """Raise the kept error, if any."""
+        if self.error is not None:
+            raise self.error
 
 
 def mp3_backend() -> str:
@@ -155,17 +279,18 @@ class _SoundFileEncoder(_Encoder):
             # libsndfile defaults to VBR; constant bit rate at exactly mp3_bitrate instead.
             compression = _mp3_compression_level(sample_rate, mp3_bitrate)
             bitrate_mode = "CONSTANT"
-        self._file = sf.SoundFile(
-            fd,
-            mode="w",
-            samplerate=sample_rate,
-            channels=channels,
-            subtype=subtype,
-            format=fmt,
-            closefd=False,
-            compression_level=compression,
-            bitrate_mode=bitrate_mode,
-        )
+        self._sink = _FdSink(fd)
+        with self._io():
+            self._file = sf.SoundFile(
+                self._sink,
+                mode="w",
+                samplerate=sample_rate,
+                channels=channels,
+                subtype=subtype,
+                format=fmt,
+                compression_level=compression,
+                bitrate_mode=bitrate_mode,
+            )
         if auto_downgrade:
             from soundfile import _ffi, _snd
 
@@ -193,11 +318,24 @@ class _SoundFileEncoder(_Encoder):
         else:
             out = self._scratch_f[:n]
             np.clip(frames, -1.0, 1.0, out=out)
-        self._file.write(out)
+        with self._io():
+            self._file.write(out)
         self._frames += n
 
+    @contextlib.contextmanager
+    def _io(self) -> Iterator[None]:
+        """A libsndfile call: the error its writes met, not its "System error" (nor nothing, for Ogg and MP3)."""
+        try:
+            with atomic.uninterrupted():
+                yield
+        except Exception:  # LibsndfileError, or soundfile's assertion that all frames were written
+            self._sink.check()
+            raise
+        self._sink.check()
+
     def finish(self) -> None:
-        self._file.close()
+        with self._io():
+            self._file.close()
 
     def discard(self) -> None:
         with contextlib.suppress(Exception):
@@ -338,7 +476,11 @@ class AudioWriter:
         self._fd: int | None = None
         self._encoder: _Encoder | None = None
         self._before_commit = before_commit
-        self.temp_path, fd = atomic.temp_beside(self.path)
+        try:
+            self.temp_path, fd = atomic.temp_beside(self.path)
+        except OSError as exc:
+            self._closed = True
+            raise self._named(exc) from None
         self._fd = fd
         try:
             if self.format == ".mp3" and (mp3_encoder == "lameenc" or mp3_backend() == "lameenc"):
@@ -360,9 +502,15 @@ class AudioWriter:
                     mp3_bitrate,
                     expected_frames,
                 )
+        except OSError as exc:
+            self.abort()
+            raise self._named(exc) from None
         except BaseException:
             self.abort()
             raise
+
+    def _named(self, exc: OSError) -> OSError:
+        return atomic.named(exc, self.path)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -384,6 +532,9 @@ class AudioWriter:
                 chunk = a[start : start + _CHUNK_FRAMES]
                 self._encoder.write(chunk)
                 self.frames_written += chunk.shape[0]
+        except OSError as exc:
+            self.abort()
+            raise self._named(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -408,6 +559,9 @@ class AudioWriter:
             self._fd = None
             os.close(fd)
             atomic.commit(self.temp_path, self.path, fsync=False)
+        except OSError as exc:
+            self.abort()
+            raise self._named(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -416,17 +570,19 @@ class AudioWriter:
             atomic.fsync_directory(self.path.parent)
 
     def abort(self) -> None:
-        """Drop everything written so far: close and delete the temporary file. Never raises."""
+        """Drop everything written so far: close and delete the temporary file. Never raises (a stop signal that
+        comes meanwhile is raised once it is done: :func:`cadencecoach.atomic.uninterrupted`)."""
         if self._closed:
             return
-        self._closed = True
-        if self._encoder is not None:
-            self._encoder.discard()
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        atomic.discard(self.temp_path)
+        with atomic.uninterrupted():
+            self._closed = True
+            if self._encoder is not None:
+                self._encoder.discard()
+            if self._fd is not None:
+                fd, self._fd = self._fd, None
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            atomic.discard(self.temp_path)
 
     @property
     def closed(self) -> bool:
@@ -514,8 +670,13 @@ def open_writer(
         The directory does not exist / is not a directory.
     IsADirectoryError
         The target is a directory.
+    NotEnoughSpace
+        With `expected_frames`: the file cannot fit in the free space (:func:`estimated_bytes`).
+    OSError
+        The temporary file cannot be created (permission denied, a read-only file system), with the target's name.
 
-    All of them before anything is written.
+    All of them before anything is written. Writing and closing raise ``OSError`` (the target's name, the real
+    errno) when the file system refuses.
 
     Examples
     --------
@@ -555,6 +716,8 @@ def open_writer(
         raise ValueError(f"MP3 encoder must be 'auto' or 'lameenc', got {mp3_encoder!r}")
     if isinstance(mp3_quality, bool) or not isinstance(mp3_quality, (int, np.integer)) or not 0 <= mp3_quality <= 9:
         raise ValueError(f"MP3 quality must be an integer 0..9, got {mp3_quality!r}")
+    if expected_frames is not None:
+        check_space(target, estimated_bytes(target, expected_frames, sample_rate, channels, bit_depth, mp3_bitrate))
     return AudioWriter(
         target,
         int(sample_rate),

@@ -54,17 +54,19 @@ def render_to_file(
     buf = np.empty(block, np.float32)
     with audiofile.open_writer(output, sr, 1, bit_depth, mp3_bitrate, expected_frames=total) as writer:
         if show:
-            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+            from cadencecoach.terminal import console, safe_text
+
             columns = (
-                TextColumn("[bold]rendering[/] {task.description}"),
+                TextColumn("[bold]rendering[/]"),
+                TextColumn("{task.description}", markup=False),  # file-borne: no markup, no emoji codes
                 BarColumn(),
                 TextColumn("{task.percentage:>3.0f}%"),
                 TimeRemainingColumn(),
             )
-            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task(label or output.name, total=total)
+            with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+                task = bar.add_task(safe_text(label or output.name), total=total)
                 for start in range(0, total, block):
                     n = min(block, total - start)
                     renderer.render(start, buf[:n])
@@ -76,10 +78,11 @@ def render_to_file(
                 renderer.render(start, buf[:n])
                 writer.write(buf[:n])
     if show or progress is None:
+        from cadencecoach.terminal import safe_text
         from cadencecoach.workout.units import format_clock
 
         print(
-            f"wrote {output}: {format_clock(total / sr)}, {len(renderer.timeline.clicks)} clicks, "
+            f"wrote {safe_text(output)}: {format_clock(total / sr)}, {len(renderer.timeline.clicks)} clicks, "
             f"{len(renderer.timeline.cues)} cues",
             file=sys.stderr,
         )
