@@ -15,6 +15,7 @@ from cadencecoach.errors import Problem, UsageError, WorkoutError
 from cadencecoach.workout.loader import load_workout, load_workout_text
 from cadencecoach.workout.model import Repeat, Step, Workout, expand
 from cadencecoach.workout.paces import PaceOverrideError, TrialError
+from cadencecoach.workout.source import Report, check_totals
 from spec_example import SPEC_EXAMPLE
 
 MILE = Fraction(1609344, 1000)
@@ -384,7 +385,15 @@ def test_step_count_too_large_to_print_is_still_a_workout_error() -> None:
         f"name: x\nsteps:\n  - repeat: {big}\n    steps:\n      - repeat: {big}\n        steps:\n"
         f"          - run: {tiny}m\n            pace: 0:{tiny.replace('0.', '00.', 1)}/km\n"
     )
-    assert only_problem(text).startswith("w.yaml:2:1: the workout has more than 10^12 steps")
+    # the pace is refused too now (faster than any runner), and both are reported
+    first, second = problems(text)
+    assert first.startswith("w.yaml:2:1: the workout has more than 10^12 steps")
+    assert second.startswith("w.yaml:8:19: pace '0:00.") and "faster than 1:30/km" in second
+    report = Report("w.yaml")  # the count itself, however it comes about
+    assert not check_totals(report, (2, 1), Fraction(1), 10**5000)
+    assert [str(p) for p in report.problems] == [
+        "w.yaml:2:1: the workout has more than 10^12 steps once repeats are expanded; the limit is 200000"
+    ]
 
 
 # ----------------------------------------------------------------------------------------- paces
@@ -571,9 +580,10 @@ def test_bad_trial_override_is_a_usage_error(tmp_path: Path) -> None:
         pipeline.load(str(path), trial="fast", use_history=False)
 
 
-def test_out_of_range_trial_override_is_a_workout_problem() -> None:
-    found = only_problem("name: x\nsteps:\n  - run: 1min\n", trial_override="1mi 59:00")
-    assert found.startswith("w.yaml:1:1: trial '1mi 59:00' gives a VDOT of ") and found.endswith("range (10-100)")
+def test_out_of_range_trial_override_is_the_options_problem() -> None:
+    # like the importers': the option is named (pipeline turns TrialError into "--trial: ..."), not the file
+    with pytest.raises(TrialError, match=r"^trial '1mi 59:00' gives a VDOT of .*range \(10-100\)$"):
+        load("name: x\nsteps:\n  - run: 1min\n", trial_override="1mi 59:00")
 
 
 def test_pace_alias_to_a_derived_pace() -> None:
@@ -746,7 +756,7 @@ def test_directory_is_not_a_workout(tmp_path: Path) -> None:
 def test_oversized_file(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_bytes(b"name: x\n" + b"#" * 1_100_000 + b"\n")
-    with pytest.raises(WorkoutError, match="at most 1 MB"):
+    with pytest.raises(WorkoutError, match="a YAML workout is at most 128 KiB"):
         load_workout(path)
 
 

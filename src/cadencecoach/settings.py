@@ -9,6 +9,10 @@ no settings. Example::
 
 Unknown keys are ignored (so a newer file works with an older version). Python 3.11+ reads TOML with the
 standard library's ``tomllib``; on 3.10 the ``tomli`` package is needed (only when the file exists).
+
+The file is read through :func:`cadencecoach.files.read_limited`: a FIFO, a device or a folder in its place is
+refused at once (never read, so nothing blocks), and so is a file over :data:`MAX_SETTINGS_BYTES` (64 KiB),
+whatever it claims; every problem is one :class:`SettingsError` line naming the file (exit 2).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from cadencecoach.errors import UsageError
+from cadencecoach.files import InputRefused, read_limited
 
-__all__ = ["SETTINGS_FILE", "Settings", "SettingsError", "load_settings", "settings_path"]
+__all__ = ["MAX_SETTINGS_BYTES", "SETTINGS_FILE", "Settings", "SettingsError", "load_settings", "settings_path"]
 
 SETTINGS_FILE = "settings.toml"
+MAX_SETTINGS_BYTES = 64 * 1024
+"""A settings file is a few lines; one over 64 KiB is not one (and is not read further)."""
 
 
 class SettingsError(UsageError):
@@ -58,18 +65,26 @@ def _parse_toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"not valid TOML: {exc}") from None
+        raise SettingsError(f"not valid TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise SettingsError("not valid TOML: nested too deeply") from None
 
 
 def load_settings(path: Path | None = None) -> Settings:
     """The settings in ``path`` (default :func:`settings_path`); :class:`SettingsError` when unusable."""
     path = settings_path() if path is None else Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Settings()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read: {exc}") from None
+        raw = read_limited(path, MAX_SETTINGS_BYTES)
+    except InputRefused as exc:
+        if not os.path.exists(path):
+            return Settings()  # no file (or a link to none): no settings
+        if exc.reason.startswith("is over "):
+            raise SettingsError(f"{path}: is over 64 KiB; a settings file is a few lines of TOML") from None
+        raise SettingsError(f"{path}: {exc.reason}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
     try:
         data = _parse_toml(text)
     except SettingsError as exc:

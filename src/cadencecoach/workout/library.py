@@ -1,4 +1,9 @@
-"""Finding workouts: a path, or the name of a shipped or user workout (``cadencecoach run tabata``)."""
+"""Finding workouts: a path, or the name of a shipped or user workout (``cadencecoach run tabata``).
+
+Listing a folder only looks at names and ``stat``: nothing is opened. A FIFO or a device named ``*.yaml`` in
+the user's folder is listed like any workout (hidden files, folders and links to nothing are not), so
+loading it says what it is (``FILE:1:1: is a FIFO (named pipe), not a workout file``, read without blocking by
+:func:`cadencecoach.workout.source.read_bytes`) instead of the name silently missing."""
 
 from __future__ import annotations
 
@@ -45,8 +50,14 @@ def _scan(directory: Path, origin: str) -> dict[str, WorkoutRef]:
     except OSError:
         return found
     for p in entries:
-        if p.suffix in SUFFIXES and p.is_file():
-            found.setdefault(p.stem, WorkoutRef(p.stem, p, origin))
+        if p.suffix not in SUFFIXES or p.name.startswith("."):
+            continue
+        try:
+            if p.is_dir() or not p.exists():  # a folder, or a link to nothing (an editor's lock file)
+                continue
+        except OSError:
+            continue
+        found.setdefault(p.stem, WorkoutRef(p.stem, p, origin))
     return found
 
 

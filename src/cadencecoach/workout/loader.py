@@ -8,13 +8,15 @@ too; what a load is given besides the text travels as one :class:`~cadencecoach.
 ruamel.yaml reads YAML 1.2 (so ``1:30`` stays the text "1:30", not the sexagesimal 90 of YAML 1.1) and keeps
 line and column numbers for every key, value and list item. Problems are collected, not raised one by one,
 so a runner sees every mistake in one go. Aliases are shared, not copied, by the YAML composer; the loader
-visits each shared node once and computes totals (duration, step count) without expanding repeats, so an
-"alias bomb" costs time and memory linear in the file's size.
+visits each shared node once and computes totals (duration, step count, spoken cues) without expanding
+repeats, so an "alias bomb" costs time and memory linear in the file's size; the limits (24 hours, steps, cues,
+nesting, the length of a spoken text) are :mod:`cadencecoach.workout.source`'s, the pace bounds the pace book's.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from fractions import Fraction
@@ -28,24 +30,26 @@ from cadencecoach.workout.paces import (
     LoadOptions,
     PaceBook,
     TrialError,
+    parse_checked_pace,
     trial_vdot,
     vdot_in_range,
     vdot_range_message,
 )
 from cadencecoach.workout.source import (
     MAX_DEPTH,
-    MAX_DURATION,
-    MAX_STEPS,
+    MAX_YAML_BYTES,
     Report,
     YamlNode,
+    check_totals,
     did_you_mean,
     pos_item,
     pos_key,
     pos_node,
     pos_value,
     read_text,
+    text_problem,
 )
-from cadencecoach.workout.units import Pace, format_clock, parse_cadence, parse_extent, parse_pace, parse_trial
+from cadencecoach.workout.units import Pace, parse_cadence, parse_extent, parse_trial
 
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -58,14 +62,42 @@ REPEAT_KEYS = ("repeat", "steps")
 
 _ON = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
-Built = tuple[Step | Repeat | None, Fraction, int]
-"""What building one list item gives: the item (None when it has problems), its duration, its step count."""
+Built = tuple[Step | Repeat | None, Fraction, int, int]
+"""What building one list item gives: the item (None when it has problems), its duration, its step count and
+its spoken cues (``say``), repeats multiplied out."""
+
+
+MAX_FLOW_DEPTH = 200
+"""Brackets (``[``, ``{``) open at once, at most: ruamel.yaml's scanner takes time quadratic in their depth (5000
+``{`` cost it 6 s before it gave up), and no workout nests a tenth as deep."""
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where the outermost of more than MAX_FLOW_DEPTH open brackets is (counting every bracket, in quotes too:
+    a workout's texts do not leave 200 of them open), or None."""
+    opened: list[int] = []
+    for m in _BRACKETS.finditer(text):
+        if m.group() in "[{":
+            opened.append(m.start())
+            if len(opened) > MAX_FLOW_DEPTH:
+                at = opened[0]
+                return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        elif opened:
+            opened.pop()
+    return None
 
 
 def parse_yaml(text: str, display: str) -> YamlNode:
     """YAML 1.2 text to ruamel's round-trip nodes (positions kept; duplicate keys refused)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    deep = _too_deep(text)
+    if deep is not None:
+        message = f"brackets ('[', '{{') are nested more than {MAX_FLOW_DEPTH} deep"
+        raise WorkoutError([Problem(display, deep[0], deep[1], message)])
 
     yaml = YAML(typ="rt", pure=True)
     yaml.version = (1, 2)
@@ -78,7 +110,11 @@ def parse_yaml(text: str, display: str) -> YamlNode:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "malformed YAML"
         raise WorkoutError([Problem(display, line, col, f"malformed YAML: {_one_line(what)}")]) from None
-    except (YAMLError, RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python refuses ints of more than 4300 digits
+            raise WorkoutError([Problem(display, 1, 1, "a number has more than 4300 digits")]) from None
+        raise WorkoutError([Problem(display, 1, 1, f"malformed YAML: {_one_line(str(exc)) or 'ValueError'}")]) from None
+    except (YAMLError, RecursionError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise WorkoutError(
             [Problem(display, 1, 1, f"malformed YAML: {_one_line(str(exc)) or type(exc).__name__}")]
         ) from None
@@ -97,14 +133,14 @@ def load_workout(
     trial_override: str | None = None,
     default_trial: DefaultTrial = None,
 ) -> Workout:
-    """Load and check a workout file: :func:`read_text` (at most 1 MB of UTF-8), then :func:`load_workout_text`.
+    """Load and check a workout file: :func:`read_text` (at most 128 KiB of UTF-8), then :func:`load_workout_text`.
 
     `display` names the file in problems (default: `path`); the rest is as for :func:`load_workout_text`.
     Raises :class:`~cadencecoach.errors.WorkoutError` (never anything else for bad input).
     """
     path = Path(path)
     shown = display or str(path)
-    text = read_text(path, shown)
+    text = read_text(path, shown, MAX_YAML_BYTES)
     return load_workout_text(
         text, shown, options, pace_overrides=pace_overrides, trial_override=trial_override, default_trial=default_trial
     )
@@ -249,14 +285,8 @@ class _Builder:
         if "steps" not in doc:
             ctx.add(pos_node(doc), "missing 'steps:': a workout needs a non-empty list of steps")
         else:
-            steps, total, count = self._steps(doc, "steps", depth=0)
-            if total > MAX_DURATION:
-                ctx.add(pos_key(doc, "steps"), f"the workout lasts {_hms(total)}, over the 24-hour limit")
-            elif count > MAX_STEPS:
-                ctx.add(
-                    pos_key(doc, "steps"),
-                    f"the workout has {_big(count)} steps once repeats are expanded; the limit is {MAX_STEPS}",
-                )
+            steps, total, count, cues = self._steps(doc, "steps", depth=0)
+            check_totals(ctx, pos_key(doc, "steps"), total, count, cues)
         ctx.check()
         book = self.book
         return Workout(
@@ -274,7 +304,8 @@ class _Builder:
             total_steps=count,
         )
 
-    def _text(self, node: CommentedMap, key: str, required: bool = False) -> str | None:
+    def _text(self, node: CommentedMap, key: str, required: bool = False, spoken: bool = False) -> str | None:
+        """The text of ``key:``; a `spoken` one (``say``, ``label``) is at most MAX_CUE_CHARS long."""
         if key not in node:
             if required:
                 self.report.add(pos_node(node), f"missing '{key}:'")
@@ -286,6 +317,11 @@ class _Builder:
         text = str(value).strip()
         if required and not text:
             self.report.add(pos_value(node, key), f"'{key}' must not be empty")
+        if spoken:
+            problem = text_problem(text, f"'{key}'")
+            if problem:
+                self.report.add(pos_value(node, key), problem)
+                return None
         return text
 
     def _trial(self, doc: CommentedMap) -> None:
@@ -298,6 +334,8 @@ class _Builder:
                 trial = parse_trial(raw)
             except ValueError as exc:
                 raise TrialError(str(exc)) from None
+            if not vdot_in_range(trial_vdot(trial)):  # the option's problem, not the file's
+                raise TrialError(vdot_range_message(raw, trial_vdot(trial)))
         elif "trial" in doc:
             raw, source = str(doc["trial"]), "workout"
             try:
@@ -358,24 +396,25 @@ class _Builder:
         return aliases
 
     # ------------------------------------------------------------------ steps
-    def _steps(self, node: CommentedMap, key: str, depth: int) -> tuple[tuple[Step | Repeat, ...], Fraction, int]:
+    def _steps(self, node: CommentedMap, key: str, depth: int) -> tuple[tuple[Step | Repeat, ...], Fraction, int, int]:
         seq: YamlNode = node[key]
         if not isinstance(seq, list) or isinstance(seq, str):
             self.report.add(pos_value(node, key), "'steps' must be a list of steps (each line starting with '- ')")
-            return (), Fraction(0), 0
+            return (), Fraction(0), 0, 0
         if not seq:
             self.report.add(pos_value(node, key), "'steps' is empty: add at least one step")
-            return (), Fraction(0), 0
+            return (), Fraction(0), 0, 0
         items: list[Step | Repeat] = []
         total = Fraction(0)
-        count = 0
+        count = cues = 0
         for i, item in enumerate(seq):
-            built, dur, n = self._item(seq, i, item, depth)
+            built, dur, n, c = self._item(seq, i, item, depth)
             if built is not None:
                 items.append(built)
             total += dur
             count += n
-        return tuple(items), total, count
+            cues += c
+        return tuple(items), total, count, cues
 
     def _item(self, seq: CommentedSeq, index: int, item: YamlNode, depth: int) -> Built:
         memo = self._memo.get(id(item))
@@ -383,7 +422,7 @@ class _Builder:
             return memo
         if not isinstance(item, Mapping):
             self.report.add(pos_item(seq, index), "a step is a mapping like '- run: 400m' or '- repeat: 4'")
-            result: Built = (None, Fraction(0), 0)
+            result: Built = (None, Fraction(0), 0, 0)
         elif "repeat" in item:
             result = self._repeat(item, depth)
         else:
@@ -392,7 +431,7 @@ class _Builder:
             self._memo[id(item)] = result
         return result
 
-    def _repeat(self, node: CommentedMap, depth: int) -> tuple[Repeat | None, Fraction, int]:
+    def _repeat(self, node: CommentedMap, depth: int) -> Built:
         ctx = self.report
         ok = True
         for key in node:
@@ -419,17 +458,17 @@ class _Builder:
             ok, count = False, 1
         if depth >= MAX_DEPTH:
             ctx.add(pos_node(node), f"repeats are nested more than {MAX_DEPTH} deep")
-            return None, Fraction(0), 0
+            return None, Fraction(0), 0, 0
         if "steps" not in node:
             ctx.add(pos_key(node, "repeat"), "a repeat needs its own 'steps:' list")
-            return None, Fraction(0), 0
-        steps, total, n = self._steps(node, "steps", depth + 1)
+            return None, Fraction(0), 0, 0
+        steps, total, n, cues = self._steps(node, "steps", depth + 1)
         if not ok or not steps:
-            return None, total * count, n * count
+            return None, total * count, n * count, cues * count
         line, col = pos_node(node)
-        return Repeat(count, steps, line, col), total * count, n * count
+        return Repeat(count, steps, line, col), total * count, n * count, cues * count
 
-    def _step(self, node: CommentedMap) -> tuple[Step | None, Fraction, int]:
+    def _step(self, node: CommentedMap) -> Built:
         ctx = self.report
         kinds = [k for k in node if k in KINDS]
         for key in node:
@@ -440,13 +479,13 @@ class _Builder:
                 ctx.add(
                     pos_node(node), "step has no kind: give it one of warmup, run, recover, rest, cooldown (or repeat)"
                 )
-            return None, Fraction(0), 1
+            return None, Fraction(0), 1, 0
         if len(kinds) > 1:
             ctx.add(
                 pos_key(node, kinds[1]),
                 f"a step has one kind, but this one has '{kinds[0]}' and '{kinds[1]}': make them two steps",
             )
-            return None, Fraction(0), 1
+            return None, Fraction(0), 1, 0
         kind = kinds[0]
         failed = False
         raw = node[kind]
@@ -462,7 +501,7 @@ class _Builder:
                 ctx.add(pos_value(node, kind), str(exc))
         label = KINDS[kind]
         if "label" in node:
-            lab = self._text(node, "label")
+            lab = self._text(node, "label", spoken=True)
             if lab:
                 label = lab
         cadence = None
@@ -490,18 +529,22 @@ class _Builder:
                 failed = True
             else:
                 effort = f"{v}%" if isinstance(v, (int, float)) else str(v).strip()
+                problem = text_problem(effort, "'effort'")
+                if problem:
+                    ctx.add(pos_value(node, "effort"), problem)
+                    failed = True
         breathing = None
         if "breathing" in node:
             breathing = self._breathing(node)
             failed = failed or breathing is None
-        say = self._text(node, "say") if "say" in node else None
+        say = self._text(node, "say", spoken=True) if "say" in node else None
         pace, pace_name, pace_spoken = None, None, False
         if "pace" in node:
             pace, pace_name = self._step_pace(node)
             pace_spoken = pace is not None
             failed = failed or pace is None
         if extent is None:
-            return None, Fraction(0), 1
+            return None, Fraction(0), 1, 0
         if extent.is_time:
             duration = extent.value
         else:
@@ -509,18 +552,18 @@ class _Builder:
                 if kind in self.book.paces:
                     pace, pace_name = self.book.paces[kind], kind
                 elif kind in self.book.failed_aliases:  # its alias was reported
-                    return None, Fraction(0), 1
+                    return None, Fraction(0), 1, 0
                 else:
                     ctx.add(
                         pos_value(node, kind),
                         f"a distance step needs a pace: add 'pace:' to the step or define '{kind}' under 'paces:'",
                     )
-                    return None, Fraction(0), 1
+                    return None, Fraction(0), 1, 0
             if pace is None:
-                return None, Fraction(0), 1
+                return None, Fraction(0), 1, 0
             duration = extent.value * pace.s_per_m
         if failed:
-            return None, duration, 1
+            return None, duration, 1, 0
         line, col = pos_node(node)
         step = Step(
             kind=kind,
@@ -538,7 +581,7 @@ class _Builder:
             line=line,
             col=col,
         )
-        return step, duration, 1
+        return step, duration, 1, 1 if say else 0
 
     def _breathing(self, node: CommentedMap) -> tuple[int, int] | None:
         v = node["breathing"]
@@ -557,7 +600,7 @@ class _Builder:
         v = v.strip()
         if "/" in v:
             try:
-                return parse_pace(v), None
+                return parse_checked_pace(v), None
             except ValueError as exc:
                 self.report.add(pos_value(node, "pace"), str(exc))
                 return None, None
@@ -566,15 +609,3 @@ class _Builder:
         if v not in self.book.failed_aliases:  # a failed alias was reported where it is written
             self.report.add(pos_value(node, "pace"), self.book.unknown_message(v))
         return None, None
-
-
-def _big(n: int) -> str:
-    """A count for a message; Python refuses to print ints of more than 4300 digits."""
-    return str(n) if n < 10**12 else "more than 10^12"
-
-
-def _hms(seconds: Fraction) -> str:
-    whole = int(seconds)
-    if whole >= 10**12:
-        return f"{_big(whole // 3600)} hours"
-    return format_clock(whole, hours=True)

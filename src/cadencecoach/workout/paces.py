@@ -8,6 +8,11 @@ A pace name is resolved, for the YAML loader and the importers alike, from (stro
    trial override (``--trial``), the workout's ``trial:``, or, when neither gives one and a derived pace is
    needed, the default trial (the latest recorded one).
 
+Every pace, however it is given (written, overridden, derived, relative, imported), is held to the same
+bounds here, :func:`check_pace`: from :data:`FASTEST_PACE_S_PER_KM` (1:30/km, faster than the 100 m world
+record) to :data:`SLOWEST_PACE_S_PER_KM` (60:00/km, 1 km/h); a pace relative to a reference (``80% Pace``,
+Zwift's ``Power``) is :data:`RELATIVE_RANGE` (10% to 300%) of its speed.
+
 What the loader is given travels as one :class:`LoadOptions`. This layer knows nothing of command-line flags: a
 bad override is a :class:`PaceOverrideError` or a :class:`TrialError` (both ``ValueError``), and the caller that
 knows where the value came from (:func:`cadencecoach.pipeline.load`) names the option.
@@ -38,6 +43,15 @@ VDOT_RANGE = (10, 100)
 
 PACE_STEP_S_PER_KM = Fraction(1, 100)
 """Imported paces are rounded to 0.01 s per km, so that the YAML written from them (``M:SS.ss/km``) is exact."""
+
+FASTEST_PACE_S_PER_KM = 90
+"""1:30/km: faster than the 100 m world record (9.58 s, 1:36/km), so a typo or the wrong unit, never a runner's."""
+
+SLOWEST_PACE_S_PER_KM = 3600
+"""60:00/km (1 km/h): slower than any walk."""
+
+RELATIVE_RANGE = (Fraction(1, 10), Fraction(3))
+"""A pace relative to a reference is 10% to 300% of its speed (real files: 20% to 130%)."""
 
 DefaultTrial = str | Callable[[], str | None] | None
 """A trial to fall back on (e.g. the latest recorded one), or a function that finds it when needed."""
@@ -86,12 +100,46 @@ class TrialError(ValueError):
     """A trial override (or, for an importer, a recorded trial) that cannot be used; the message says why."""
 
 
+def check_pace(pace: Pace, what: str | None = None) -> Pace:
+    """`pace` when a runner could keep it (:data:`FASTEST_PACE_S_PER_KM` to :data:`SLOWEST_PACE_S_PER_KM`),
+    else ValueError naming it as `what` (default ``pace 'TEXT'``).
+
+    Examples
+    --------
+    >>> check_pace(parse_pace("4:30/km")).text
+    '4:30/km'
+    >>> check_pace(parse_pace("0:00.000001/km"))
+    Traceback (most recent call last):
+    ...
+    ValueError: pace '0:00.000001/km' is faster than 1:30/km, which no runner is (the 100 m world record is 1:36/km)
+    """
+    s_per_km = pace.s_per_m * 1000
+    subject = what or f"pace '{pace.text}'"
+    if s_per_km < FASTEST_PACE_S_PER_KM:
+        raise ValueError(
+            f"{subject} is faster than {_minutes(FASTEST_PACE_S_PER_KM)}/km, which no runner is "
+            "(the 100 m world record is 1:36/km)"
+        )
+    if s_per_km > SLOWEST_PACE_S_PER_KM:
+        raise ValueError(f"{subject} is slower than {_minutes(SLOWEST_PACE_S_PER_KM)}/km, which is not even walking")
+    return pace
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def parse_checked_pace(text: str) -> Pace:
+    """A written pace (:func:`~cadencecoach.workout.units.parse_pace`) within the bounds (:func:`check_pace`)."""
+    return check_pace(parse_pace(text))
+
+
 def parse_overrides(overrides: Mapping[str, str]) -> dict[str, Pace]:
     """Pace overrides as paces; raises :class:`PaceOverrideError` for the first that is not one."""
     out: dict[str, Pace] = {}
     for name, value in overrides.items():
         try:
-            out[name] = parse_pace(value)
+            out[name] = check_pace(parse_pace(value), "the pace")
         except ValueError as exc:
             raise PaceOverrideError(name, value, str(exc)) from None
     return out
@@ -231,8 +279,8 @@ class PaceBook:
 
     # ------------------------------------------------------------------ written paces (the YAML loader)
     def define(self, name: str, value: str) -> None:
-        """A pace written in the workout (ValueError, with the reason, if it is not a pace)."""
-        self.paces[name] = parse_pace(value)
+        """A pace written in the workout (ValueError, with the reason, if it is not a pace or no runner's)."""
+        self.paces[name] = parse_checked_pace(value)
 
     def apply_overrides(self) -> None:
         """The overrides, over everything defined so far (so aliases resolved next follow them)."""
@@ -303,7 +351,9 @@ class PaceBook:
         return pace.s_per_m if pace is not None else None
 
     def named(self, name: str, ref: str, fraction: Fraction) -> Pace | None:
-        """The pace called `name`: `fraction` of the speed of reference `ref` (None: no reference)."""
+        """The pace called `name`: `fraction` (> 0) of the speed of reference `ref` (None: no reference).
+
+        ValueError when that pace is out of bounds (:func:`check_pace`): the caller adds the position."""
         if name in self.overrides:
             pace = self.overrides[name]
         else:
@@ -311,11 +361,20 @@ class PaceBook:
             if base is None:
                 return None
             pace = literal_pace(base / fraction)
+            check_pace(pace, f"{name} pace ({pace.text})")
         self.used[name] = pace
         return pace
 
     def relative(self, ref: str, fraction: Fraction) -> tuple[str, Pace | None]:
-        """``(name, pace)`` for `fraction` of `ref`'s speed: ``("5k", ...)`` at 100%, ``("85% 5k", ...)``."""
+        """``(name, pace)`` for `fraction` of `ref`'s speed: ``("5k", ...)`` at 100%, ``("85% 5k", ...)``.
+
+        ValueError when `fraction` is outside :data:`RELATIVE_RANGE` or the pace out of bounds."""
+        low, high = RELATIVE_RANGE
+        if not low <= fraction <= high:
+            raise ValueError(
+                f"{percent_text(fraction)} of {ref} speed is no pace to run (a relative pace is "
+                f"{percent_text(low)} to {percent_text(high)} of its reference's speed)"
+            )
         fraction = round_percent(fraction)
         name = ref if fraction == 1 else f"{percent_text(fraction)} {ref}"
         return name, self.named(name, ref, fraction)

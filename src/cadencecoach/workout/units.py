@@ -80,16 +80,28 @@ class Pace:
         return float(self.s_per_m * 1000)
 
 
+def _fraction(digits: str) -> Fraction:
+    """A decimal number as written (``\\d+(.\\d+)?``); ValueError in words for one of more digits than
+    Python reads (4300)."""
+    try:
+        return Fraction(digits)
+    except ValueError:
+        raise ValueError(f"a number of {len(digits)} digits is no workout value") from None
+
+
 def parse_clock(text: str) -> Fraction | None:
     """``m:ss`` or ``h:mm:ss`` (with optional decimals on the seconds) to seconds, or None."""
     m = _CLOCK.match(text.strip())
     if not m:
         return None
     a, b, c, frac = m.groups()
-    extra = Fraction(frac) if frac else Fraction(0)
-    if c is None:
-        return int(a) * 60 + int(b) + extra
-    return int(a) * 3600 + int(b) * 60 + int(c) + extra
+    try:
+        extra = Fraction(frac) if frac else Fraction(0)
+        if c is None:
+            return int(a) * 60 + int(b) + extra
+        return int(a) * 3600 + int(b) * 60 + int(c) + extra
+    except ValueError:  # more digits than Python reads (4300): no clock
+        return None
 
 
 def parse_extent(text: str) -> Extent:
@@ -110,7 +122,7 @@ def parse_extent(text: str) -> Extent:
         m = _PART.match(s, pos)
         if not m or m.end() == pos:
             raise ValueError(_extent_hint(s))
-        parts.append((Fraction(m.group(1)), m.group(2).lower()))
+        parts.append((_fraction(m.group(1)), m.group(2).lower()))
         pos = m.end()
     if len(parts) == 1 and parts[0][1] in _DIST_UNITS:
         amount, unit = parts[0]
@@ -185,8 +197,8 @@ def parse_cadence(value: object) -> tuple[Fraction, Fraction]:
         m = re.fullmatch(rf"\s*({_NUMBER})\s*(?:(?:-|–|to)\s*({_NUMBER})\s*)?(?:spm)?\s*", value)
         if not m:
             raise ValueError(f"cannot read cadence '{value}': write steps per minute like 180, or a ramp like 170-180")
-        a = Fraction(m.group(1))
-        b = Fraction(m.group(2)) if m.group(2) else a
+        a = _fraction(m.group(1))
+        b = _fraction(m.group(2)) if m.group(2) else a
     else:
         raise ValueError("cadence must be a number of steps per minute like 180, or a ramp like 170-180")
     for c in (a, b):

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from cadencecoach.workout.model import Repeat, Step, Workout
 from cadencecoach.workout.paces import PaceBook
-from cadencecoach.workout.source import MAX_DEPTH, MAX_DURATION, MAX_STEPS, Report
+from cadencecoach.workout.source import MAX_DEPTH, MAX_DURATION, Report, check_totals, text_problem
 from cadencecoach.workout.units import METERS_PER_MILE, Extent, format_clock
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "open_steps",
     "pretty_name",
     "recover_flags",
+    "spoken",
     "time_extent",
     "totals",
     "with_open_length",
@@ -138,6 +139,27 @@ def totals(items: tuple[Item, ...], depth: int = 0) -> tuple[Fraction, int, int]
     return total, count, deepest
 
 
+def spoken(items: tuple[Item, ...], report: Report | None = None) -> int:
+    """The spoken texts a file asks for (each step's ``say`` and timed cues), repeats multiplied out, without
+    expanding them; with `report`, each text too long to speak (a label, an effort, a say, a cue) is a problem
+    at its step."""
+    count = 0
+    for item in items:
+        if isinstance(item, Repeat):
+            count += spoken(item.steps, report) * item.count
+            continue
+        count += (1 if item.say else 0) + len(item.cues)
+        if report is None:
+            continue
+        texts = [("the label", item.label), ("the effort", item.effort), ("the spoken text", item.say)]
+        texts += [("a timed cue", text) for _, text in item.cues]
+        for what, text in texts:
+            problem = text_problem(text, what) if text else None
+            if problem:
+                report.error(item.line, item.col, problem)
+    return count
+
+
 def build_workout(
     report: Report,
     name: str,
@@ -145,15 +167,12 @@ def build_workout(
     book: PaceBook,
     notes: str | None = None,
 ) -> Workout:
-    """The Workout, after the same limits as the YAML loader (24 hours, 200,000 steps, 32 levels)."""
+    """The Workout, after the same limits as the YAML loader (:func:`cadencecoach.workout.source.check_totals`:
+    24 hours, 200,000 steps, 10,000 spoken cues; 32 levels; spoken texts of at most 300 characters)."""
     if not items and not report.problems:
         report.error(1, 1, "no steps: the file has no workout steps cadencecoach can use")
     total, count, depth = totals(items)
-    if total > MAX_DURATION:
-        lasts = format_clock(total, hours=True, truncate=True)
-        report.error(1, 1, f"the workout lasts {lasts}, over the 24-hour limit")
-    elif count > MAX_STEPS:
-        report.error(1, 1, f"the workout has {count} steps once repeats are expanded; the limit is {MAX_STEPS}")
+    check_totals(report, (1, 1), total, count, spoken(items, report))
     if depth > MAX_DEPTH:
         report.error(1, 1, f"repeats are nested more than {MAX_DEPTH} deep")
     report.check()

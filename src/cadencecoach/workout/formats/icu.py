@@ -25,6 +25,12 @@ The format, as intervals.icu's workout builder reads it::
   one is spoken after the announcement. ``First 33^Second <!> 10m ...`` adds a cue 33 s into the step.
 * ``press lap``: an open step, ended by the lap key (see :attr:`cadencecoach.workout.model.Step.open`).
 
+Bounded work: every line is read in time linear in its length (no regular expression that backtracks over a
+long line), a number of more than :data:`~cadencecoach.workout.source.MAX_NUMBER_DIGITS` digits is refused
+before it is read, repeats are never expanded (their totals are multiplied, :func:`._common.build_workout`), and
+a pace is held to the pace book's bounds: ``0% Pace`` or ``1000000% Pace`` is an error at its column, as are
+percentages of heart rate or power outside :data:`EFFORT_PERCENT`.
+
 The mapping rules are in docs/FORMATS.md.
 """
 
@@ -47,8 +53,16 @@ from cadencecoach.workout.formats._common import (
     time_extent,
 )
 from cadencecoach.workout.model import KINDS, Repeat, Step
-from cadencecoach.workout.paces import LoadOptions, PaceBook, decimal_text, importer_book, literal_pace
-from cadencecoach.workout.source import Report, read_text
+from cadencecoach.workout.paces import (
+    LoadOptions,
+    PaceBook,
+    check_pace,
+    decimal_text,
+    importer_book,
+    literal_pace,
+)
+from cadencecoach.workout.source import MAX_NUMBER_DIGITS, Report, read_text
+from cadencecoach.workout.source import shown as clip
 from cadencecoach.workout.units import METERS_PER_MILE, Pace, parse_pace
 
 # intervals.icu's default running pace zones, as % of threshold speed (Friel's): zone -> (low, high, used)
@@ -77,13 +91,21 @@ _RPM = re.compile(rf"^(?P<a>{NUM})(?:-(?P<b>{NUM}))?rpm$", re.I)
 _CLOCK = r"\d+:[0-5]\d(?:\.\d+)?"
 _PACE_UNIT = r"/(?:\d+)?(?:mtr|km|mi|m|y|yd)"
 _PACE = re.compile(rf"^(?P<a>{_CLOCK})(?P<ua>{_PACE_UNIT})?(?:-(?P<b>{_CLOCK})(?P<ub>{_PACE_UNIT})?)?$", re.I)
-_REPEAT = re.compile(r"^(?P<name>.*?)\s*(?P<n>\d+)\s*x$", re.I)
-_PROMPT = re.compile(r"(\S+)\^")
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 YARD = Fraction(9144, 10000)
 UNIT_M = {"mtr": Fraction(1), "m": Fraction(1), "km": Fraction(1000), "mi": METERS_PER_MILE, "y": YARD, "yd": YARD}
 LABEL_MAX_CHARS = 24
 LABEL_MAX_WORDS = 3  # a cue of up to 2 words (3 when it starts with a kind: "Jog back down") is the label
+
+EFFORT_PERCENT: dict[str, tuple[Fraction, Fraction]] = {
+    "hr": (Fraction(1), Fraction(150)),
+    "lthr": (Fraction(1), Fraction(150)),
+    "power": (Fraction(0), Fraction(1000)),
+    "mmp": (Fraction(0), Fraction(1000)),
+}
+"""The percentages of heart rate (max, threshold) and of power (FTP, max mean power) a step may ask for;
+real files go to 170% of FTP (a bike tabata) and Zwift step tests to 600%."""
 
 
 @dataclass
@@ -146,6 +168,14 @@ def parse_icu(
                 current = None  # a blank line ends a repeat block
             continue
         indent = len(line) - len(line.lstrip())
+        long_number = _LONG_NUMBER.search(line)
+        if long_number:
+            digits = clip(long_number.group())
+            message = f"'{digits}' has more than {MAX_NUMBER_DIGITS} digits: no workout value"
+            report.error(lineno, long_number.start() + 1, message)
+            if not stripped.startswith("-"):
+                current = None  # a header that cannot be read: its steps are not some other block's
+            continue
         if stripped.startswith("-"):
             if current is None:
                 current = _Section("", lineno, 1, None)
@@ -154,18 +184,34 @@ def parse_icu(
             if draft is not None:
                 current.drafts.append(draft)
             continue
-        m = _REPEAT.match(stripped)
-        if m:
-            count = int(m.group("n"))
+        repeat = _repeat_header(stripped)
+        if repeat:
+            title, count, at = repeat
             if count < 1:
-                report.error(lineno, indent + m.start("n") + 1, f"a repeat needs at least 1 time (got {count}x)")
+                report.error(lineno, indent + at + 1, f"a repeat needs at least 1 time (got {count}x)")
                 count = 1
-            current = _Section(m.group("name").strip(), lineno, indent + 1, count)
+            current = _Section(title, lineno, indent + 1, count)
         else:
             current = _Section(stripped, lineno, indent + 1, None)
         sections.append(current)
     items = _build(report, book, sections)
     return ImportResult(build_workout(report, name or "Imported workout", items, book), report.warnings)
+
+
+def _repeat_header(text: str) -> tuple[str, int, int] | None:
+    """``Main Set 6x`` -> ("Main Set", 6, offset of the count); None when `text` does not end in ``Nx``.
+
+    Scanned from the end, in linear time (a pattern like ``.*?\\s*\\d+\\s*x$`` backtracks quadratically over a
+    long line of spaces)."""
+    if not text or text[-1] not in "xX":
+        return None
+    body = text[:-1].rstrip()
+    start = len(body)
+    while start > 0 and body[start - 1].isdecimal():
+        start -= 1
+    if start == len(body):
+        return None
+    return body[:start].strip(), int(body[start:]), start
 
 
 # --------------------------------------------------------------------------------------------- steps
@@ -222,7 +268,8 @@ def _parse_step(report: Report, book: PaceBook, body: str, line: int, col0: int)
         kept.append(toks[i])
         i += 1
     toks = kept
-    start = next((k for k, t in enumerate(toks) if _extent(t.text) is not None), None)
+    found = next(((k, v) for k, t in enumerate(toks) if (v := _extent(t.text)) is not None), None)
+    start = found[0] if found is not None else None
     if start is None:
         start = next((k for k, t in enumerate(toks) if _is_target(t.text)), len(toks))
         extent_tok = None
@@ -235,9 +282,8 @@ def _parse_step(report: Report, book: PaceBook, body: str, line: int, col0: int)
     draft.cue = cue.strip()
     if extent_tok is not None:
         draft.extent_col = extent_tok.col
-        value = _extent(extent_tok.text)
-        assert value is not None
-        kind, amount, unit = value
+        assert found is not None
+        kind, amount, unit = found[1]
         if amount <= 0:
             report.error(line, extent_tok.col, f"'{extent_tok.text}' is not a positive length")
             return None
@@ -264,19 +310,30 @@ def _parse_step(report: Report, book: PaceBook, body: str, line: int, col0: int)
 
 def _prompts(report: Report, draft: _Draft, text: str, line: int, col0: int) -> str:
     """``First prompt 33^Second prompt`` -> cue text "First prompt", timed cue (33 s, "Second prompt")."""
-    parts = list(_PROMPT.finditer(text))
-    first = text[: parts[0].start()] if parts else text
-    for k, m in enumerate(parts):
-        end = parts[k + 1].start() if k + 1 < len(parts) else len(text)
-        message = text[m.end() : end].strip()
-        raw = m.group(1)
-        offset = Fraction(raw) if raw.isdigit() else parse_time(raw)
+    parts = _prompt_marks(text)
+    first = text[: parts[0][0]] if parts else text
+    for k, (start, end, raw) in enumerate(parts):
+        stop = parts[k + 1][0] if k + 1 < len(parts) else len(text)
+        message = text[end:stop].strip()
+        offset = Fraction(raw) if raw.isdecimal() else parse_time(raw)
         if offset is None:
-            report.warn(line, col0 + m.start() + 1, f"cannot read the prompt time '{raw}^'; prompt ignored")
+            report.warn(line, col0 + start + 1, f"cannot read the prompt time '{clip(raw)}^'; prompt ignored")
             continue
         if message:
             draft.cues.append((offset, message))
     return first.strip()
+
+
+def _prompt_marks(text: str) -> list[tuple[int, int, str]]:
+    """The ``TIME^`` marks of a prompt text: (start, end, TIME) of each run of non-blanks up to its last ``^``
+    (what the pattern ``(\\S+)\\^`` finds, in linear time: that pattern backtracks quadratically over a long
+    word)."""
+    marks: list[tuple[int, int, str]] = []
+    for word in re.finditer(r"\S+", text):
+        caret = word.group().rfind("^")
+        if caret >= 1:
+            marks.append((word.start(), word.start() + caret + 1, word.group()[:caret]))
+    return marks
 
 
 def _extent(text: str) -> tuple[str, Fraction, str] | None:
@@ -406,8 +463,8 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
             mu = re.fullmatch(r"/(\d+)?(mtr|km|mi|m|y|yd)", unit, re.I)
             assert mu is not None
             per = Fraction(int(mu.group(1)) if mu.group(1) else 1) * UNIT_M[mu.group(2).lower()]
-        if seconds <= 0:
-            report.error(line, tok.col, f"pace '{tok.text}' must be more than zero")
+        if seconds <= 0 or per <= 0:
+            report.error(line, tok.col, f"pace '{tok.text}' must be more than zero per more than zero")
             return
         values.append(seconds / per)
     s_per_m = sum(values, Fraction(0)) / len(values)
@@ -417,6 +474,11 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
             line, tok.col, f"{what} {tok.text}: cadencecoach keeps one pace per step, its middle, {_km(s_per_m)}"
         )
     pace = literal_pace(s_per_m)  # M:SS.ss/km (a range's middle, /100m, /100y: rounded to 0.01 s per km)
+    try:
+        check_pace(pace, f"pace '{tok.text}' ({pace.text})" if pace.text != tok.text else None)
+    except ValueError as exc:
+        report.error(line, tok.col, str(exc))
+        return
     if len(values) == 1 and unit_a is not None:
         try:  # as written when our own format reads it exactly: "7:00/mi", "1:26/400m"
             exact = parse_pace(f"{m.group('a')}{unit_a.lower().replace('mtr', 'm')}")
@@ -451,9 +513,19 @@ def _percent(
         if a != b:
             what = "ramp" if ramp else "range"
             report.warn(line, tok.col, f"pace {what} {tok.text}: cadencecoach keeps one pace per step, its middle")
-        name, pace = book.relative("threshold", mid / 100)
+        try:
+            name, pace = book.relative("threshold", mid / 100)
+        except ValueError as exc:
+            report.error(line, tok.col, f"'{shown}': {exc}")
+            return
         draft.level = ("fraction", mid / 100)
         _set_pace(report, draft, name, pace, "threshold", tok, line)
+        return
+    low, high = EFFORT_PERCENT.get(kind, EFFORT_PERCENT["power"])
+    if not all(low <= x <= high for x in (a, b)):
+        report.error(
+            line, tok.col, f"'{shown}' is outside {decimal_text(low)}-{decimal_text(high)}%: no effort to ask for"
+        )
         return
     words = {"hr": "of max heart rate", "lthr": "of threshold heart rate", "mmp": "of max mean power"}
     text = f"{_span(a, b)}% {words.get(kind, 'of FTP')}"
@@ -482,7 +554,11 @@ def _zone(
     used = (PACE_ZONES[a][2] + PACE_ZONES[b][2]) / 2
     if kind == "pace":
         name = f"Z{a}" if a == b else f"Z{a}-Z{b}"
-        pace = book.named(name, "threshold", used / 100)
+        try:
+            pace = book.named(name, "threshold", used / 100)
+        except ValueError as exc:
+            report.error(line, tok.col, str(exc))
+            return
         draft.level = ("fraction", used / 100)
         _set_pace(report, draft, name, pace, "threshold", tok, line)
         return

@@ -28,10 +28,18 @@ A run workout looks like this::
 
 XML is read with expat, refusing any DTD (so no entity expansion: no "billion laughs", no external entities).
 Every element keeps its line and column, so problems are ``FILE:LINE:COL: message``.
+
+Bounded work: numbers are read only as plain decimals of at most
+:data:`~cadencecoach.workout.source.MAX_NUMBER_DIGITS` digits (``Duration="1e999999999"`` is no number, not a
+number to build); an ``IntervalsT`` with textevents is unrolled only once the workout's totals so far say the
+unrolled block fits the limits (24 hours, 200,000 steps), and its textevents are handed to the repetitions by
+window, once each; a textevent's message is at most 300 characters. ``Power`` is 10% to 300% of the
+reference pace's speed for a run (the pace book's bounds then apply), at most :data:`FTP_MAX` of FTP otherwise.
 """
 
 from __future__ import annotations
 
+import re
 import xml.parsers.expat as expat
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -46,10 +54,22 @@ from cadencecoach.workout.formats._common import (
     distance_extent,
     pretty_name,
     time_extent,
+    totals,
 )
 from cadencecoach.workout.model import KINDS, Repeat, Step
 from cadencecoach.workout.paces import LoadOptions, PaceBook, decimal_text, importer_book, percent_text
-from cadencecoach.workout.source import Report, check_size, read_bytes
+from cadencecoach.workout.source import (
+    MAX_CUES,
+    MAX_DURATION,
+    MAX_NUMBER_DIGITS,
+    MAX_STEPS,
+    Report,
+    check_size,
+    check_totals,
+    read_bytes,
+    text_problem,
+)
+from cadencecoach.workout.source import shown as clip
 from cadencecoach.workout.units import Pace
 
 PACE_REFERENCES = {0: "mile", 1: "5k", 2: "10k", 3: "half", 4: "marathon"}
@@ -66,6 +86,9 @@ TYPICAL_OF_THRESHOLD = {
 }
 """Typical speed of each reference relative to threshold (Daniels, VDOT 40-60); used only to tell a recovery
 step (under 80% of threshold speed) from a run step."""
+
+FTP_MAX = Fraction(10)
+"""A bike workout's Power, a fraction of FTP, is at most 10 (1000%): Zwift step tests go to 6."""
 
 SAY_WITHIN_S = Fraction(3)
 STRIDES_BELOW = Fraction(120)
@@ -134,8 +157,10 @@ def parse_xml(data: bytes, display: str) -> _El:
     check_size(data, display)
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
     root: list[_El] = []
     stack: list[_El] = []
+    texts: dict[int, list[str]] = {}  # an element's text in pieces, joined at its end (not += : quadratic)
 
     class _Refused(Exception):
         def __init__(self, line: int, col: int, message: str) -> None:
@@ -154,11 +179,14 @@ def parse_xml(data: bytes, display: str) -> _El:
         stack.append(el)
 
     def end(tag: str) -> None:
-        stack.pop()
+        el = stack.pop()
+        pieces = texts.pop(id(el), None)
+        if pieces:
+            el.text = "".join(pieces)
 
     def chars(text: str) -> None:
         if stack:
-            stack[-1].text += text
+            texts.setdefault(id(stack[-1]), []).append(text)
 
     def doctype(*_args: object) -> None:
         raise _Refused(*here(), "a DTD (<!DOCTYPE ...>) is not allowed in a workout file")
@@ -233,6 +261,8 @@ class _Reader:
         self.distance = False
         self.run = True
         self._placed: set[int] = set()
+        self.duration = Fraction(0)  # the totals of the blocks read so far (what an unrolled block adds to)
+        self.steps = 0
 
     def read(self, root: _El, fallback_name: str) -> ImportResult:
         report = self.report
@@ -262,11 +292,22 @@ class _Reader:
             report.error(root.line, root.col, "no <workout> element: the file has no steps")
             report.check()
             raise AssertionError  # unreachable: check() raised
+        spoken = [c for el in workout.children for c in (el, *el.children) if c.name in TEXT_ELEMENTS]
+        if len(spoken) > MAX_CUES:  # each textevent is spoken once at most: refused before anything is built
+            extra = spoken[MAX_CUES]
+            report.error(
+                extra.line, extra.col, f"more than {MAX_CUES} textevents; the limit of spoken cues is {MAX_CUES}"
+            )
+            report.check()
         blocks: list[list[Item]] = []
         loose: list[_El] = []
         for el in workout.children:
             if el.name in STEP_ELEMENTS:
-                blocks.append(self._element(el))
+                block = self._element(el)
+                blocks.append(block)
+                duration, steps, _ = totals(tuple(block))
+                self.duration += duration
+                self.steps += steps
             elif el.name in TEXT_ELEMENTS:
                 loose.append(el)
             elif el.name in IGNORED_ELEMENTS:
@@ -286,16 +327,15 @@ class _Reader:
             if required:
                 self.report.error(el.line, el.col, f'<{el.tag}> needs {attr}="..."')
             return None
-        try:
-            value = Fraction(raw.strip())
-        except (ValueError, ZeroDivisionError):
-            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{raw}" is not a number')
+        value = _decimal(raw)
+        if value is None:
+            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{clip(raw)}" is not a number')
             return None
         if positive and value <= 0:
-            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{raw}" must be more than zero')
+            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{clip(raw)}" must be more than zero')
             return None
         if value < 0:
-            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{raw}" must not be negative')
+            self.report.error(el.line, el.col, f'<{el.tag}> {attr}="{clip(raw)}" must not be negative')
             return None
         return value
 
@@ -308,7 +348,8 @@ class _Reader:
             self.report.error(
                 el.line,
                 el.col,
-                f'<{el.tag}> {attr}="{el.get(attr)}" is {decimal_text(spm)} steps per minute, outside 60-300',
+                f'<{el.tag}> {attr}="{clip(el.get(attr) or "")}" is {decimal_text(spm)} steps per minute, '
+                "outside 60-300",
             )
             return None
         return spm, spm
@@ -341,7 +382,7 @@ class _Reader:
             index = -1
         if index not in PACE_REFERENCES:
             self.report.warn(
-                el.line, el.col, f'pace="{raw}" is not one of Zwift\'s run paces (0-4); using threshold pace'
+                el.line, el.col, f'pace="{clip(raw)}" is not one of Zwift\'s run paces (0-4); using threshold pace'
             )
             return DEFAULT_REFERENCE
         return PACE_REFERENCES[index]
@@ -353,6 +394,11 @@ class _Reader:
         if high is None:
             high = low
         if not self.run:
+            if max(low, high) > FTP_MAX:
+                self.report.error(
+                    el.line, el.col, f"<{el.tag}> asks for {_pct(max(low, high))} of FTP; at most {_pct(FTP_MAX)}"
+                )
+                return _Target()
             text = f"{_pct(low)} of FTP" if low == high else f"{_pct(low)} to {_pct(high)} of FTP"
             return _Target(effort=text)
         ref = self._reference(el)
@@ -366,7 +412,11 @@ class _Reader:
         fraction = (low + high) / 2
         if fraction <= 0:
             return _Target()
-        name, pace = self.book.relative(ref, fraction)
+        try:
+            name, pace = self.book.relative(ref, fraction)
+        except ValueError as exc:
+            self.report.error(el.line, el.col, f"<{el.tag}>: {exc}")
+            return _Target()
         level = fraction * TYPICAL_OF_THRESHOLD[ref]
         if pace is None:
             return _Target(name=name, fraction_of_t=level, effort=f"{name} pace")
@@ -378,10 +428,10 @@ class _Reader:
         self._check_attributes(el)
         name = el.name
         distance = self.distance or (el.get("durationType") or "").lower() == "distance"
-        cues = [c for c in el.children if c.name in TEXT_ELEMENTS]
         for c in el.children:
             if c.name not in TEXT_ELEMENTS:
                 self.report.warn(c.line, c.col, f"<{c.tag}> inside <{el.tag}> is not used by cadencecoach; ignored")
+        cues = self._cues([c for c in el.children if c.name in TEXT_ELEMENTS])
         if name == "intervalst":
             return self._intervals(el, distance, cues)
         length = self._number(el, "Duration", required=True, positive=True)
@@ -400,12 +450,14 @@ class _Reader:
             self._unplaced(cues)
         return [step] if step is not None else []
 
-    def _intervals(self, el: _El, distance: bool, cues: list[_El]) -> list[Item]:
+    def _intervals(self, el: _El, distance: bool, cues: list[_Cue]) -> list[Item]:
         count = self._number(el, "Repeat", required=True)
         on_len = self._number(el, "OnDuration", required=True, positive=True)
         off_len = self._number(el, "OffDuration", required=True, positive=True)
         if count is not None and (count.denominator != 1 or count < 1):
-            self.report.error(el.line, el.col, f'<{el.tag}> Repeat="{el.get("Repeat")}" must be a whole number >= 1')
+            self.report.error(
+                el.line, el.col, f'<{el.tag}> Repeat="{clip(el.get("Repeat") or "")}" must be a whole number >= 1'
+            )
             count = None
         on_t = self._target(el, *_power_pair(self, el, "On"))
         off_t = self._target(el, *_power_pair(self, el, "Off"))
@@ -416,28 +468,45 @@ class _Reader:
         if count is None or on_len is None or off_len is None:
             return []
         n = int(count)
+        zero = (Fraction(0), Fraction(0))
+        on = self._step(el, "run", KINDS["run"], on_len, distance, on_t, on_cad, [], zero)
+        off = self._step(el, "recover", KINDS["recover"], off_len, distance, off_t, off_cad, [], zero)
+        if on is None or off is None:
+            return []
         if not cues:
-            zero = (Fraction(0), Fraction(0))
-            on = self._step(el, "run", KINDS["run"], on_len, distance, on_t, on_cad, [], zero)
-            off = self._step(el, "recover", KINDS["recover"], off_len, distance, off_t, off_cad, [], zero)
-            if on is None or off is None:
-                return []
             return [Repeat(n, (on, off), el.line, el.col)]
-        # textevents are timed from the block's start and show once: unroll, so each lands in its repetition
+        # textevents are timed from the block's start and show once: unroll, so each lands in its repetition;
+        # only once the totals say the unrolled block fits the limits (a Repeat="100000000" is refused here)
+        if not check_totals(
+            self.report, (el.line, el.col), self.duration + n * (on.duration + off.duration), self.steps + 2 * n
+        ):
+            return []
+        seconds = _Window([c for c in cues if c.unit == "s"])
+        metres = _Window([c for c in cues if c.unit == "m"])
+        halves = [
+            (on, on_t, on_len if distance else (on.duration / on_t.pace.s_per_m if on_t.pace is not None else None)),
+            (
+                off,
+                off_t,
+                off_len if distance else (off.duration / off_t.pace.s_per_m if off_t.pace is not None else None),
+            ),
+        ]  # each half of a repetition: its step, its target, the metres it covers (None: unknown, no pace)
         out: list[Item] = []
         start_s, start_m = Fraction(0), Fraction(0)
         for k in range(1, n + 1):
-            for kind, length, target, cadence in (
-                ("run", on_len, on_t, on_cad),
-                ("recover", off_len, off_t, off_cad),
-            ):
-                label = f"Interval {k} of {n}" if kind == "run" else KINDS["recover"]
-                step = self._step(el, kind, label, length, distance, target, cadence, cues, (start_s, start_m))
-                if step is None:
-                    return []
-                out.append(step)
-                start_s += step.duration
-                start_m += length if distance else 0
+            for base, target, span_m in halves:
+                step = replace(base, label=f"Interval {k} of {n}") if base is on else base
+                end_s = start_s + base.duration
+                here = seconds.take(start_s, end_s)
+                if span_m is None:
+                    metres.untimed(self)  # no pace: the distoffsets left cannot be placed
+                else:
+                    end_m = start_m + span_m
+                    here += metres.take(start_m, end_m)
+                out.append(self._with_cues(step, target, here, (start_s, start_m)) if here else step)
+                start_s = end_s
+                if span_m is not None:
+                    start_m = end_m
         self._unplaced(cues)
         return out
 
@@ -467,7 +536,9 @@ class _Reader:
             a = attr.lower()
             if a in known or a in QUIET_ATTRIBUTES:
                 continue
-            self.report.warn(el.line, el.col, f'<{el.tag}> {attr}="{el.attrs[attr]}" is not used by cadencecoach')
+            self.report.warn(
+                el.line, el.col, f'<{el.tag}> {clip(attr)}="{clip(el.attrs[attr])}" is not used by cadencecoach'
+            )
 
     def _step(
         self,
@@ -478,11 +549,12 @@ class _Reader:
         distance: bool,
         target: _Target,
         cadence: tuple[Fraction, Fraction] | None,
-        cues: list[_El],
+        cues: list[_Cue],
         block_start: tuple[Fraction, Fraction],
     ) -> Step | None:
-        """One step of `el`; `cues` are the element's textevents, and `block_start` is where this step starts
-        in its block (seconds, metres)."""
+        """One step of `el`; `cues` are the element's textevents that may fall in it (all of them, or those of
+        its window when the block is unrolled), and `block_start` is where this step starts in its block
+        (seconds, metres)."""
         if length is None:
             return None
         if distance:
@@ -509,32 +581,7 @@ class _Reader:
                     f"{target.name} pace: no {ref} pace to map it on ({REFERENCE_HINT.format(ref=ref)}); "
                     "spoken as effort text",
                 )
-        say_parts: list[str] = []
-        timed: list[tuple[Fraction, str]] = []
-        for c in cues:
-            at = self._offset(c)
-            if at is None:
-                continue
-            unit, value = at
-            if unit == "s":
-                local = value - block_start[0]
-            elif target.pace is not None:
-                local = (value - block_start[1]) * target.pace.s_per_m
-            else:
-                self.report.warn(c.line, c.col, f"<{c.tag}> distoffset needs a pace to be timed; ignored")
-                self._placed.add(id(c))
-                continue
-            if not 0 <= local < duration:
-                continue
-            self._placed.add(id(c))
-            message = (c.get("message") or c.get("text") or "").strip()
-            if not message:
-                self.report.warn(c.line, c.col, f"<{c.tag}> has no message; ignored")
-            elif local < SAY_WITHIN_S:
-                say_parts.append(message)
-            else:
-                timed.append((local, message))
-        return Step(
+        step = Step(
             kind=kind,
             extent=extent,
             duration=duration,
@@ -544,11 +591,59 @@ class _Reader:
             pace_spoken=target.pace is not None,
             cadence=cadence,
             effort=target.effort,
-            say=" ".join(say_parts) or None,
             line=el.line,
             col=el.col,
-            cues=tuple(sorted(timed)),
         )
+        return self._with_cues(step, target, cues, block_start) if cues else step
+
+    def _with_cues(self, step: Step, target: _Target, cues: list[_Cue], block_start: tuple[Fraction, Fraction]) -> Step:
+        """`step` with the textevents of `cues` that fall in it (offsets from its block's start, `block_start`
+        being where the step starts in it): in its first 3 s they are its ``say``, later ones timed cues."""
+        duration = step.duration
+        say_parts: list[str] = []
+        timed: list[tuple[Fraction, str]] = []
+        for c in cues:
+            if id(c.el) in self._placed:
+                continue
+            if c.unit == "s":
+                local = c.at - block_start[0]
+            elif target.pace is not None:
+                local = (c.at - block_start[1]) * target.pace.s_per_m
+            else:
+                self.report.warn(c.el.line, c.el.col, f"<{c.el.tag}> distoffset needs a pace to be timed; ignored")
+                self._placed.add(id(c.el))
+                continue
+            if not 0 <= local < duration:
+                continue
+            self._placed.add(id(c.el))
+            if local < SAY_WITHIN_S:
+                say_parts.append(c.message)
+            else:
+                timed.append((local, c.message))
+        if not say_parts and not timed:
+            return step
+        return replace(step, say=" ".join(say_parts) or None, cues=tuple(sorted(timed)))
+
+    def _cues(self, elements: list[_El]) -> list[_Cue]:
+        """The textevents of a block, read once: offset, message (at most MAX_CUE_CHARS), in file order; one
+        that cannot be used is a warning (or, too long to speak, a problem) here, once."""
+        out: list[_Cue] = []
+        for c in elements:
+            at = self._offset(c)
+            if at is None:
+                continue
+            message = (c.get("message") or c.get("text") or "").strip()
+            if not message:
+                self.report.warn(c.line, c.col, f"<{c.tag}> has no message; ignored")
+                self._placed.add(id(c))
+                continue
+            problem = text_problem(message, f"<{c.tag}> message")
+            if problem:
+                self.report.error(c.line, c.col, problem)
+                self._placed.add(id(c))
+                continue
+            out.append(_Cue(c, at[0], at[1], message))
+        return out
 
     def _offset(self, c: _El) -> tuple[str, Fraction] | None:
         """A textevent's offset from its block's start: ("s", seconds) or ("m", metres for distoffset)."""
@@ -556,70 +651,136 @@ class _Reader:
             raw = c.get(attr)
             if raw is None:
                 continue
-            try:
-                value = Fraction(raw.strip())
-            except (ValueError, ZeroDivisionError):
-                break
-            if value >= 0:
+            value = _decimal(raw)
+            if value is not None and value >= 0:
                 return unit, value
             break
         self.report.warn(c.line, c.col, f"<{c.tag}> needs a number (0 or more) in timeoffset or distoffset; ignored")
         self._placed.add(id(c))
         return None
 
-    def _unplaced(self, cues: list[_El]) -> None:
+    def _unplaced(self, cues: list[_Cue]) -> None:
         for c in cues:
-            if id(c) not in self._placed:
-                self._placed.add(id(c))
-                self.report.warn(
-                    c.line, c.col, f"textevent '{c.get('message') or ''}' is past its block's end; ignored"
-                )
+            if id(c.el) not in self._placed:
+                self._placed.add(id(c.el))
+                self.report.warn(c.el.line, c.el.col, f"textevent '{c.message}' is past its block's end; ignored")
 
     def _place_loose(self, blocks: list[list[Item]], loose: list[_El]) -> list[list[Item]]:
-        """Textevents directly under <workout>: timed from the workout's start, each goes to the step it falls in."""
-        for c in loose:
-            at = self._offset(c)
-            message = (c.get("message") or c.get("text") or "").strip()
-            if at is None or not message:
+        """Textevents directly under <workout>: timed from the workout's start, each goes to the step it falls in.
+
+        A block it falls in that is a repeat is unrolled (a message belongs to one repetition): only when the
+        workout's totals are within the limits, and each block is walked once for all its messages."""
+        events: list[_Cue] = []
+        for c in self._cues(loose):
+            if c.unit != "s":
+                self.report.warn(c.el.line, c.el.col, f"<{c.el.tag}> outside a step needs a timeoffset; ignored")
                 continue
-            if at[0] != "s":
-                self.report.warn(c.line, c.col, f"<{c.tag}> outside a step needs a timeoffset; ignored")
-                continue
-            offset = at[1]
-            t = Fraction(0)
-            placed = False
-            for bi, block in enumerate(blocks):
-                flat = _flatten(block)
-                span = sum((x.duration for x in flat), Fraction(0))
-                if not t <= offset < t + span:
-                    t += span
-                    continue
-                steps = flat if any(isinstance(x, Repeat) for x in block) else block
-                blocks[bi] = list(steps)  # a message inside a repeat belongs to one repetition: unroll it
+            events.append(c)
+        total, count, _ = totals(tuple(item for block in blocks for item in block))
+        if not events or total > MAX_DURATION or count > MAX_STEPS:
+            return blocks  # (over the limits: build_workout says so; nothing is unrolled)
+        order = {id(c): k for k, c in enumerate(events)}
+        events.sort(key=lambda c: (c.at, order[id(c)]))
+        pending = 0
+        t = Fraction(0)
+        for bi, block in enumerate(blocks):
+            span = totals(tuple(block))[0]
+            if pending < len(events) and events[pending].at < t + span:
+                steps = _flatten(block) if any(isinstance(x, Repeat) for x in block) else list(block)
                 for si, item in enumerate(steps):
                     assert isinstance(item, Step)
-                    if t <= offset < t + item.duration:
-                        local = offset - t
-                        if local < SAY_WITHIN_S:
-                            new = replace(item, say=" ".join(x for x in (item.say, message) if x))
-                        else:
-                            new = replace(item, cues=tuple(sorted((*item.cues, (local, message)))))
-                        blocks[bi][si] = new
-                        placed = True
-                        break
+                    landing: list[_Cue] = []
+                    while pending < len(events) and events[pending].at < t + item.duration:
+                        landing.append(events[pending])
+                        pending += 1
+                    if landing:
+                        steps[si] = _with_loose(item, [(c.at - t, c) for c in landing], order)
                     t += item.duration
-                break
-            if not placed:
-                self.report.warn(c.line, c.col, f"textevent '{message}' is past the workout's end; ignored")
+                blocks[bi] = list(steps)
+            else:
+                t += span
+        for c in events[pending:]:
+            self.report.warn(c.el.line, c.el.col, f"textevent '{c.message}' is past the workout's end; ignored")
         return blocks
+
+
+@dataclass(frozen=True)
+class _Cue:
+    """A textevent read once: its element (for positions), ``s`` or ``m`` (timeoffset, distoffset), where."""
+
+    el: _El
+    unit: str
+    at: Fraction
+    message: str
+
+
+class _Window:
+    """The cues of one unit in order of their offset, handed out by window: the steps of an unrolled block
+    take, in order, those in their spans (which follow each other), so unrolling costs O(steps + cues), not
+    O(steps x cues)."""
+
+    def __init__(self, cues: list[_Cue]) -> None:
+        self.cues = sorted(cues, key=lambda c: c.at)
+        self.next = 0
+        self.timed = True
+
+    def take(self, start: Fraction, end: Fraction) -> list[_Cue]:
+        """The cues from `start` (on) to `end` (before), after those taken already."""
+        cues, i = self.cues, self.next
+        if not self.timed or i >= len(cues):
+            return []
+        while i < len(cues) and cues[i].at < start:  # (none: the spans follow each other from 0)
+            i += 1
+        j = i
+        while j < len(cues) and cues[j].at < end:
+            j += 1
+        self.next = j
+        return cues[i:j]
+
+    def untimed(self, reader: _Reader) -> None:
+        """No pace to place distoffsets by: each one left is a warning, once."""
+        if not self.timed:
+            return
+        self.timed = False
+        for c in self.cues:
+            if id(c.el) not in reader._placed:
+                reader._placed.add(id(c.el))
+                reader.report.warn(c.el.line, c.el.col, f"<{c.el.tag}> distoffset needs a pace to be timed; ignored")
+
+
+def _with_loose(step: Step, landing: list[tuple[Fraction, _Cue]], order: dict[int, int]) -> Step:
+    """`step` with loose textevents that land in it: in its first 3 s they join its ``say`` (in file order),
+    later ones are timed cues."""
+    says = sorted((c for local, c in landing if local < SAY_WITHIN_S), key=lambda c: order[id(c)])
+    timed = [(local, c.message) for local, c in landing if local >= SAY_WITHIN_S]
+    say = " ".join(x for x in (step.say, *(c.message for c in says)) if x) or None
+    return replace(step, say=say, cues=tuple(sorted((*step.cues, *timed))))
+
+
+def _decimal(raw: str) -> Fraction | None:
+    """A number as Zwift writes it (``600``, ``0.75449997``, ``1e2``), or None: at most MAX_NUMBER_DIGITS digits
+    and an exponent of at most that, so ``1e999999999`` is refused before it costs anything (``Fraction`` would
+    build the number)."""
+    m = _DECIMAL.fullmatch(raw.strip())
+    if m is None or len(m.group("digits").replace(".", "")) > MAX_NUMBER_DIGITS:
+        return None
+    exponent = int(m.group("exp") or 0)
+    if abs(exponent) > MAX_NUMBER_DIGITS:
+        return None
+    value = Fraction(m.group("digits")) * Fraction(10) ** exponent
+    return -value if m.group("sign") == "-" else value
+
+
+_DECIMAL = re.compile(r"(?P<sign>[+-]?)(?P<digits>\d+(?:\.\d*)?|\.\d+)(?:[eE](?P<exp>[+-]?\d{1,4}))?")
 
 
 def _flatten(block: list[Item]) -> list[Step]:
     out: list[Step] = []
     for item in block:
         if isinstance(item, Repeat):
+            inner = _flatten(list(item.steps))
             for _ in range(item.count):
-                out.extend(_flatten(list(item.steps)))
+                out.extend(inner)
         else:
             out.append(item)
     return out
