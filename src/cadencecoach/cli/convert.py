@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from cadencecoach.terminal import safe_text
+
 YAML_SUFFIXES = (".yaml", ".yml")
 FIT_SUFFIXES = (".fit",)
 
@@ -80,7 +82,7 @@ def register(app: typer.Typer) -> None:
             warn(message)
         count = len(warnings) + len(more)
         note = f", {count} warning{'s' if count != 1 else ''}" if count else ""
-        print(f"wrote {output} ({w.name}: {format_clock(float(w.total_duration))}, {what}{note})")
+        print(f"wrote {safe_text(output)} ({safe_text(w.name)}: {format_clock(float(w.total_duration))}, {what}{note})")
 
 
 def _check_suffix(output: Path) -> None:

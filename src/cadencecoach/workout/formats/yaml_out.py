@@ -15,6 +15,7 @@ import io
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from cadencecoach.terminal import safe_text
 from cadencecoach.workout.formats._common import Item
 from cadencecoach.workout.model import KINDS, Repeat, Step, Workout
 from cadencecoach.workout.paces import DERIVED_PACES, decimal_text, km_text
@@ -195,7 +196,7 @@ def dumps(workout: Workout, warnings: list[str] | None = None, header: str | Non
     lines = [header] if header else []
     lines += [f"warning: {w}" for w in warns]
     for line in lines:
-        for part in line.splitlines() or [""]:
-            out.write(f"# {part}".rstrip() + "\n")
+        for part in line.splitlines() or [""]:  # a comment cannot escape: control characters are shown escaped
+            out.write(f"# {safe_text(part)}".rstrip() + "\n")
     yaml.dump(doc, out)
     return out.getvalue()
