@@ -775,3 +775,13 @@ def test_check_output_finds_the_same_file_every_way(tmp_path: Path) -> None:
     options.check_output(tmp_path / "music" / "new.ogg", inputs)  # a new file in the folder destroys nothing
     options.check_output(tmp_path / "other.ogg", [("the workout file", tmp_path / "w.yaml")])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.ogg", "music", "sym.ogg"]  # the probe is gone
+
+
+def test_convert_refuses_a_yaml_too_big_to_load_back(tmp_path: Path) -> None:
+    """A large intervals.icu file converts to more YAML than a YAML workout may hold: refused, nothing written."""
+    src = tmp_path / "big.txt"
+    src.write_text("Big\n" + "".join(f"- {i % 5 + 1}s 5:00/km pace\n" for i in range(3500)))
+    before = faults.snapshot(tmp_path)
+    r = faults.cc("convert", str(src), "-o", str(tmp_path / "big.yaml"), home=tmp_path / "home")
+    faults.assert_clean(r, 2, "-o", "KiB", "at most 128 KiB")
+    faults.assert_nothing_lost(before, tmp_path, allow_new=(tmp_path / "home",))

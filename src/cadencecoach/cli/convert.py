@@ -91,12 +91,19 @@ def _check_suffix(output: Path) -> None:
 
 
 def _write_yaml(workout: object, output: Path, source: str, import_warnings: list[str], more: list[str]) -> None:
-    from cadencecoach.errors import WorkoutError
+    from cadencecoach.errors import UsageError, WorkoutError
     from cadencecoach.workout.formats.yaml_out import dumps
     from cadencecoach.workout.loader import load_workout_text
+    from cadencecoach.workout.source import MAX_YAML_BYTES
 
     header = "\n".join([f"Converted by cadencecoach from {source}"] + [f"warning: {m}" for m in import_warnings])
     text = dumps(workout, more, header=header)  # type: ignore[arg-type]
+    size = len(text.encode("utf-8"))
+    if size > MAX_YAML_BYTES:  # it would be refused when loaded: say so now, and write nothing
+        raise UsageError(
+            f"-o {output}: the workout written as YAML would be {size // 1024} KiB; a YAML workout is at most "
+            f"{MAX_YAML_BYTES // 1024} KiB (convert it to .fit, or play the {source} file itself)"
+        )
     try:  # the file must load back: a failure here is a bug, not the runner's problem
         load_workout_text(text, str(output))
     except WorkoutError as exc:
