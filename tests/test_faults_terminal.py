@@ -308,16 +308,18 @@ def test_render_progress_bar_on_a_terminal_shows_the_name_escaped(
 # ---------------------------------------------------------------------------------------- plan bounds
 
 
-def test_plan_of_80000_steps_draws_a_bounded_table_in_bounded_time(tmp_path: Path, home: Path) -> None:
+def test_plan_of_many_steps_draws_a_bounded_table(tmp_path: Path, home: Path) -> None:
+    # 4,000 steps: the cap is what is tested here; the 80,000 steps, bounded in time and memory, are
+    # test_faults_speech_history.py::test_plan_of_80000_short_steps_with_tones_is_bounded
     w = tmp_path / "many.yaml"
     w.write_text(
-        "name: Many\ncadence: 180\nsteps:\n  - repeat: 40000\n    steps:\n      - run: 1s\n      - recover: 1s\n"
+        "name: Many\ncadence: 180\nsteps:\n  - repeat: 2000\n    steps:\n      - run: 1s\n      - recover: 1s\n"
     )
     r = cc("plan", str(w), "--no-voice", home=home)
-    assert_clean(r, 0, seconds=15)
+    assert_clean(r, 0)
     lines = r.stdout.splitlines()
     assert len(lines) < MAX_PLAN_ROWS + 10
-    assert f"... and {80000 - MAX_PLAN_ROWS} more steps (plan --json lists every step)" in lines
+    assert f"... and {4000 - MAX_PLAN_ROWS} more steps (plan --json lists every step)" in lines
     assert any(line.lstrip().startswith(f"{MAX_PLAN_ROWS} ") for line in lines)
 
 
