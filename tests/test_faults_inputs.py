@@ -683,3 +683,29 @@ def yaml_documents(draw: st.DrawFn) -> str:
 @given(yaml_documents())
 def test_yaml_loader_only_raises_workout_errors_on_hostile_documents(text: str) -> None:
     _only_workout_errors(lambda: load_workout_text(text, "h.yaml"))
+
+
+# ------------------------------------------------------------------------------------------- songs
+
+
+def test_songs_that_are_no_songs_are_said_and_never_opened(tmp_path: Path) -> None:
+    """A FIFO named like a song would block the decoder forever, /dev/zero would never end, an empty or junk
+    file has no audio: each is one warning in words (no errno numbers, no Python exception names), never read."""
+    music = tmp_path / "music"
+    music.mkdir()
+    os.mkfifo(music / "a.mp3")
+    (music / "empty.ogg").write_bytes(b"")
+    (music / "junk.flac").write_bytes(bytes(range(256)) * 20)
+    workout = tmp_path / "w.yaml"
+    workout.write_text("name: W\nsteps:\n  - run: 10s\n")
+    home = tmp_path / "home"
+
+    r = cc("track", "analyze", str(music), home=home)
+    assert_clean(r, 2, "a.mp3: is a FIFO (named pipe), not an audio file", "empty.ogg: is empty (0 bytes)",
+                 "junk.flac: not an audio file this tool can read", "none of the 2 songs could be read")  # fmt: skip
+    assert "Errno" not in r.stderr and "ValueError" not in r.stderr
+
+    for song, words in ((music / "a.mp3", "is a FIFO (named pipe)"), (Path("/dev/zero"), "is a device")):
+        r = cc("render", str(workout), "--music", str(song), "-o", str(tmp_path / "o.wav"), home=home)
+        assert_clean(r, 2, words, "--music: no songs found")
+        assert not (tmp_path / "o.wav").exists()

@@ -171,6 +171,7 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Detect each song's tempo and beats: BPM, confidence, duration, and the cadence it fits at 1x, 2x, 0.5x."""
+        from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
 
         require("track analyze")
@@ -196,8 +197,8 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(out) + "\n")
         else:
             _print_analysis(ok, cadence)
-        if not ok:
-            raise typer.Exit(2)
+        if not ok:  # every song failed (each said why above): the last line says what it means
+            raise UsageError(f"none of the {len(failed)} songs could be read: no songs analyzed")
 
     @track.command(
         name="build",

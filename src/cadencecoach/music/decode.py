@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from cadencecoach.errors import UsageError
+from cadencecoach.files import InputRefused, check_regular, kind_of
 
 BLOCK = 1 << 16
 
@@ -96,14 +97,19 @@ class _PyAVSource(Source):
 
         try:
             self._container = av.open(str(path))
-        except Exception as exc:  # av raises its own error classes per errno
-            raise DecodeError(f"cannot open: {exc}") from None
+        except Exception as exc:  # av raises its own error classes per errno; their strerror is the words
+            raise DecodeError(
+                f"not an audio file this tool can read ({getattr(exc, 'strerror', None) or exc})"
+            ) from None
         if not self._container.streams.audio:
             self._container.close()
             raise DecodeError("no audio stream in the file")
         stream = self._container.streams.audio[0]
-        rate = int(stream.rate or stream.codec_context.sample_rate)
+        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
         channels = int(stream.codec_context.channels or 2)
+        if rate <= 0:  # what FFmpeg guesses for bytes that are no audio at all
+            self._container.close()
+            raise DecodeError("not an audio file this tool can read (no sample rate)")
         frames = None
         if stream.duration is not None and stream.time_base is not None:
             frames = round(float(float(stream.duration * stream.time_base) * rate))
@@ -191,10 +197,12 @@ def _ffprobe_frames(path: Path, rate: int) -> int | None:
 def open_source(path: str | os.PathLike[str]) -> Source:
     """Open a song for streamed decoding; raises :class:`DecodeError` with a person-readable reason."""
     p = Path(path)
-    if not p.exists():
-        raise DecodeError("no such file")
-    if p.is_dir():
-        raise DecodeError("is a directory")
+    try:  # a FIFO or a device would block the decoder or never end: refused before any library opens it
+        st = check_regular(p)
+    except InputRefused as exc:
+        raise DecodeError(exc.reason) from None
+    if st.st_size == 0:
+        raise DecodeError("is empty (0 bytes)")
     ext = p.suffix.lower()
     first_error: str | None = None
     if ext not in OTHER_EXTS:
@@ -265,19 +273,21 @@ def collect(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[s
     for item in paths:
         p = Path(item)
         if p.is_dir():
-            found = sorted(
-                (
-                    q
-                    for q in p.rglob("*")
-                    if q.is_file() and q.suffix.lower() in AUDIO_EXTS and not q.name.startswith(".")
-                ),
-                key=_natural_key,
-            )
+            named = [q for q in p.rglob("*") if q.suffix.lower() in AUDIO_EXTS and not q.name.startswith(".")]
+            found = sorted((q for q in named if q.is_file()), key=_natural_key)
+            for q in sorted(set(named) - set(found), key=_natural_key):
+                kind = kind_of(q.stat().st_mode) if q.exists() else None
+                if kind is not None and kind != "a directory":  # a FIFO named song.mp3: said, never opened
+                    problems.append(f"{q}: is {kind}, not an audio file; skipped")
             if not found:
                 problems.append(f"{p}: no audio files in this folder ({', '.join(sorted(AUDIO_EXTS))})")
             songs.extend(found)
         elif p.is_file():
             songs.append(p)
         else:
-            problems.append(f"{p}: no such file or folder")
+            kind = kind_of(p.stat().st_mode) if p.exists() else None
+            if kind is None:
+                problems.append(f"{p}: no such file or folder")
+            else:  # a FIFO or a device: never opened (it would block or never end)
+                problems.append(f"{p}: is {kind}, not an audio file")
     return songs, problems
