@@ -23,6 +23,7 @@ import os
 import pty
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -397,6 +398,17 @@ def test_print_plan_escapes_and_caps_rows(hostile_workout: Any, hostile_timeline
     con, buf = _recording_console()
     print_plan(hostile_workout, hostile_timeline, con)
     assert "more steps" not in buf.getvalue() and "[blink]now[/blink]" in buf.getvalue()
+
+
+def test_print_plan_caps_the_warnings_too(hostile_workout: Any, hostile_timeline: Timeline) -> None:
+    """A workout of 200,000 0.4-second steps drops ~175,000 cues, each with a warning: printing them all took
+    ~100 s of rich rendering; the table prints the first ones and counts the rest (--json has them all)."""
+    many = replace(hostile_timeline, warnings=[f"{i}.00 s: announce 'x' dropped" for i in range(1000)])
+    con, buf = _recording_console()
+    print_plan(hostile_workout, many, con, max_rows=10)
+    out = buf.getvalue()
+    assert out.count("dropped") == 10 and "9.00 s" in out and "10.00 s" not in out
+    assert "... and 990 more warnings (plan --json lists every one)" in out
 
 
 def test_the_console_keeps_emoji_codes_and_raises_broken_pipe() -> None:

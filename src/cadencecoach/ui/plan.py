@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 MAX_PLAN_ROWS = 500
-"""Steps the ``plan`` table draws; the rest are counted in one line (``plan --json`` lists every step)."""
+"""Steps the ``plan`` table draws, and warnings it prints; the rest are counted in one line each (``plan --json``
+lists every step and every warning)."""
 
 _STYLE = {"warmup": "green", "run": "bold red", "recover": "cyan", "rest": "blue", "cooldown": "green"}
 
@@ -32,7 +33,7 @@ def _cadence(a: object, b: object) -> str:
 def print_plan(
     workout: Workout, timeline: Timeline, console: Console | None = None, max_rows: int = MAX_PLAN_ROWS
 ) -> None:
-    """The plan table: a header, the first `max_rows` steps, the clicks and cues, the warnings."""
+    """The plan table: a header, the first `max_rows` steps, the clicks and cues, the first `max_rows` warnings."""
     from rich.table import Table
 
     console = console or terminal.console()
@@ -69,8 +70,11 @@ def print_plan(
     if hidden > 0:
         console.print(f"... and {hidden} more steps (plan --json lists every step)")
     console.print(f"{len(timeline.clicks)} clicks, {len(timeline.cues)} spoken cues")
-    for w in timeline.warnings:
+    for w in timeline.warnings[:max_rows]:
         console.print(f"[yellow]warning:[/] {markup_safe(w, multiline=True)}")
+    more = len(timeline.warnings) - max_rows
+    if more > 0:
+        console.print(f"[yellow]warning:[/] ... and {more} more warnings (plan --json lists every one)")
 
 
 def _first(text: str) -> str:
