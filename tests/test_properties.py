@@ -346,3 +346,17 @@ def test_loader_only_raises_workout_error_on_any_bytes(data: bytes) -> None:
         except WorkoutError as err:
             assert err.problems
             assert all(p.file == "fuzz.yaml" and p.line >= 1 and p.col >= 1 for p in err.problems)
+
+
+@given(
+    st.fractions(min_value=-(10**6), max_value=10**7, max_denominator=10**6),
+    st.sampled_from([8000, 22050, 44100, 48000, 96000, 192000]),
+)
+def test_sample_rounding_in_integers_is_round_half_even(t: Fraction, sr: int) -> None:
+    """``timeline._sample`` places every boundary, click and cue: its integer arithmetic must be exactly
+    ``round(t * sr)`` (half to even), also on exact halves."""
+    from cadencecoach.core.timeline import _sample
+
+    assert _sample(t, sr) == round(t * sr)
+    half = Fraction(2 * round(t * sr) + 1, 2 * sr)  # exactly half a sample past a sample
+    assert _sample(half, sr) == round(half * sr)

@@ -310,7 +310,15 @@ def compile_segments(
 
 
 def _sample(t: Fraction, sr: int) -> int:
-    return round(t * sr)
+    """``round(t * sr)`` (half to even), in integers: no Fraction is built (a workout has ~10 samples to place per
+    step, and the largest allowed has 200,000 steps)."""
+    if not isinstance(t, Fraction):  # an int (exact anyway) or a float from a caller outside the timeline
+        return round(t * sr)
+    q, r = divmod(t.numerator * sr, t.denominator)
+    twice = 2 * r
+    if twice > t.denominator or (twice == t.denominator and q & 1):
+        return q + 1
+    return q
 
 
 def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:

@@ -7,6 +7,7 @@ meant for the runner; the loader adds the file position.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -256,6 +257,7 @@ def _plural(n: Fraction | int, word: str) -> str:
     return f"{_num(n)} {word}" + ("" if n == 1 else "s")
 
 
+@functools.lru_cache(maxsize=4096)  # a repeat speaks the same few lengths thousands of times
 def speak_duration(seconds: Fraction | float) -> str:
     """``90 seconds``, ``15 minutes``, ``2 minutes 30 seconds``, ``1 hour 15 minutes``."""
     total = Fraction(seconds).limit_denominator(1000)
