@@ -14,17 +14,21 @@ no raw control character on either stream, and time and memory under their bound
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # what a fault case may cost at most: a tiny hostile file must be refused in well under this
 TIME_BOUND_S = 20.0
@@ -79,9 +83,16 @@ def cc(
     timeout: float = TIME_BOUND_S * 2,
     stdin: int | None = subprocess.DEVNULL,
     prefix: tuple[str, ...] = (),
+    preexec: Callable[[], None] | None = None,
+    stop: tuple[signal.Signals, Callable[[], bool]] | None = None,
 ) -> Outcome:
-    """Run the command line in a subprocess (after `prefix`, e.g. a ``setpriv`` that drops root's powers);
-    wall time, and the program's own peak RSS measured by ``wait4`` in a tiny spawning parent."""
+    """Run the command line in a subprocess; wall time, and the program's own peak RSS measured by ``wait4`` in
+    a tiny spawning parent.
+
+    `prefix` goes before the program (a ``setpriv`` that drops root's powers over permissions); `preexec` runs
+    in the child before it starts (a ``setrlimit``; inherited by the program); `stop` is ``(signal, ready)``:
+    the signal is sent (passed on by the parent) once ``ready()`` is true, as a user's ``kill`` would be.
+    """
     full_env = {**os.environ, "CADENCECOACH_HOME": str(home), "COLUMNS": "120", **(env or {})}
     fd, peak_file = tempfile.mkstemp(prefix="cc-peak-")
     os.close(fd)
@@ -94,26 +105,39 @@ def cc(
         stderr=subprocess.PIPE,
         env=full_env,
         cwd=cwd,
+        preexec_fn=preexec,
         start_new_session=True,  # a hang is killed with everything it started
     )
+    chunks: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda n=name, f=f: chunks.__setitem__(n, f.read()), daemon=True)
+        for name, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for t in readers:
+        t.start()
     try:
         try:
-            out, err = proc.communicate(timeout=timeout)
+            if stop is not None:
+                send_when(proc, stop[0], stop[1], timeout=timeout)
+            proc.wait(timeout=max(0.1, timeout - (time.monotonic() - start)))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            proc.wait()
             raise AssertionError(f"cadencecoach {' '.join(args)} still running after {timeout} s: it hangs") from None
+        finally:
+            for t in readers:
+                t.join(timeout=5)
         seconds = time.monotonic() - start
         text = Path(peak_file).read_text().strip()
         peak_mb = int(text) / 1024 if text else 0.0
     finally:
         os.unlink(peak_file)
-    _log(args, seconds, peak_mb)
+    _log((f"[{stop[0].name}]", *args) if stop else args, seconds, peak_mb)
     return Outcome(
         tuple(args),
         proc.returncode,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
+        chunks.get("out", b"").decode("utf-8", "replace"),
+        chunks.get("err", b"").decode("utf-8", "replace"),
         seconds,
         peak_mb,
     )
@@ -202,3 +226,41 @@ def send_when(
             raise AssertionError(f"not ready for {sig.name} after {timeout} s")
         time.sleep(0.02)
     proc.send_signal(sig)
+
+
+# ------------------------------------------------------------------------------- without root's powers
+
+_DROP_DAC = "-dac_override,-dac_read_search,-fowner"
+SETPRIV = ("setpriv", f"--inh-caps={_DROP_DAC}", f"--ambient-caps={_DROP_DAC}", f"--bounding-set={_DROP_DAC}")
+"""Root without the capabilities that ignore file permissions (util-linux's setpriv, in every Debian): the tests
+run as root, and setuid to nobody cannot even start the interpreter under /root."""
+
+
+@functools.cache
+def unprivileged_prefix() -> tuple[str, ...] | None:
+    """The command prefix under which file permissions apply (``()`` when not root), or None when there is none."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        return None
+    probe = Path(tempfile.mkdtemp(prefix="cc-probe-"))
+    try:
+        os.chmod(probe, 0o555)
+        code = f"open({str(probe / 'x')!r}, 'w')"
+        r = subprocess.run([*SETPRIV, sys.executable, "-c", code], capture_output=True, timeout=30)
+        return SETPRIV if r.returncode != 0 and b"PermissionError" in r.stderr else None
+    finally:
+        os.chmod(probe, 0o755)
+        shutil.rmtree(probe)
+
+
+def cc_unprivileged(*args: str, home: Path, **kwargs: Any) -> Outcome:
+    """:func:`cc` as a user whom file permissions apply to; the test is skipped, with the reason, where that
+    cannot be arranged (root without setpriv)."""
+    import pytest
+
+    prefix = unprivileged_prefix()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: cannot drop the power over file permissions")
+    kwargs.setdefault("cwd", Path("/"))
+    return cc(*args, home=home, prefix=prefix, **kwargs)

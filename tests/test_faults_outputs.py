@@ -19,17 +19,12 @@ capability) and skip with the reason where that is impossible.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
-import functools
 import os
 import resource
 import signal
 import stat
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +42,7 @@ from cadencecoach.music import output as music_output
 from cadencecoach.sinks import audiofile
 from cadencecoach.sinks.audiofile import NotEnoughSpace, estimated_bytes, open_writer
 from extra_deps import needs_extra
-from faults import Outcome, assert_clean, assert_nothing_lost, cc, one_line_error, send_when, snapshot, temp_leftovers
+from faults import Outcome, assert_clean, assert_nothing_lost, cc, one_line_error, snapshot, temp_leftovers
 
 SHORT = "name: short\nvoice: off\ncadence: 180\nsteps:\n  - run: 10s\n"
 TEN_MINUTES = "name: ten\nvoice: off\ncadence: 180\nsteps:\n  - run: 10min\n"
@@ -112,95 +107,25 @@ def fill(folder: Path, leave: int = 0) -> Path:
     return pad
 
 
-_PR_CAPBSET_DROP = 24
-_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
+def cc_unprivileged(*args: str, home: Path) -> Outcome:
+    """``faults.cc`` for a child that file permissions apply to (``faults.cc_unprivileged``)."""
+    return faults.cc_unprivileged(*args, home=home, cwd=None)
 
 
-def _drop_dac() -> None:
-    """preexec_fn: root without the capabilities that ignore file permissions (kept across exec)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
-        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
-@functools.cache
-def _unprivileged_how() -> Callable[[], None] | None:
-    """How to run a child that file permissions apply to: as is (not root), without CAP_DAC_OVERRIDE (root), or
-    skip (neither is possible: the interpreter lives under /root, so setuid to nobody cannot even start it)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        subprocess.run(["true"], preexec_fn=_drop_dac, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot run a child without CAP_DAC_OVERRIDE to test an unwritable folder: {exc}")
-    return _drop_dac
-
-
-def cc_unprivileged(monkeypatch: pytest.MonkeyPatch, *args: str, home: Path) -> Outcome:
-    """``faults.cc`` for a child that file permissions apply to."""
-    preexec = _unprivileged_how()
-    if preexec is not None:
-        monkeypatch.setattr(subprocess, "Popen", functools.partial(subprocess.Popen, preexec_fn=preexec))
-    try:
-        return cc(*args, home=home)
-    finally:
-        monkeypatch.undo()
-
-
-def cc_limited(monkeypatch: pytest.MonkeyPatch, *args: str, home: Path, file_size: int) -> Outcome:
+def cc_limited(*args: str, home: Path, file_size: int) -> Outcome:
     """``faults.cc`` with RLIMIT_FSIZE: a write past `file_size` fails with EFBIG (Python ignores SIGXFSZ)."""
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
-    monkeypatch.setattr(subprocess, "Popen", functools.partial(subprocess.Popen, preexec_fn=limit))
-    try:
-        return cc(*args, home=home)
-    finally:
-        monkeypatch.undo()
+    return cc(*args, home=home, preexec=limit)
 
 
 def cc_signalled(
     sig: signal.Signals, ready: Callable[[], bool], *args: str, home: Path, env: dict[str, str] | None = None
 ) -> Outcome:
     """Run the command line like ``faults.cc``, send `sig` once `ready()`, and measure it the same way."""
-    env = {**os.environ, "CADENCECOACH_HOME": str(home), "COLUMNS": "120", **(env or {})}
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cadencecoach", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    chunks: dict[str, bytes] = {}
-    readers = [
-        threading.Thread(target=lambda n=name, f=f: chunks.__setitem__(n, f.read()), daemon=True)
-        for name, f in (("out", proc.stdout), ("err", proc.stderr))
-    ]
-    for t in readers:
-        t.start()
-    timer = threading.Timer(60, proc.kill)
-    timer.start()
-    try:
-        send_when(proc, sig, ready)
-        _, status, rusage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds, peak_mb = time.monotonic() - start, rusage.ru_maxrss / 1024
-    for t in readers:
-        t.join()
-    faults._log((f"[{sig.name}]", *args), seconds, peak_mb)  # the FAULT_LOG line, as faults.cc writes it
-    return Outcome(
-        tuple(args),
-        proc.returncode,
-        chunks.get("out", b"").decode("utf-8", "replace"),
-        chunks.get("err", b"").decode("utf-8", "replace"),
-        seconds,
-        peak_mb,
-    )
+    return cc(*args, home=home, env=env, stop=(sig, ready), timeout=60)
 
 
 def writing_into(folder: Path) -> bool:
@@ -555,7 +480,7 @@ def test_bad_output_paths(work: Path, home: Path, command: str, name: str, words
 
 
 @pytest.mark.parametrize("command", ["render", "convert"])
-def test_a_folder_that_is_not_writable(work: Path, home: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+def test_a_folder_that_is_not_writable(work: Path, home: Path, command: str) -> None:
     w = workout(work)
     locked = work / "locked"
     locked.mkdir()
@@ -565,7 +490,7 @@ def test_a_folder_that_is_not_writable(work: Path, home: Path, monkeypatch: pyte
     locked.chmod(0o555)
     before = snapshot(work)
     try:
-        r = cc_unprivileged(monkeypatch, command, str(w), "-o", str(target), home=home)
+        r = cc_unprivileged(command, str(w), "-o", str(target), home=home)
     finally:
         locked.chmod(0o755)
     assert_clean(r, 2, f"-o {target}", f"cannot write in {locked}", "permission denied")
@@ -636,13 +561,13 @@ def test_convert_on_a_full_disk(work: Path, home: Path) -> None:
         assert_nothing_lost(before, small)
 
 
-def test_a_file_size_limit_while_encoding(work: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_size_limit_while_encoding(work: Path, home: Path) -> None:
     """RLIMIT_FSIZE (ulimit -f): EFBIG from the direct WAV writer, in words."""
     w = workout(work, text=TEN_MINUTES)
     target = work / "out.wav"
     target.write_bytes(b"old")
     before = snapshot(work)
-    r = cc_limited(monkeypatch, "render", str(w), "-o", str(target), home=home, file_size=1 << 20)
+    r = cc_limited("render", str(w), "-o", str(target), home=home, file_size=1 << 20)
     assert_clean(r, 2, f"-o {target}: cannot write it: the file is too large")
     one_line_error(r)
     assert_nothing_lost(before, work)

@@ -11,7 +11,6 @@ and after and look for ``-wal``/``-shm`` files.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -21,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -40,7 +38,7 @@ from cadencecoach.history.trials import FIRST_DAY, add_trial, list_trials, make_
 from cadencecoach.sinks.live import devices
 from cadencecoach.speech import budget, cache
 from cadencecoach.speech.synthesize import synthesize_cues
-from faults import Outcome, assert_clean, cc, one_line_error, snapshot
+from faults import assert_clean, cc, cc_unprivileged, one_line_error, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "cadencecoach" / "data" / "workouts"
@@ -423,62 +421,6 @@ def test_a_database_locked_by_another_program(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- unwritable, as a user
-
-
-DROP_DAC = "-dac_override,-dac_read_search,-fowner"
-SETPRIV = ["setpriv", f"--inh-caps={DROP_DAC}", f"--ambient-caps={DROP_DAC}", f"--bounding-set={DROP_DAC}"]
-
-
-@functools.lru_cache(maxsize=1)
-def _unprivileged_prefix() -> list[str] | None:
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        return None
-    probe = Path(tempfile.mkdtemp(prefix="cc-probe-"))
-    try:
-        os.chmod(probe, 0o555)
-        code = f"open({str(probe / 'x')!r}, 'w')"
-        r = subprocess.run([*SETPRIV, sys.executable, "-c", code], capture_output=True, timeout=30)
-        return SETPRIV if r.returncode != 0 and b"PermissionError" in r.stderr else None
-    finally:
-        os.chmod(probe, 0o755)
-        shutil.rmtree(probe)
-
-
-def cc_unprivileged(*args: str, home: Path) -> Outcome:
-    """:func:`faults.cc` without root's power over file permissions (wall time and peak RSS by ``wait4``)."""
-    prefix = _unprivileged_prefix()
-    if prefix is None:
-        pytest.skip("running as root without setpriv: cannot drop the power over permissions")
-    env = {**os.environ, "CADENCECOACH_HOME": str(home), "COLUMNS": "120"}
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "cadencecoach", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd="/",
-    )
-    chunks: dict[str, bytes] = {}
-    readers = [
-        threading.Thread(target=lambda n=name, f=f: chunks.__setitem__(n, f.read()), daemon=True)
-        for name, f in (("out", proc.stdout), ("err", proc.stderr))
-    ]
-    for t in readers:
-        t.start()
-    timer = threading.Timer(40, proc.kill)
-    timer.start()
-    try:
-        _, status, rusage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    for t in readers:
-        t.join()
-    out, err = (chunks.get(k, b"").decode("utf-8", "replace") for k in ("out", "err"))
-    code = os.waitstatus_to_exitcode(status)
-    return Outcome(tuple(args), code, out, err, time.monotonic() - start, rusage.ru_maxrss / 1024)
 
 
 @pytest.fixture
