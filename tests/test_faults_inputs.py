@@ -709,3 +709,21 @@ def test_songs_that_are_no_songs_are_said_and_never_opened(tmp_path: Path) -> No
         r = cc("render", str(workout), "--music", str(song), "-o", str(tmp_path / "o.wav"), home=home)
         assert_clean(r, 2, words, "--music: no songs found")
         assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_name_is_a_spoken_text_too(tmp_path: Path) -> None:
+    """`run` speaks the workout's name before the first step: a 120,000-character name is refused where it is
+    (it would have been synthesized, or taken the whole speech budget), in YAML and in imported files."""
+    (tmp_path / "long.yaml").write_text("name: " + "N" * 120_000 + "\nsteps:\n  - run: 1min\n")
+    (tmp_path / "long.zwo").write_text(
+        f"<workout_file><name>{'A' * 900_000}</name><sportType>run</sportType>"
+        '<workout><SteadyState Duration="60" Power="0.8"/></workout></workout_file>'
+    )
+    r = cc("validate", "long.yaml", "long.zwo", home=tmp_path / "home", cwd=tmp_path)
+    assert_clean(
+        r,
+        2,
+        "long.yaml:1:7: 'name' is 120000 characters; a spoken text is at most 300",
+        "long.zwo:1:1: the workout's name is 900000 characters; a spoken text is at most 300",
+        seconds=8,
+    )

@@ -544,3 +544,17 @@ def test_track_build_summary_shows_song_names_and_file_names_escaped(
     assert_no_raw(err)
     assert "Artist - Title \\x1b]0;pwned\\x07 [bold red]loud[/]" in err and "mix \\x1b[2J.mp3 at 180 spm" in err
     assert "labels in mix \\x1b[2J.txt" in err
+
+
+def test_a_huge_word_in_notes_or_a_label_prints_in_bounded_time(tmp_path: Path, home: Path) -> None:
+    """rich folds an unbroken word in quadratic time: 100,000 characters of notes took minutes to print. Shown
+    text cuts any run without a space at terminal.MAX_WORD and counts the rest."""
+    (home / "workouts").mkdir(parents=True, exist_ok=True)
+    w = home / "workouts" / "long.yaml"  # `workouts` lists it too
+    w.write_text("name: Long\nnotes: " + "W" * 100_000 + "\nsteps:\n  - run: 1min\n    effort: " + "E" * 250 + "\n")
+    r = cc("plan", str(w), "--no-voice", home=home)
+    assert_clean(r, 0, seconds=5)
+    assert f"({100_000 - terminal.MAX_WORD} more characters)" in r.stdout.replace("\n", "")
+    r = cc("workouts", home=home)
+    assert_clean(r, 0, seconds=5)
+    assert "long" in r.stdout and "more characters)" in r.stdout.replace("\n", "")

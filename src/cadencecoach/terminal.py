@@ -25,6 +25,8 @@ Examples
 ('two\\\\nlines', 'two\\nlines')
 >>> safe_text("Café — 400 m, 3:2 breathing")
 'Café — 400 m, 3:2 breathing'
+>>> safe_text("W" * 1500)[-30:]
+'WWW... (500 more characters)'
 """
 
 from __future__ import annotations
@@ -55,21 +57,34 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+MAX_WORD = 1000
+"""The longest run without a space shown: rich folds a long unbroken word in quadratic time (a 100,000-character
+word in a workout's notes took minutes to print), and no one reads one; the rest is counted instead."""
+
+_LONG_WORD = re.compile(rf"\S{{{MAX_WORD + 1},}}")
+
+
+def _cut(match: re.Match[str]) -> str:
+    word = match.group()
+    return f"{word[:MAX_WORD]}... ({len(word) - MAX_WORD} more characters)"
+
+
 def safe_text(text: object, *, multiline: bool = False) -> str:
-    """`text` (str() of it) with every control character and bidi control shown escaped.
+    """`text` (str() of it) with every control character and bidi control shown escaped, and a run of more than
+    :data:`MAX_WORD` characters without a space cut short (with a count of the rest).
 
     One-line fields (names, labels, cue texts, tags) escape tab and newline too; `multiline` keeps
     newlines and tabs (notes, a block of error lines).
     """
     s = text if isinstance(text, str) else str(text)
     pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
-    return pattern.sub(_escape, s)
+    return _LONG_WORD.sub(_cut, pattern.sub(_escape, s))
 
 
 def is_safe(text: str, *, multiline: bool = False) -> bool:
     """True when :func:`safe_text` would leave `text` as it is."""
     pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
-    return pattern.search(text) is None
+    return pattern.search(text) is None and _LONG_WORD.search(text) is None
 
 
 def markup_safe(text: object, *, multiline: bool = False) -> str:

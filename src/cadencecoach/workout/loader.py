@@ -261,7 +261,7 @@ class _Builder:
                     hint = "; steps go in a list under 'steps:'"
                 ctx.add(pos_key(doc, key), f"unknown key '{key}'{hint}")
 
-        name = self._text(doc, "name", required=True)
+        name = self._text(doc, "name", required=True, spoken=True)  # `run` speaks it before the first step
         notes = self._text(doc, "notes")
         if "cadence" in doc:
             try:

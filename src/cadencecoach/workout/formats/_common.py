@@ -168,13 +168,17 @@ def build_workout(
     notes: str | None = None,
 ) -> Workout:
     """The Workout, after the same limits as the YAML loader (:func:`cadencecoach.workout.source.check_totals`:
-    24 hours, 200,000 steps, 10,000 spoken cues; 32 levels; spoken texts of at most 300 characters)."""
+    24 hours, 200,000 steps, 10,000 spoken cues; 32 levels; spoken texts, the name included, of at most 300
+    characters)."""
     if not items and not report.problems:
         report.error(1, 1, "no steps: the file has no workout steps cadencecoach can use")
     total, count, depth = totals(items)
     check_totals(report, (1, 1), total, count, spoken(items, report))
     if depth > MAX_DEPTH:
         report.error(1, 1, f"repeats are nested more than {MAX_DEPTH} deep")
+    name_problem = text_problem(name, "the workout's name")  # `run` speaks it before the first step
+    if name_problem:
+        report.error(1, 1, name_problem)
     report.check()
     return Workout(
         name=name,
