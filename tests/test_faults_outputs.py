@@ -36,7 +36,7 @@ import soundfile as sf
 import faults
 from cadencecoach import atomic
 from cadencecoach.cli import app as cli
-from cadencecoach.cli import options
+from cadencecoach.cli import options, stop
 from cadencecoach.errors import UsageError
 from cadencecoach.music import output as music_output
 from cadencecoach.sinks import audiofile
@@ -354,7 +354,7 @@ def test_stop_signals_cooperate_with_the_live_player() -> None:
     """The player's own SIGTERM handling (fade, summary, 143) takes over while it plays and gives ours back."""
     from cadencecoach.sinks.live import player as live
 
-    stops = cli._StopSignals()
+    stops = stop.StopSignals()
     stops.install()
     try:
         ours = signal.getsignal(signal.SIGTERM)
@@ -371,7 +371,7 @@ def test_stop_signals_cooperate_with_the_live_player() -> None:
 def test_a_signal_the_parent_ignores_stays_ignored() -> None:
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
     try:
-        stops = cli._StopSignals()
+        stops = stop.StopSignals()
         stops.install()
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
         stops.restore()
@@ -380,10 +380,10 @@ def test_a_signal_the_parent_ignores_stays_ignored() -> None:
 
 
 def test_stop_exit_codes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    assert cli.exit_code_for(cli.Stopped(signal.SIGTERM)) == 143
-    assert cli.exit_code_for(cli.Stopped(signal.SIGHUP)) == 129
+    assert cli.exit_code_for(stop.Stopped(signal.SIGTERM)) == 143
+    assert cli.exit_code_for(stop.Stopped(signal.SIGHUP)) == 129
     assert cli.exit_code_for(KeyboardInterrupt()) == 130
-    monkeypatch.setattr(cli.STOP_SIGNALS, "received", signal.SIGHUP)  # the player re-raised Ctrl-C for a SIGHUP
+    monkeypatch.setattr(stop.STOP_SIGNALS, "received", signal.SIGHUP)  # the player re-raised Ctrl-C for a SIGHUP
     assert cli.exit_code_for(KeyboardInterrupt()) == 129
     said = capsys.readouterr().err.splitlines()
     assert said == ["stopped (SIGTERM).", "stopped (SIGHUP).", "stopped.", "stopped (SIGHUP)."]
@@ -408,8 +408,8 @@ def test_a_stop_inside_an_uninterrupted_region_waits_for_its_end() -> None:
 
 
 def test_the_handler_defers_inside_a_region() -> None:
-    stops = cli._StopSignals()
-    with pytest.raises(cli.Stopped), atomic.uninterrupted():
+    stops = stop.StopSignals()
+    with pytest.raises(stop.Stopped), atomic.uninterrupted():
         stops._handle(signal.SIGTERM, None)  # kept, not raised here
         assert stops.received is None
     assert stops.received == signal.SIGTERM

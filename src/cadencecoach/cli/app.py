@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +20,8 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cadencecoach import atomic, errors
+from cadencecoach import errors
+from cadencecoach.cli.stop import STOP_SIGNALS, STOPS, Stopped
 from cadencecoach.errors import CoachError, UsageError, WorkoutError
 from cadencecoach.files import os_reason
 from cadencecoach.terminal import safe_text
@@ -95,7 +95,7 @@ def exit_code_for(exc: BaseException) -> int | None:
     if isinstance(exc, KeyboardInterrupt):
         # SIGTERM/SIGHUP (Stopped), or a Ctrl-C the live player re-raised after it stopped for one of them
         signum = exc.signum if isinstance(exc, Stopped) else STOP_SIGNALS.received
-        if signum is not None and signum in _STOPS:
+        if signum is not None and signum in STOPS:
             _stderr(f"stopped ({signal.Signals(signum).name}).")
             return 128 + signum
         _stderr("stopped.")
@@ -147,73 +147,8 @@ def guard(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-# ------------------------------------------------------------------------------------------- signals
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a ``kill``, a closed terminal), raised in the main thread as if it were Ctrl-C, so every
-    cleanup runs as for Ctrl-C (the atomic writers delete their temporary file; an old target keeps its contents):
-    the command ends with one line, ``stopped (SIGTERM).``, and exit 128 + the signal's number (143, 129)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-#: After a first stop signal, repeats within this many seconds are only noted, so they cannot break off the
-#: cleanup the first one started (deleting a 5 GB temporary file); later ones raise again.
-STOP_GRACE_S = 3.0
-
-#: The signals that stop a command like Ctrl-C (SIGHUP does not exist on Windows).
-_STOPS = tuple(sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None)
-
-
-class _StopSignals:
-    """The command line's handlers of SIGINT, SIGTERM and SIGHUP, installed for the whole command by :func:`main`
-    (the one place). A signal the parent ignores (``nohup``, a background job's SIGINT) stays ignored. The live
-    player puts its own SIGTERM (and Ctrl-C) handling in place while it plays, and ours back afterwards; a SIGHUP
-    while it plays ends it like Ctrl-C (fade, summary), then exit 129."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._at = 0.0
-        self._old: dict[int, Any] = {}
-
-    def install(self) -> None:
-        self.received = None
-        for sig in (signal.SIGINT, *_STOPS):
-            usual = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-            try:
-                if signal.getsignal(sig) is not usual:
-                    continue
-                self._old[sig] = signal.signal(sig, self._handle)
-            except (ValueError, OSError):  # not the main thread, or a platform without it
-                return
-
-    def restore(self) -> None:
-        for sig, old in self._old.items():
-            with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(sig, old)
-        self._old.clear()
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        # inside libsndfile (an exception in its callback would be lost) or deleting a temporary file: stop after
-        if atomic.defer_stop(lambda: self._handle(signum, None)):
-            return
-        now = time.monotonic()
-        if self.received is not None and now - self._at < STOP_GRACE_S:
-            return
-        self.received, self._at = signum, now
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Stopped(signum)
-
-
-STOP_SIGNALS = _StopSignals()
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the app with the stop signals handled (:class:`_StopSignals`); returns the exit code."""
+    """Run the app with the stop signals handled (:mod:`cadencecoach.cli.stop`); returns the exit code."""
     STOP_SIGNALS.install()
     try:
         try:
@@ -222,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             code = exc.code
             code = code if isinstance(code, int) else (0 if code is None else 1)
             received = STOP_SIGNALS.received
-            if code == 1 and received is not None and received in _STOPS:  # stopped while Click parsed ("Aborted!")
+            if code == 1 and received is not None and received in STOPS:  # stopped while Click parsed ("Aborted!")
                 return 128 + received
             return code
         return 0
