@@ -482,7 +482,7 @@ class AudioWriter:
             self._closed = True
             raise self._named(exc) from None
         self._fd = fd
-        try:
+        with self._or_abort():
             if self.format == ".mp3" and (mp3_encoder == "lameenc" or mp3_backend() == "lameenc"):
                 self._encoder = _LameEncoder(fd, sample_rate, channels, mp3_bitrate, mp3_quality)
             elif (
@@ -502,15 +502,22 @@ class AudioWriter:
                     mp3_bitrate,
                     expected_frames,
                 )
+
+    def _named(self, exc: OSError) -> OSError:
+        return atomic.named(exc, self.path)
+
+    @contextlib.contextmanager
+    def _or_abort(self) -> Iterator[None]:
+        """A step of the writer (start, write, finish): on any failure the temporary file goes, and an
+        ``OSError`` names the target (:func:`cadencecoach.atomic.named`), not the hidden temporary file."""
+        try:
+            yield
         except OSError as exc:
             self.abort()
             raise self._named(exc) from None
         except BaseException:
             self.abort()
             raise
-
-    def _named(self, exc: OSError) -> OSError:
-        return atomic.named(exc, self.path)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -527,17 +534,11 @@ class AudioWriter:
             expected = "(n,) or (n, 1)" if self.channels == 1 else f"(n, {self.channels})"
             raise ValueError(f"audio block has shape {a.shape}, expected {expected}")
         n = a.shape[0]
-        try:
+        with self._or_abort():
             for start in range(0, n, _CHUNK_FRAMES):
                 chunk = a[start : start + _CHUNK_FRAMES]
                 self._encoder.write(chunk)
                 self.frames_written += chunk.shape[0]
-        except OSError as exc:
-            self.abort()
-            raise self._named(exc) from None
-        except BaseException:
-            self.abort()
-            raise
 
     # -- finishing ---------------------------------------------------------------------------
 
@@ -548,7 +549,7 @@ class AudioWriter:
         rewrite it in place, e.g. add tags); if it raises, nothing is committed."""
         if self._closed:
             return
-        try:
+        with self._or_abort():
             assert self._encoder is not None and self._fd is not None
             self._encoder.finish()
             if self._before_commit is not None:
@@ -559,12 +560,6 @@ class AudioWriter:
             self._fd = None
             os.close(fd)
             atomic.commit(self.temp_path, self.path, fsync=False)
-        except OSError as exc:
-            self.abort()
-            raise self._named(exc) from None
-        except BaseException:
-            self.abort()
-            raise
         self._closed = True
         if self._fsync:
             atomic.fsync_directory(self.path.parent)
