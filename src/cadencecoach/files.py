@@ -43,10 +43,14 @@ StrPath = str | os.PathLike[str]
 
 
 class InputRefused(ValueError):
-    """An input that will not be read; ``reason`` says why, in words (``is a FIFO (named pipe)...``)."""
+    """An input that will not be read; ``reason`` says why, in words (``is a FIFO (named pipe)...``), and the
+    fields say which case it is, for a caller that words it its own way: ``kind`` (what it is instead of a
+    regular file, :func:`kind_of`), ``over`` (the byte limit it is over)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, kind: str | None = None, over: int | None = None) -> None:
         self.reason = reason
+        self.kind = kind
+        self.over = over
         super().__init__(reason)
 
 
@@ -62,13 +66,17 @@ def kind_of(mode: int) -> str | None:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    return "not a regular file"
+    return "a special file"
+
+
+def _refused_kind(kind: str) -> InputRefused:
+    return InputRefused(f"is {kind}, not a regular file", kind=kind)
 
 
 def _refuse_kind(mode: int) -> None:
     kind = kind_of(mode)
     if kind is not None:
-        raise InputRefused(f"is {kind}, not a regular file" if kind.startswith("a ") else kind)
+        raise _refused_kind(kind)
 
 
 def os_reason(exc: OSError) -> str:
@@ -106,7 +114,7 @@ def read_limited(path: StrPath, limit: int) -> bytes:
     except FileNotFoundError:
         raise InputRefused("no such file") from None
     except IsADirectoryError:
-        raise InputRefused("is a directory, not a regular file") from None
+        raise _refused_kind("a directory") from None
     except OSError as exc:
         raise InputRefused(f"cannot read: {os_reason(exc)}") from None
     try:
@@ -125,7 +133,7 @@ def read_limited(path: StrPath, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise InputRefused(f"is over {limit} bytes")
+            raise InputRefused(f"is over {limit} bytes", over=limit)
         return b"".join(chunks)
     finally:
         os.close(fd)

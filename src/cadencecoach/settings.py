@@ -78,7 +78,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except InputRefused as exc:
         if not os.path.exists(path):
             return Settings()  # no file (or a link to none): no settings
-        if exc.reason.startswith("is over "):
+        if exc.over is not None:
             raise SettingsError(f"{path}: is over 64 KiB; a settings file is a few lines of TOML") from None
         raise SettingsError(f"{path}: {exc.reason}") from None
     try:

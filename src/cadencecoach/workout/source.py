@@ -241,11 +241,12 @@ def read_bytes(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         return read_limited(path, limit)
     except InputRefused as exc:
-        reason = exc.reason
-        if reason.endswith(", not a regular file"):
-            reason = reason.replace(", not a regular file", ", not a workout file")
-        elif reason.startswith("is over "):
-            reason = too_big(limit)
+        if exc.kind is not None:
+            reason = f"is {exc.kind}, not a workout file"
+        elif exc.over is not None:
+            reason = too_big(exc.over)
+        else:
+            reason = exc.reason
         raise WorkoutError([Problem(display, 1, 1, reason)]) from None
 
 
