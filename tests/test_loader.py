@@ -112,7 +112,7 @@ def test_problem_positions_with_crlf_and_bom() -> None:
     text = "\ufeffname: x\r\nsteps:\r\n  - run: 1s\r\n    nope: 1\r\n"
     with pytest.raises(WorkoutError) as info:
         load_workout_text(text, "w.yaml")
-    assert [str(p) for p in info.value.problems] == ["w.yaml:4:5: unknown key 'nope'"]
+    assert [str(p) for p in info.value.problems] == ["w.yaml:4:5: unknown key 'nope'; did you mean 'open'?"]
 
 
 # ------------------------------------------------------------------------------------- YAML 1.2 times

@@ -51,12 +51,14 @@ class WorkoutError(CoachError):
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[str] | None = None) -> None:
         self.problems = list(problems)
+        self.warnings = list(warnings or ())  # the file's warnings so far: they often say why it failed
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        """The problems, then the file's warnings (``warning: ...``), which often explain them."""
+        return [str(p) for p in self.problems] + [f"warning: {w}" for w in self.warnings]
 
 
 class UsageError(CoachError):

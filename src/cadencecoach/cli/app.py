@@ -329,7 +329,13 @@ def plan(
         from cadencecoach.history.charts import check_output as chart_format
 
         check_output(plot, workout_input(workout), option="--plot", check_format=lambda p: chart_format(p, "--plot"))
-    w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
+    imported: list[str] = []  # an imported file's warnings: on stderr, and in --json's "warnings" too
+
+    def keep(message: str) -> None:
+        imported.append(message)
+        warn(message)
+
+    w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True, warn=keep)
     audio = _audio(sample_rate, "woodblock", 1.0, voice_engine, voice_name, speech_rate, 1.0)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, 0, voice_mode), audio, warn)
     if plot is not None:
@@ -340,7 +346,9 @@ def plan(
             chart = plot_workout(timeline, plot, title=w.name)
         _stderr(f"wrote {plot} ({len(chart.blocks)} steps, {len(chart.cues)} cues)")
     if as_json:
-        sys.stdout.write(json.dumps(timeline.to_json()) + "\n")
+        data = timeline.to_json()
+        data["warnings"] = [*imported, *timeline.warnings]  # "FILE:LINE:COL: ..." (import), then "T s: ..." (cues)
+        sys.stdout.write(json.dumps(data) + "\n")
         return
     from cadencecoach.ui.plan import print_plan
 
@@ -366,8 +374,8 @@ def validate(
             w = session.load(arg, pace, trial)
         except WorkoutError as exc:
             bad += 1
-            for problem in exc.problems:
-                _stderr(str(problem))
+            for line in exc.lines():
+                _stderr(line)
             continue
         length = format_clock(float(w.total_duration))
         print(f"ok  {safe_text(arg)}  ({safe_text(w.name)}: {length}, {w.total_steps} steps)")

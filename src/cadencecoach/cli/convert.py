@@ -20,8 +20,8 @@ OpenStepOpt = Annotated[
     typer.Option(
         "--open-step",
         metavar="DURATION",
-        help="Length of open steps ('press lap') for YAML output, which has no open steps, e.g. --open-step 60s. "
-        "FIT keeps them open.",
+        help="Give open steps ('press lap') that have no length this nominal one, e.g. --open-step 60s; they stay "
+        "open (the lap key ends them) in YAML and FIT alike.",
     ),
 ]
 
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         check_output(output, workout_input(workout), check_format=_check_suffix)
         warnings: list[str] = []
         to_yaml = suffix in YAML_SUFFIXES
-        w = session.load(workout, pace, trial, open_step=open_step, require_open_length=to_yaml, warn=warnings.append)
+        w = session.load(workout, pace, trial, open_step=open_step, warn=warnings.append)
         for message in warnings:
             warn(message)
         more: list[str] = []

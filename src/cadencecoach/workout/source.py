@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -85,17 +86,31 @@ YamlNode: TypeAlias = "YamlScalar | CommentedMap | CommentedSeq"
 Position = tuple[int, int]
 
 
+@dataclass
+class _Group:
+    """Warnings of one kind: where and what the first said, and how many came."""
+
+    where: str
+    message: str
+    count: int = 1
+
+
 class Report:
     """Problems and warnings, with positions, for one source file.
 
-    At most :data:`MAX_REPORTED` of each are printed (a file of 100,000 mistakes says so in one more line,
-    not in 100,000)."""
+    Warnings are grouped: one line per distinct problem, at its first place, with how many times it came
+    (``FILE:3:1: no threshold pace ...; spoken as effort text (12 times; the first here)``). A warning is
+    grouped with the others of the same `key` (default: its message), so the 43 steps of a file that all lack
+    the same reference pace say so once. At most :data:`MAX_REPORTED` problems and distinct warnings are
+    printed (a file of 100,000 mistakes says so in one more line, not in 100,000).
+
+    When the file fails (:meth:`check`), its warnings go with the problems: a warning often says why
+    (``'400m' is 400 minutes`` explains ``over the 24-hour limit``)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        self.warnings: list[str] = []
-        self._warned = 0
+        self._groups: dict[str, _Group] = {}
 
     def add(self, pos: Position, message: str) -> None:
         self.error(pos[0], pos[1], message)
@@ -103,23 +118,42 @@ class Report:
     def error(self, line: int, col: int, message: str) -> None:
         self.problems.append(Problem(self.source, max(line, 1), max(col, 1), message))
 
-    def warn(self, line: int, col: int, message: str) -> None:
-        self._warned += 1
-        if self._warned <= MAX_REPORTED:
-            self.warnings.append(f"{self.source}:{max(line, 1)}:{max(col, 1)}: {message}")
-        elif self._warned == MAX_REPORTED + 1:
-            self.warnings.append(f"{self.source}: more warnings follow; only the first {MAX_REPORTED} are shown")
+    def warn(self, line: int, col: int, message: str, *, key: str | None = None) -> None:
+        """A warning at (line, col). With `key`, warnings of the same key are one line: the first one's
+        message when it is alone, else `key` with the count."""
+        group = key if key is not None else message
+        found = self._groups.get(group)
+        if found is None:
+            self._groups[group] = _Group(f"{self.source}:{max(line, 1)}:{max(col, 1)}", message)
+        else:
+            found.count += 1
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings, one line per distinct problem, in the order they first came."""
+        out: list[str] = []
+        for key, g in self._groups.items():
+            if len(out) == MAX_REPORTED:
+                out.append(
+                    f"{self.source}: {len(self._groups) - MAX_REPORTED} more kinds of warning; only the first "
+                    f"{MAX_REPORTED} are shown"
+                )
+                break
+            out.append(
+                f"{g.where}: {g.message}" if g.count == 1 else f"{g.where}: {key} ({g.count} times; the first here)"
+            )
+        return out
 
     def check(self) -> None:
         """Raise every problem so far, in file order, as one :class:`WorkoutError` (the first
-        :data:`MAX_REPORTED`, and how many more)."""
+        :data:`MAX_REPORTED`, and how many more), with the warnings so far."""
         if self.problems:
             found = sorted(self.problems, key=lambda p: (p.line, p.col))
             if len(found) > MAX_REPORTED:
                 rest = found[MAX_REPORTED]
                 more = f"and {len(found) - MAX_REPORTED} more problems (fix these first)"
                 found = [*found[:MAX_REPORTED], Problem(rest.file, rest.line, rest.col, more)]
-            raise WorkoutError(found)
+            raise WorkoutError(found, warnings=self.warnings)
 
 
 def check_totals(report: Report, pos: Position, duration: Fraction, steps: int, cues: int = 0) -> bool:
