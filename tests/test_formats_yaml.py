@@ -119,29 +119,30 @@ def test_icu_roundtrip() -> None:
     assert plan(back) == plan(r.workout) and warns == []
 
 
-def test_timed_cues_are_left_out_with_a_warning() -> None:
+def test_timed_cues_are_written_and_read_back() -> None:
     r = parse_icu("- Push 33^Hold your form <!> 3m 4:10/km Pace\n", "w.txt")
     back, warns, text = roundtrip(r.workout)
-    (warn,) = warns
-    assert warn.startswith("w.txt:1:2: 'Push': timed cue 'Hold your form' at 33 s is not written")
-    assert f"# warning: {warn}" in text
-    a, b = plan(r.workout), plan(back)
-    assert [c for c in a["cues"] if c["kind"] != "custom"] == b["cues"]
-    assert a["steps"] == b["steps"] and a["clicks"] == b["clicks"]
+    assert warns == []
+    assert "    cues:\n      - at: 33s\n        say: Hold your form\n" in text
+    assert plan(back) == plan(r.workout)
+    assert [c["text"] for c in plan(back)["cues"] if c["kind"] == "custom"] == ["Hold your form"]
 
 
-def test_open_steps_need_a_length() -> None:
+def test_open_steps_stay_open() -> None:
+    """An open step with no length is written `lap`; one with a length `open: true`; both read back open."""
     r = parse_icu(
         "- 9m Z2 Pace press lap\n- Walk back press lap\n",
         "w.txt",
         options=LoadOptions(pace_overrides={"threshold": "4:00/km"}),
     )
-    with pytest.raises(ValueError, match="no length"):
-        dumps(r.workout)
+    back, warns, text = roundtrip(r.workout)
+    assert warns == []
+    assert "  - run: 9min\n    open: true\n" in text and "  - rest: lap\n" in text
+    assert [(s.open, s.duration) for s in back.steps] == [(True, Fraction(540)), (True, Fraction(0))]  # type: ignore[union-attr]
     fixed = with_open_length(r.workout, Fraction(75))
     back, warns, _ = roundtrip(fixed)
-    assert plan(back) == plan(fixed)
-    assert len(warns) == 2 and "written as a 9min step" in warns[0] and "1min15s" in warns[1]
+    assert plan(back) == plan(fixed) and warns == []
+    assert all(s.open for s in back.steps)  # type: ignore[union-attr]
 
 
 def test_converted_example_is_current() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from cadencecoach.workout.model import FlatStep
+from cadencecoach.workout.model import FlatStep, speak_heart_rate, speak_incline
 from cadencecoach.workout.units import speak_duration, speak_extent, speak_pace
 
 COUNTDOWN_WORDS = ("3", "2", "1")
@@ -32,27 +32,38 @@ def _what(flat: FlatStep) -> str:
 
 
 def announcement(flat: FlatStep) -> str:
-    """``Run. 3 of 10. 400 meters at mile pace. 85 percent effort.``"""
-    parts = [flat.step.label]
+    """``Run. 3 of 10. 400 meters at mile pace. 85 percent effort.``; a heart-rate target is spoken where
+    there is no effort (``heart rate zone 2``), an incline last (``Incline 10 percent``)."""
+    step = flat.step
+    parts = [step.label]
     if flat.rep is not None:
         parts.append(f"{flat.rep[0]} of {flat.rep[1]}")
     parts.append(_what(flat))
-    if flat.step.effort:
-        parts.append(speak_effort(flat.step.effort))
+    if step.effort:
+        parts.append(speak_effort(step.effort))
+    elif step.heart_rate is not None:
+        hr = speak_heart_rate(step.heart_rate)
+        parts.append(hr[0].upper() + hr[1:])
+    if step.incline is not None:
+        parts.append(speak_incline(step.incline))
     return ". ".join(_strip_dot(p) for p in parts) + "."
 
 
 def preview(next_step: FlatStep) -> str:
-    """``Next: Recover, 90 seconds.``"""
+    """``Next: Recover, 90 seconds.`` (and the incline, to set a treadmill in time: ``..., incline 4 percent.``)"""
     parts = [next_step.step.label]
     if next_step.rep is not None:
         parts.append(f"{next_step.rep[0]} of {next_step.rep[1]}")
     parts.append(_what(next_step))
+    if next_step.step.incline is not None:
+        incline = speak_incline(next_step.step.incline)
+        parts.append(incline[0].lower() + incline[1:])
     return "Next: " + ", ".join(_strip_dot(p) for p in parts) + "."
 
 
 def halfway(remaining: Fraction) -> str:
-    return f"Halfway. {speak_duration(remaining)} to go."
+    """``Halfway. 2 minutes to go.``: in whole seconds (a 201 s step's half is "100 seconds", not "100.5")."""
+    return f"Halfway. {speak_duration(Fraction(round(remaining)))} to go."
 
 
 def _strip_dot(text: str) -> str:

@@ -24,12 +24,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadencecoach.errors import Problem, WorkoutError
-from cadencecoach.workout.model import KINDS, VOICE_MODES, Repeat, Step, Workout, parse_breathing
+from cadencecoach.workout.model import (
+    KINDS,
+    VOICE_MODES,
+    Repeat,
+    Step,
+    Workout,
+    parse_breathing,
+    parse_heart_rate,
+    parse_incline,
+)
 from cadencecoach.workout.paces import (
     DefaultTrial,
     LoadOptions,
     PaceBook,
     TrialError,
+    pace_range,
     parse_checked_pace,
     trial_vdot,
     vdot_in_range,
@@ -42,6 +52,7 @@ from cadencecoach.workout.source import (
     YamlNode,
     check_totals,
     did_you_mean,
+    hms,
     pos_item,
     pos_key,
     pos_node,
@@ -49,7 +60,7 @@ from cadencecoach.workout.source import (
     read_text,
     text_problem,
 )
-from cadencecoach.workout.units import Pace, parse_cadence, parse_extent, parse_trial
+from cadencecoach.workout.units import Extent, Pace, parse_cadence, parse_extent, parse_offset, parse_trial
 
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -57,7 +68,10 @@ if TYPE_CHECKING:
 __all__ = ["LoadOptions", "load_workout", "load_workout_text", "parse_yaml"]
 
 TOP_KEYS = ("name", "notes", "cadence", "paces", "trial", "voice", "steps")
-STEP_KEYS = ("label", "pace", "cadence", "click", "effort", "breathing", "say")
+STEP_KEYS = ("label", "pace", "cadence", "click", "effort", "breathing", "say", "incline", "heart_rate", "open", "cues")
+CUE_KEYS = ("at", "say")
+LAP = "lap"
+"""The extent of an open step with no length (``- recover: lap``): the lap key ends it."""
 REPEAT_KEYS = ("repeat", "steps")
 
 _ON = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
@@ -295,6 +309,7 @@ class _Builder:
             source=ctx.source,
             notes=notes,
             cadence=self.default_cadence,
+            cadence_given="cadence" in doc,
             paces=dict(book.paces),
             trial=book.trial,
             trial_source=book.trial_source,
@@ -494,6 +509,8 @@ class _Builder:
             ctx.add(pos_value(node, kind), f"'{kind}' needs an extent: a time like '90s' or a distance like '400m'")
         elif isinstance(raw, (int, float)):
             ctx.add(pos_value(node, kind), f"'{kind}: {raw}' has no unit: write '{raw}s', '{raw}min' or '{raw}m'")
+        elif str(raw).strip().lower() == LAP:
+            extent = Extent("time", Fraction(0), Fraction(0), "s")
         else:
             try:
                 extent = parse_extent(str(raw))
@@ -539,12 +556,38 @@ class _Builder:
             failed = failed or breathing is None
         say = self._text(node, "say", spoken=True) if "say" in node else None
         pace, pace_name, pace_spoken = None, None, False
+        pace_range: tuple[Pace, Pace] | None = None
         if "pace" in node:
-            pace, pace_name = self._step_pace(node)
+            pace, pace_name, pace_range = self._step_pace(node)
             pace_spoken = pace is not None
             failed = failed or pace is None
+        incline = heart_rate = None
+        if "incline" in node:
+            try:
+                incline = parse_incline(node["incline"])
+            except ValueError as exc:
+                ctx.add(pos_value(node, "incline"), str(exc))
+                failed = True
+        if "heart_rate" in node:
+            try:
+                heart_rate = parse_heart_rate(node["heart_rate"])
+            except ValueError as exc:
+                ctx.add(pos_value(node, "heart_rate"), str(exc))
+                failed = True
+        is_open = False
+        if "open" in node:
+            v = node["open"]
+            if isinstance(v, bool):
+                is_open = v
+            elif isinstance(v, str) and v.strip().lower() in _ON:
+                is_open = _ON[v.strip().lower()]
+            else:
+                ctx.add(pos_value(node, "open"), f"'open' is true or false (got '{v}')")
+                failed = True
         if extent is None:
             return None, Fraction(0), 1, 0
+        if extent.value == 0:  # `lap`
+            is_open = True
         if extent.is_time:
             duration = extent.value
         else:
@@ -562,6 +605,11 @@ class _Builder:
             if pace is None:
                 return None, Fraction(0), 1, 0
             duration = extent.value * pace.s_per_m
+        cues: tuple[tuple[Fraction, str], ...] = ()
+        if "cues" in node:
+            found = self._cues(node, duration)
+            failed = failed or found is None
+            cues = found or ()
         if failed:
             return None, duration, 1, 0
         line, col = pos_node(node)
@@ -580,8 +628,60 @@ class _Builder:
             say=say,
             line=line,
             col=col,
+            open=is_open,
+            cues=cues,
+            incline=incline,
+            heart_rate=heart_rate,
+            pace_range=pace_range,
         )
-        return step, duration, 1, 1 if say else 0
+        return step, duration, 1, (1 if say else 0) + len(cues)
+
+    def _cues(self, node: CommentedMap, duration: Fraction) -> tuple[tuple[Fraction, str], ...] | None:
+        """``cues:``: a list of ``{at: 1:30, say: text}``, each inside the step (an open step with no length
+        takes any time); in the order of their times. None when one has a problem (reported)."""
+        from ruamel.yaml.comments import CommentedMap
+
+        ctx = self.report
+        seq: YamlNode = node["cues"]
+        if not isinstance(seq, list) or isinstance(seq, str):
+            ctx.add(pos_value(node, "cues"), "'cues' is a list of timed cues like '- {at: 1:30, say: Halfway up}'")
+            return None
+        out: list[tuple[Fraction, str]] = []
+        ok = True
+        for i, cue in enumerate(seq):
+            if not isinstance(cue, CommentedMap) or "at" not in cue or "say" not in cue:
+                ctx.add(
+                    pos_item(seq, i), "a timed cue is a mapping with 'at:' (a time from the step's start) and 'say:'"
+                )
+                ok = False
+                continue
+            for key in cue:
+                if key not in CUE_KEYS:
+                    ctx.add(pos_key(cue, key), f"unknown key '{key}' in a timed cue{did_you_mean(str(key), CUE_KEYS)}")
+                    ok = False
+            at_raw = cue["at"]
+            try:
+                if isinstance(at_raw, bool) or not isinstance(at_raw, (str, int)):
+                    raise ValueError(f"'at' is a time from the step's start, like '30s' or '1:30' (got '{at_raw}')")
+                at = parse_offset(str(at_raw))
+            except ValueError as exc:
+                ctx.add(pos_value(cue, "at"), str(exc))
+                ok = False
+                continue
+            if duration > 0 and at >= duration:
+                ctx.add(
+                    pos_value(cue, "at"), f"the cue at {at_raw} is not inside its step, which lasts {hms(duration)}"
+                )
+                ok = False
+                continue
+            text = self._text(cue, "say", spoken=True)
+            if not text:
+                if text is not None:
+                    ctx.add(pos_value(cue, "say"), "'say' must not be empty")
+                ok = False
+                continue
+            out.append((at, text))
+        return tuple(sorted(out, key=lambda c: c[0])) if ok else None
 
     def _breathing(self, node: CommentedMap) -> tuple[int, int] | None:
         v = node["breathing"]
@@ -592,20 +692,25 @@ class _Builder:
             )
         return pattern
 
-    def _step_pace(self, node: CommentedMap) -> tuple[Pace | None, str | None]:
+    def _step_pace(self, node: CommentedMap) -> tuple[Pace | None, str | None, tuple[Pace, Pace] | None]:
+        """The step's pace, the name it used, and the range (slower, faster) when it is one (``7:15-7:00/km``:
+        the step is timed at its middle, :func:`~cadencecoach.workout.paces.pace_range`)."""
         v = node["pace"]
         if not isinstance(v, str) or not v.strip():
             self.report.add(pos_value(node, "pace"), "'pace' is a pace name (like 'mile') or a pace like '5:45/mi'")
-            return None, None
+            return None, None, None
         v = v.strip()
         if "/" in v:
             try:
-                return parse_checked_pace(v), None
+                if "-" in v:
+                    middle, ends = pace_range(v)
+                    return middle, None, ends
+                return parse_checked_pace(v), None, None
             except ValueError as exc:
                 self.report.add(pos_value(node, "pace"), str(exc))
-                return None, None
+                return None, None, None
         if v in self.book.paces:
-            return self.book.paces[v], v
+            return self.book.paces[v], v, None
         if v not in self.book.failed_aliases:  # a failed alias was reported where it is written
             self.report.add(pos_value(node, "pace"), self.book.unknown_message(v))
-        return None, None
+        return None, None, None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from cadencecoach.workout.units import Extent, Pace
+from cadencecoach.workout.units import Extent, Pace, number_text
 
 KINDS: dict[str, str] = {
     "warmup": "Warm-up",
@@ -47,6 +48,105 @@ def parse_breathing(text: object) -> tuple[int, int] | None:
     return None
 
 
+INCLINE_RANGE = (Fraction(-30), Fraction(40))
+"""A step's incline (``incline: 10%``): -30 % (a steep descent) to 40 % (a treadmill's or a hill's steepest)."""
+
+HEART_RATE_UNITS = ("zone", "bpm", "%max", "%lthr")
+
+
+@dataclass(frozen=True)
+class HeartRate:
+    """A heart-rate target: ``zone`` 1-5 (``Z2``), ``bpm`` (``140-150bpm``), or a percentage of maximum
+    (``%max``: ``75-80% HR``) or of threshold heart rate (``%lthr``). ``low == high`` for a single value."""
+
+    unit: str
+    low: Fraction
+    high: Fraction
+
+
+_PERCENT = re.compile(r"\s*([+-]?\d{1,3}(?:\.\d{1,3})?)\s*%\s*")
+
+
+def parse_incline(value: object) -> Fraction:
+    """``10%``, ``-2%``, ``2.5%`` -> percent grade, in :data:`INCLINE_RANGE`; ValueError in words otherwise.
+
+    Examples
+    --------
+    >>> parse_incline("10%"), parse_incline(" -2.5 % ")
+    (Fraction(10, 1), Fraction(-5, 2))
+    """
+    m = _PERCENT.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"'incline' is a grade in percent, like '10%' or '-2%' (got '{value}')")
+    grade = Fraction(m.group(1))
+    low, high = INCLINE_RANGE
+    if not low <= grade <= high:
+        raise ValueError(f"incline {m.group(1)}% is outside {low}% to {high}%")
+    return grade
+
+
+_HR = re.compile(
+    r"\s*(?:(?P<zone>[zZ](?P<z1>[1-5])(?:\s*-\s*[zZ]?(?P<z2>[1-5]))?)"
+    r"|(?P<a>\d{2,3}(?:\.\d)?)(?:\s*-\s*(?P<b>\d{2,3}(?:\.\d)?))?\s*(?P<unit>bpm|%\s*lthr|%\s*max|%))\s*",
+    re.IGNORECASE,
+)
+
+
+def parse_heart_rate(value: object) -> HeartRate:
+    """``Z2``, ``Z2-Z3``, ``150bpm``, ``140-150bpm``, ``75%`` / ``70-80%`` (of maximum heart rate), ``90% LTHR``
+    (of threshold heart rate) -> :class:`HeartRate`; ValueError in words otherwise.
+
+    Examples
+    --------
+    >>> parse_heart_rate("Z2"), parse_heart_rate("140-150bpm").unit, parse_heart_rate("90% LTHR").unit
+    (HeartRate(unit='zone', low=Fraction(2, 1), high=Fraction(2, 1)), 'bpm', '%lthr')
+    """
+    m = _HR.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(
+            f"'heart_rate' is a zone or a range, like 'Z2', '140-150bpm', '75%' (of max) or '90% LTHR' (got '{value}')"
+        )
+    if m.group("zone"):
+        low, high = Fraction(m.group("z1")), Fraction(m.group("z2") or m.group("z1"))
+        unit = "zone"
+    else:
+        low, high = Fraction(m.group("a")), Fraction(m.group("b") or m.group("a"))
+        raw = m.group("unit").lower().replace(" ", "")
+        unit = {"bpm": "bpm", "%lthr": "%lthr"}.get(raw, "%max")
+        bounds = (Fraction(30), Fraction(240)) if unit == "bpm" else (Fraction(30), Fraction(120))
+        if not all(bounds[0] <= x <= bounds[1] for x in (low, high)):
+            what = "beats per minute" if unit == "bpm" else "percent"
+            raise ValueError(f"heart rate {m.group(0).strip()} is outside {bounds[0]}-{bounds[1]} {what}")
+    if low > high:
+        raise ValueError(f"heart rate {m.group(0).strip()}: write the lower value first")
+    return HeartRate(unit, low, high)
+
+
+def heart_rate_text(hr: HeartRate) -> str:
+    """The YAML form: ``Z2``, ``Z2-Z3``, ``140-150bpm``, ``75%``, ``90% LTHR`` (reads back equal)."""
+    if hr.unit == "zone":
+        return f"Z{hr.low}" if hr.low == hr.high else f"Z{hr.low}-Z{hr.high}"
+    span = number_text(hr.low) if hr.low == hr.high else f"{number_text(hr.low)}-{number_text(hr.high)}"
+    return {"bpm": f"{span}bpm", "%max": f"{span}%", "%lthr": f"{span}% LTHR"}[hr.unit]
+
+
+def speak_heart_rate(hr: HeartRate) -> str:
+    """``heart rate zone 2``, ``heart rate 140 to 150``, ``75 percent of max heart rate``."""
+    span = number_text(hr.low) if hr.low == hr.high else f"{number_text(hr.low)} to {number_text(hr.high)}"
+    if hr.unit == "zone":
+        return f"heart rate zone {span}" if hr.low == hr.high else f"heart rate zones {span}"
+    if hr.unit == "bpm":
+        return f"heart rate {span}"
+    return f"{span} percent of {'max' if hr.unit == '%max' else 'threshold'} heart rate"
+
+
+def speak_incline(grade: Fraction) -> str:
+    """``Incline 10 percent`` / ``Decline 2 percent`` / ``Flat``."""
+    if grade == 0:
+        return "Incline 0 percent"
+    return f"{'Incline' if grade > 0 else 'Decline'} {number_text(abs(grade))} percent"
+
+
 @dataclass(frozen=True)
 class Step:
     """One step, as written. ``duration`` (seconds) is resolved from the extent and pace."""
@@ -72,6 +172,11 @@ class Step:
     open: bool = False
     # `cues`: timed spoken cues, (offset in seconds from the step's start, text); compiled as kind "custom".
     cues: tuple[tuple[Fraction, str], ...] = ()
+    # --- targets for devices and treadmills (docs/WORKOUT-FORMAT.md: incline, heart_rate, pace ranges) ---
+    incline: Fraction | None = None  # percent grade (10 = 10 %), in INCLINE_RANGE; spoken in the announcement
+    heart_rate: HeartRate | None = None  # a heart-rate target (spoken when there is no effort; exported to FIT)
+    pace_range: tuple[Pace, Pace] | None = None  # (slower, faster) when the source gave a range; `pace` is its
+    # middle, which times a distance step
 
 
 @dataclass(frozen=True)
@@ -89,6 +194,7 @@ class Workout:
     source: str = "<workout>"
     notes: str | None = None
     cadence: tuple[Fraction, Fraction] = (Fraction(180), Fraction(180))
+    cadence_given: bool = False  # the source set the workout's cadence (a FIT export then targets it)
     paces: dict[str, Pace] = field(default_factory=dict)  # every pace name available, resolved
     trial: tuple[Fraction, Fraction] | None = None  # metres, seconds
     trial_source: str | None = None  # "workout", "--trial"

@@ -229,6 +229,26 @@ def literal_pace(s_per_m: Fraction) -> Pace:
     return Pace(rounded, km_text(rounded))
 
 
+def pace_range(text: str) -> tuple[Pace, tuple[Pace, Pace]]:
+    """``7:15-7:00/km`` (or ``7:15/km-7:00/km``): the middle pace (the mean of the two ends' seconds per metre,
+    :func:`literal_pace`, as an intervals.icu range is read) and the ends (slower, faster), each as written.
+
+    Examples
+    --------
+    >>> middle, (slow, fast) = pace_range("7:15-7:00/km")
+    >>> middle.text, slow.text, fast.text
+    ('7:07.5/km', '7:15/km', '7:00/km')
+    """
+    first, sep, second = text.partition("-")
+    if not sep or not second.strip() or not first.strip():
+        raise ValueError(f"pace range '{text}' is like '7:15-7:00/km'")
+    unit = second[second.index("/") :] if "/" in second else ""
+    a = first.strip() if "/" in first else first.strip() + unit
+    ends = sorted((parse_checked_pace(a), parse_checked_pace(second.strip())), key=lambda p: -p.s_per_m)
+    middle = check_pace(literal_pace((ends[0].s_per_m + ends[1].s_per_m) / 2), f"the middle of pace range '{text}'")
+    return middle, (ends[0], ends[1])
+
+
 class PaceBook:
     """The paces one workout can use, and how each name was resolved.
 

@@ -90,6 +90,26 @@ def _fraction(digits: str) -> Fraction:
         raise ValueError(f"a number of {len(digits)} digits is no workout value") from None
 
 
+def parse_offset(text: str) -> Fraction:
+    """When a timed cue speaks, from its step's start: a time as in :func:`parse_extent` (``30s``, ``1:30``,
+    ``2min``), or zero (``0s``, ``0``, ``0:00``); ValueError in words otherwise.
+
+    Examples
+    --------
+    >>> parse_offset("1:30"), parse_offset("0s"), parse_offset("12.5s")
+    (Fraction(90, 1), Fraction(0, 1), Fraction(25, 2))
+    """
+    s = text.strip()
+    if re.fullmatch(r"0+(?:\.0+)?\s*(?:s|sec|min)?|0+:00(?::00)?", s):
+        return Fraction(0)
+    if re.fullmatch(_NUMBER, s):
+        raise ValueError(f"'{s}' has no unit: write '{s}s' or '{s}min'")
+    extent = parse_extent(s)
+    if not extent.is_time:
+        raise ValueError(f"'{s}' is a distance; a cue's time is like '30s' or '1:30' from the step's start")
+    return extent.value
+
+
 def parse_clock(text: str) -> Fraction | None:
     """``m:ss`` or ``h:mm:ss`` (with optional decimals on the seconds) to seconds, or None."""
     m = _CLOCK.match(text.strip())
@@ -245,12 +265,15 @@ def parse_trial(text: str) -> tuple[Fraction, Fraction]:
 # ---------------------------------------------------------------------------------------- speaking
 
 
-def _num(x: Fraction | float | int) -> str:
-    """A number as a person writes it: 400, 1.2, 0.75 (no trailing zeros)."""
+def number_text(x: Fraction | float | int) -> str:
+    """A number as a person writes it: 400, 1.2, 0.75 (no trailing zeros; at most 3 decimals)."""
     f = Fraction(x) if not isinstance(x, Fraction) else x
     if f.denominator == 1:
         return str(f.numerator)
     return f"{float(f):.3f}".rstrip("0").rstrip(".")
+
+
+_num = number_text
 
 
 def _plural(n: Fraction | int, word: str) -> str:

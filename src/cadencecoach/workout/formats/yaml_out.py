@@ -4,9 +4,10 @@ The file loads back through :mod:`cadencecoach.workout.loader` to the same timel
 number is written exactly (durations and distances as decimals, paces as ``M:SS.ss/km`` or as written), paces
 are named as the workout named them, and a kind-named pace stays implicit.
 
-What the YAML format cannot hold is left out with a warning, never silently: timed cues (``Step.cues``: the
-contract has no key for them) and open steps (written with the length they were given by ``--open-step``, or
-their nominal one; without any, :func:`~cadencecoach.workout.formats._common.with_open_length` refuses them first).
+Everything an import carries is written, in the keys our format adds to the contract for it (docs/WORKOUT-FORMAT.md,
+"Keys for imported workouts"): timed cues as ``cues:``, open steps as ``open: true`` (or ``lap`` for one with no
+length), ``incline:``, ``heart_rate:`` and pace ranges (``pace: 7:15-7:00/km``). A named pace with a range (none
+of our importers makes one) would keep its name and lose its range, with a warning.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cadencecoach.terminal import safe_text
 from cadencecoach.workout.formats._common import Item
-from cadencecoach.workout.model import KINDS, Repeat, Step, Workout
+from cadencecoach.workout.model import KINDS, Repeat, Step, Workout, heart_rate_text
 from cadencecoach.workout.paces import DERIVED_PACES, decimal_text, km_text
 from cadencecoach.workout.units import METERS_PER_MILE, Pace, format_clock, parse_pace
 
@@ -93,7 +94,8 @@ def to_document(workout: Workout, warnings: list[str] | None = None) -> Commente
     doc["name"] = workout.name
     if workout.notes:
         doc["notes"] = workout.notes
-    doc["cadence"] = _cadence_value(workout.cadence)
+    if workout.cadence_given or workout.cadence != (Fraction(180), Fraction(180)):  # else left implicit, as it was
+        doc["cadence"] = _cadence_value(workout.cadence)
     if workout.trial is not None:
         doc["trial"] = _trial_text(workout.trial)
     paces = CommentedMap()
@@ -145,22 +147,23 @@ def _used_pace_names(items: tuple[Item, ...]) -> set[str]:
 
 
 def _step(step: Step, source: str, warns: list[str]) -> CommentedMap:
-    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     where = f"{source}:{step.line}:{step.col}: '{step.label}'" if step.line else f"{source}: '{step.label}'"
-    if step.open:
-        if step.duration <= 0:
-            raise ValueError(f"open step {where} has no length (give --open-step)")
-        warns.append(
-            f"{where}: an open step ('press lap'); the YAML format has none, so it is written as a "
-            f"{duration_text(step.duration) if step.extent.is_time else extent_text(step)} step"
-        )
     node = CommentedMap()
-    node[step.kind] = extent_text(step)
+    node[step.kind] = "lap" if step.open and step.duration <= 0 else extent_text(step)
+    if step.open and step.duration > 0:
+        node["open"] = True
     if step.label != KINDS[step.kind]:
         node["label"] = step.label
     if step.pace is not None and step.pace_spoken:
-        node["pace"] = step.pace_name if step.pace_name else _pace_text(step.pace)
+        if step.pace_range is not None and not step.pace_name:
+            slow, fast = step.pace_range
+            node["pace"] = _range_text(slow, fast)
+        else:
+            node["pace"] = step.pace_name if step.pace_name else _pace_text(step.pace)
+            if step.pace_range is not None:
+                warns.append(f"{where}: the range of pace '{step.pace_name}' is not written (a named pace has none)")
     if step.cadence is not None:
         node["cadence"] = _cadence_value(step.cadence)
     if not step.click:
@@ -171,12 +174,26 @@ def _step(step: Step, source: str, warns: list[str]) -> CommentedMap:
         node["breathing"] = f"{step.breathing[0]}:{step.breathing[1]}"
     if step.say:
         node["say"] = step.say
-    for offset, text in step.cues:
-        warns.append(
-            f"{where}: timed cue '{text}' at {decimal_text(offset)} s is not written: the YAML format has no "
-            "timed cues (plan/render of the original file speak it)"
-        )
+    if step.incline is not None:
+        node["incline"] = f"{decimal_text(step.incline)}%"
+    if step.heart_rate is not None:
+        node["heart_rate"] = heart_rate_text(step.heart_rate)
+    if step.cues:
+        cues = CommentedSeq()
+        for offset, text in step.cues:
+            cue = CommentedMap()
+            cue["at"] = f"{decimal_text(offset)}s"
+            cue["say"] = text
+            cues.append(cue)
+        node["cues"] = cues
     return node
+
+
+def _range_text(slow: Pace, fast: Pace) -> str:
+    """``7:15-7:00/km`` when both ends share a unit as written, else ``7:15/km-7:00/km``; each exact."""
+    a, b = _pace_text(slow), _pace_text(fast)
+    ua, ub = a[a.index("/") :], b[b.index("/") :]
+    return f"{a[: a.index('/')]}-{b}" if ua == ub else f"{a}-{b}"
 
 
 def dumps(workout: Workout, warnings: list[str] | None = None, header: str | None = None) -> str:
