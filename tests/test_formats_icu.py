@@ -11,7 +11,7 @@ from cadencecoach.core.timeline import compile_workout
 from cadencecoach.errors import UsageError, WorkoutError
 from cadencecoach.workout.formats import import_workout
 from cadencecoach.workout.formats.icu import parse_icu, parse_time
-from cadencecoach.workout.model import Repeat, Step, expand
+from cadencecoach.workout.model import HeartRate, Repeat, Step, expand
 from cadencecoach.workout.paces import LoadOptions, PaceOverrideError, TrialError
 from cadencecoach.workout.vdot import derived_paces
 
@@ -119,9 +119,20 @@ def test_unmapped_targets_are_warnings_and_spoken() -> None:
         "heart rate zone 3",
         None,
     ]
-    assert len(r.warnings) == 7
-    assert r.warnings[-1] == "w.txt:7:6: 'foo' is not a target cadencecoach knows; ignored"
-    assert "a bare zone is a power zone" in r.warnings[2]
+    # grouped: one line per distinct problem, at its first place, with its count
+    assert r.warnings == [
+        "w.txt:1:6: heart-rate targets have no pace equivalent: spoken as effort text (and kept as heart-rate "
+        "targets) (3 times; the first here)",
+        "w.txt:3:8: 'Z2' has no pace equivalent (a bare zone is a power zone in intervals.icu; pace zones are "
+        "'Z2 Pace'); spoken as effort text 'power zone 2'",
+        "w.txt:4:6: power targets have no pace equivalent: spoken as effort text (2 times; the first here)",
+        "w.txt:7:6: 'foo' is not a target cadencecoach knows; ignored",
+    ]
+    assert [s.heart_rate for s in steps_of(r)][:2] == [
+        HeartRate("%max", Fraction(70), Fraction(70)),
+        HeartRate("%lthr", Fraction(95), Fraction(95)),
+    ]
+    assert steps_of(r)[5].heart_rate == HeartRate("zone", Fraction(3), Fraction(3))
 
 
 def test_pace_ranges_units_and_zones() -> None:

@@ -52,7 +52,7 @@ from cadencecoach.workout.formats._common import (
     recover_flags,
     time_extent,
 )
-from cadencecoach.workout.model import KINDS, Repeat, Step
+from cadencecoach.workout.model import KINDS, HeartRate, Repeat, Step
 from cadencecoach.workout.paces import (
     LoadOptions,
     PaceBook,
@@ -133,6 +133,9 @@ class _Draft:
     efforts: list[str] = field(default_factory=list)
     cues: list[tuple[Fraction, str]] = field(default_factory=list)
     pace_missing: str | None = None  # a pace target that needs a reference nobody gave
+    pace_missing_ref: str | None = None
+    pace_range: tuple[Pace, Pace] | None = None  # an absolute range (slower, faster); `pace` is its middle
+    heart_rate: HeartRate | None = None
 
 
 @dataclass
@@ -417,7 +420,12 @@ def _targets(report: Report, book: PaceBook, draft: _Draft, toks: list[_Tok], li
                 i += 1
                 text = f"{lo.replace('-', ' to ')} watts"
             draft.efforts.append(text)
-            report.warn(line, tok.col, f"power target '{text}' has no pace equivalent; spoken as effort text")
+            report.warn(
+                line,
+                tok.col,
+                f"power target '{text}' has no pace equivalent; spoken as effort text",
+                key=_no_pace("power"),
+            )
             continue
         report.warn(line, tok.col, f"'{t}' is not a target cadencecoach knows; ignored")
         i += 1
@@ -451,6 +459,7 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
     unit_a = m.group("ua") or unit_b
     unit_b = unit_b or unit_a
     values = []
+    ends: list[Pace] = []
     for clock, unit in ((m.group("a"), unit_a), (m.group("b"), unit_b)):
         if clock is None:
             continue
@@ -467,12 +476,25 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
             report.error(line, tok.col, f"pace '{tok.text}' must be more than zero per more than zero")
             return
         values.append(seconds / per)
+        ends.append(_exact_pace(f"{clock}{unit}" if unit else None, seconds / per))
+    if len(values) == 2 and values[0] != values[1]:
+        # the middle of the ends as kept (as our YAML reads `pace: 7:15-7:00/km` back): the exact ends when our
+        # format can write them, else each rounded to 0.01 s/km first
+        values = [e.s_per_m for e in ends]
     s_per_m = sum(values, Fraction(0)) / len(values)
     if len(values) == 2 and values[0] != values[1]:
         what = "ramp" if ramp else "pace range"
         report.warn(
-            line, tok.col, f"{what} {tok.text}: cadencecoach keeps one pace per step, its middle, {_km(s_per_m)}"
+            line,
+            tok.col,
+            f"{what} {tok.text}: cadencecoach speaks (and times a distance step at) its middle, {_km(s_per_m)}"
+            + ("" if ramp else "; the range goes to FIT exports"),
+            key=f"{what}s: cadencecoach speaks (and times a distance step at) the middle of each"
+            + ("" if ramp else "; the range goes to FIT exports"),
         )
+        if not ramp:
+            slow, fast = sorted(ends, key=lambda e: -e.s_per_m)
+            draft.pace_range = (slow, fast)
     pace = literal_pace(s_per_m)  # M:SS.ss/km (a range's middle, /100m, /100y: rounded to 0.01 s per km)
     try:
         check_pace(pace, f"pace '{tok.text}' ({pace.text})" if pace.text != tok.text else None)
@@ -488,6 +510,19 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
             pass
     draft.pace, draft.pace_name = pace, None
     draft.level = ("speed", 1 / pace.s_per_m)
+
+
+def _exact_pace(text: str | None, s_per_m: Fraction) -> Pace:
+    """The pace `text` as written when our format reads it back exactly (``7:00/mi``, ``1:26/400m``), else
+    `s_per_m` rounded to 0.01 s/km (:func:`literal_pace`)."""
+    if text is not None:
+        try:
+            exact = parse_pace(text.lower().replace("mtr", "m"))
+            if exact.s_per_m == s_per_m:
+                return exact
+        except ValueError:
+            pass
+    return literal_pace(s_per_m)
 
 
 def _km(s_per_m: Fraction) -> str:
@@ -512,7 +547,12 @@ def _percent(
     if kind == "pace":
         if a != b:
             what = "ramp" if ramp else "range"
-            report.warn(line, tok.col, f"pace {what} {tok.text}: cadencecoach keeps one pace per step, its middle")
+            report.warn(
+                line,
+                tok.col,
+                f"pace {what} {tok.text}: cadencecoach keeps one pace per step, its middle",
+                key=f"pace {what}s relative to threshold: cadencecoach keeps one pace per step, the middle of each",
+            )
         try:
             name, pace = book.relative("threshold", mid / 100)
         except ValueError as exc:
@@ -531,7 +571,16 @@ def _percent(
     text = f"{_span(a, b)}% {words.get(kind, 'of FTP')}"
     draft.efforts.append(text)
     draft.level = draft.level or ("fraction", mid / 100)
-    report.warn(line, tok.col, f"'{shown}' has no pace equivalent; spoken as effort text '{text}'")
+    if kind in ("hr", "lthr") and all(30 <= x <= 120 for x in (a, b)):
+        draft.heart_rate = HeartRate("%max" if kind == "hr" else "%lthr", min(a, b), max(a, b))
+    report.warn(line, tok.col, f"'{shown}' has no pace equivalent; spoken as effort text '{text}'", key=_no_pace(kind))
+
+
+def _no_pace(kind: str | None, hint: str = "") -> str:
+    """The grouped warning for targets of `kind` (hr, lthr, power, mmp, None: a bare zone) in a file."""
+    if kind in ("hr", "lthr"):
+        return "heart-rate targets have no pace equivalent: spoken as effort text (and kept as heart-rate targets)"
+    return f"power targets have no pace equivalent{hint}: spoken as effort text"
 
 
 def _span(a: Fraction, b: Fraction) -> str:
@@ -567,9 +616,16 @@ def _zone(
     text = f"{what} {zone}"
     draft.efforts.append(text)
     draft.level = draft.level or ("fraction", used / 100)
+    if kind == "hr" and a <= b <= 5:
+        draft.heart_rate = HeartRate("zone", Fraction(a), Fraction(b))
     shown = tok.text + (f" {kind.upper()}" if kind else "")
     hint = " (a bare zone is a power zone in intervals.icu; pace zones are 'Z2 Pace')" if kind is None else ""
-    report.warn(line, tok.col, f"'{shown}' has no pace equivalent{hint}; spoken as effort text '{text}'")
+    report.warn(
+        line,
+        tok.col,
+        f"'{shown}' has no pace equivalent{hint}; spoken as effort text '{text}'",
+        key=_no_pace(kind, hint),
+    )
 
 
 def _set_pace(report: Report, draft: _Draft, name: str, pace: Pace | None, ref: str, tok: _Tok, line: int) -> None:
@@ -577,6 +633,7 @@ def _set_pace(report: Report, draft: _Draft, name: str, pace: Pace | None, ref: 
         draft.pace_missing = f"'{tok.text} Pace' is relative to your {ref} pace, which nothing gives: " + (
             REFERENCE_HINT.format(ref=ref)
         )
+        draft.pace_missing_ref = ref
         draft.efforts.append(f"{name} pace")
         return
     draft.pace, draft.pace_name = pace, name
@@ -651,7 +708,14 @@ def _step(report: Report, d: _Draft, sec: _Section, section_kind: str | None, re
         extent = time_extent(Fraction(0))
         duration = Fraction(0)
     if d.pace_missing and d.meters is None:
-        report.warn(d.line, d.col, d.pace_missing.replace("which nothing gives", "which nothing gives; spoken only"))
+        ref = d.pace_missing_ref
+        report.warn(
+            d.line,
+            d.col,
+            d.pace_missing.replace("which nothing gives", "which nothing gives; spoken only"),
+            key=f"paces relative to your {ref} pace, which nothing gives, are spoken only: "
+            + REFERENCE_HINT.format(ref=ref),
+        )
     cues = tuple((o, t) for o, t in d.cues if duration <= 0 or o < duration)
     for o, t in d.cues:
         if duration > 0 and o >= duration:
@@ -672,6 +736,8 @@ def _step(report: Report, d: _Draft, sec: _Section, section_kind: str | None, re
         col=d.col,
         open=d.open,
         cues=cues,
+        pace_range=d.pace_range,
+        heart_rate=d.heart_rate,
     )
 
 
