@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cadencecoach.core import cues as cue_text
-from cadencecoach.workout.model import FlatStep, Workout, expand
+from cadencecoach.workout.model import FlatStep, Workout, expand, heart_rate_text
 
 Audio = npt.NDArray[np.float32]
 """Mono float32 samples: cue audio, click sounds, rendered blocks."""
@@ -82,6 +82,8 @@ class TimedStep:
     pace_s_per_km: float | None
     effort: str | None
     pace_name: str | None
+    incline: Fraction | None = None  # percent grade (shown by `plan`; not in plan --json, the contract's)
+    heart_rate: str | None = None  # the target as written (``Z2``, ``140-150bpm``), shown by `plan`
 
 
 @dataclass
@@ -346,6 +348,8 @@ def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
                 distance_m=None if step.extent.is_time else float(step.extent.value),
                 pace_s_per_km=step.pace.s_per_km if step.pace is not None else None,
                 effort=step.effort,
+                incline=step.incline,
+                heart_rate=heart_rate_text(step.heart_rate) if step.heart_rate is not None else None,
                 pace_name=step.pace_name if step.pace_spoken else None,
             )
         )

@@ -14,6 +14,7 @@ from cadencecoach import terminal
 from cadencecoach.core.timeline import Timeline
 from cadencecoach.terminal import markup_safe
 from cadencecoach.workout.model import Workout
+from cadencecoach.workout.paces import decimal_text
 from cadencecoach.workout.units import format_clock, format_pace_per_km
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ def print_plan(
             pace = (f"{s.pace_name} " if s.pace_name else "") + format_pace_per_km(s.pace_s_per_km)
         if s.effort:
             pace = f"{pace} {s.effort}".strip()
+        if s.heart_rate:
+            pace = f"{pace} HR {s.heart_rate}".strip()
+        if s.incline is not None:
+            pace = f"{pace} {decimal_text(s.incline)}% incline".strip()
         length = format_clock(float(s.end_s - s.start_s))
         if s.distance_m is not None:
             length = f"{s.distance_m:g}m {length}"

@@ -240,7 +240,7 @@ def pace_range(text: str) -> tuple[Pace, tuple[Pace, Pace]]:
     ('7:07.5/km', '7:15/km', '7:00/km')
     """
     first, sep, second = text.partition("-")
-    if not sep or not second.strip() or not first.strip():
+    if not sep or not first.strip() or not second.strip() or second.strip().startswith("/"):
         raise ValueError(f"pace range '{text}' is like '7:15-7:00/km'")
     unit = second[second.index("/") :] if "/" in second else ""
     a = first.strip() if "/" in first else first.strip() + unit

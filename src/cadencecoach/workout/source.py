@@ -156,11 +156,15 @@ class Report:
             raise WorkoutError(found, warnings=self.warnings)
 
 
-def check_totals(report: Report, pos: Position, duration: Fraction, steps: int, cues: int = 0) -> bool:
+def check_totals(
+    report: Report, pos: Position, duration: Fraction, steps: int, cues: int = 0, *, why_long: str | None = None
+) -> bool:
     """Add the problem (at `pos`) when the totals of a workout, repeats multiplied out, are over the limits:
-    :data:`MAX_DURATION`, :data:`MAX_STEPS`, :data:`MAX_CUES` (the first one over). True when within them."""
+    :data:`MAX_DURATION`, :data:`MAX_STEPS`, :data:`MAX_CUES` (the first one over); `why_long`, the likely
+    reason of a workout over 24 hours, is said with it. True when within them."""
     if duration > MAX_DURATION:
-        report.add(pos, f"the workout lasts {hms(duration)}, over the 24-hour limit")
+        why = f" ({why_long})" if why_long else ""
+        report.add(pos, f"the workout lasts {hms(duration)}, over the 24-hour limit{why}")
     elif steps > MAX_STEPS:
         report.add(pos, f"the workout has {big(steps)} steps once repeats are expanded; the limit is {MAX_STEPS}")
     elif cues > MAX_CUES:

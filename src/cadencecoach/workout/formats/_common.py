@@ -166,14 +166,16 @@ def build_workout(
     items: tuple[Item, ...],
     book: PaceBook,
     notes: str | None = None,
+    *,
+    why_long: str | None = None,
 ) -> Workout:
     """The Workout, after the same limits as the YAML loader (:func:`cadencecoach.workout.source.check_totals`:
     24 hours, 200,000 steps, 10,000 spoken cues; 32 levels; spoken texts, the name included, of at most 300
-    characters)."""
+    characters). `why_long` is the likely reason of a workout over 24 hours, said with that problem."""
     if not items and not report.problems:
         report.error(1, 1, "no steps: the file has no workout steps cadencecoach can use")
     total, count, depth = totals(items)
-    check_totals(report, (1, 1), total, count, spoken(items, report))
+    check_totals(report, (1, 1), total, count, spoken(items, report), why_long=why_long)
     if depth > MAX_DEPTH:
         report.error(1, 1, f"repeats are nested more than {MAX_DEPTH} deep")
     name_problem = text_problem(name, "the workout's name")  # `run` speaks it before the first step

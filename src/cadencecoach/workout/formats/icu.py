@@ -136,6 +136,7 @@ class _Draft:
     pace_missing_ref: str | None = None
     pace_range: tuple[Pace, Pace] | None = None  # an absolute range (slower, faster); `pace` is its middle
     heart_rate: HeartRate | None = None
+    minutes_text: str | None = None  # `400m` read as 400 minutes (a likely mistake for metres): what to say
 
 
 @dataclass
@@ -198,7 +199,9 @@ def parse_icu(
             current = _Section(stripped, lineno, indent + 1, None)
         sections.append(current)
     items = _build(report, book, sections)
-    return ImportResult(build_workout(report, name or "Imported workout", items, book), report.warnings)
+    minutes = [d.minutes_text for sec in sections for d in sec.drafts if d.minutes_text]
+    workout = build_workout(report, name or "Imported workout", items, book, why_long=minutes[0] if minutes else None)
+    return ImportResult(workout, report.warnings)
 
 
 def _repeat_header(text: str) -> tuple[str, int, int] | None:
@@ -293,6 +296,10 @@ def _parse_step(report: Report, book: PaceBook, body: str, line: int, col0: int)
         if kind == "time":
             draft.seconds = amount
             if extent_tok.text.lower().endswith("m") and amount >= 100 * 60:
+                draft.minutes_text = (
+                    f"'{extent_tok.text}' at {line}:{extent_tok.col} is {decimal_text(amount / 60)} minutes: in "
+                    f"intervals.icu 'm' is minutes; write metres as 'mtr' ({extent_tok.text[:-1]}mtr)"
+                )
                 report.warn(
                     line,
                     extent_tok.col,
