@@ -167,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
 
 # ------------------------------------------------------------------------------------------ options
 
+WorkoutArg = Annotated[
+    str,
+    typer.Argument(
+        help="A workout file (.yaml, intervals.icu .txt, Zwift .zwo, Garmin .fit), or a shipped workout's name."
+    ),
+]
 PaceOpt = Annotated[
     list[str] | None,
     typer.Option("--pace", metavar="NAME=VALUE", help="Set a pace, e.g. --pace mile=5:45/mi (repeatable)."),
@@ -304,7 +310,7 @@ def _root(
 )
 @guard
 def plan(
-    workout: Annotated[str, typer.Argument(help="A workout file, or a shipped workout's name.")],
+    workout: WorkoutArg,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout (see the CLI contract).")] = False,
     pace: PaceOpt = None,
     trial: TrialOpt = None,
@@ -401,7 +407,7 @@ def list_workouts() -> None:
 )
 @guard
 def render(
-    workout: Annotated[str, typer.Argument(help="A workout file, or a shipped workout's name.")],
+    workout: WorkoutArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .wav, .flac, .ogg or .mp3.")],
     pace: PaceOpt = None,
     trial: TrialOpt = None,

@@ -1,5 +1,5 @@
-"""``cadencecoach convert IN -o OUT``: a workout (YAML, intervals.icu ``.txt``, Zwift ``.zwo``, or a shipped name) to
-our YAML (``.yaml``/``.yml``) or to a Garmin FIT workout (``.fit``). Registered by cli.py.
+"""``cadencecoach convert IN -o OUT``: a workout (YAML, intervals.icu ``.txt``, Zwift ``.zwo``, Garmin FIT ``.fit``,
+or a shipped name) to our YAML (``.yaml``/``.yml``) or to a Garmin FIT workout (``.fit``). Registered by cli.py.
 
 Like cli/live.py, this module has no ``from __future__ import annotations``: Typer needs real annotation objects.
 The work is in :mod:`cadencecoach.workout.formats`.
@@ -35,9 +35,11 @@ def register(app: typer.Typer) -> None:
             "Examples:\n\n"
             "  cadencecoach convert threshold.txt -o threshold.yaml --pace threshold=4:15/km\n\n"
             "  cadencecoach convert intervals.zwo -o intervals.fit --trial '5k 20:00'\n\n"
+            "  cadencecoach convert garmin-workout.fit -o garmin-workout.yaml\n\n"
             "  cadencecoach convert 10x400 -o 10x400.fit\n\n"
             "  cadencecoach convert hills.txt -o hills.yaml --open-step 90s\n\n"
-            "IN is a YAML workout, an intervals.icu workout text (.txt), a Zwift workout (.zwo) or a shipped "
+            "IN is a YAML workout, an intervals.icu workout text (.txt), a Zwift workout (.zwo), a Garmin FIT "
+            "workout (.fit: Garmin Connect, TrainingPeaks, TrainerRoad) or a shipped "
             "workout's name. Paces given as percentages (Zwift's Power, intervals.icu's '80% Pace', 'Z2 Pace') "
             "need a reference: --trial, or --pace threshold=... / 5k=... (see docs/FORMATS.md)."
         )
@@ -45,7 +47,7 @@ def register(app: typer.Typer) -> None:
     @guard
     def convert(
         workout: Annotated[
-            str, typer.Argument(help="IN: a workout .yaml, .txt (intervals.icu), .zwo (Zwift) or name.")
+            str, typer.Argument(help="IN: a workout .yaml, .txt (intervals.icu), .zwo (Zwift), .fit (Garmin) or name.")
         ],
         output: Annotated[
             Path,

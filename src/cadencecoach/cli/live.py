@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
         VoiceModeOpt,
         VoiceNameOpt,
         VolumeOpt,
+        WorkoutArg,
         _audio,
         _options,
         guard,
@@ -116,7 +117,7 @@ def register(app: typer.Typer) -> None:
     )
     @guard
     def run_workout(
-        workout: Annotated[str, typer.Argument(help="A workout file, or a shipped workout's name.")],
+        workout: WorkoutArg,
         pace: PaceOpt = None,
         trial: TrialOpt = None,
         sample_rate: LiveRateOpt = None,
