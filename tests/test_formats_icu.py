@@ -257,3 +257,15 @@ def test_examples_load() -> None:
     assert r.workout.total_steps == 27
     r = import_workout(EXAMPLES / "icu-hill-repeats.txt", options=LoadOptions(trial_override="5k 20:00"))
     assert [s.open for s in steps_of(r)].count(True) == 6
+
+
+def test_a_count_in_a_step_is_not_a_repeat_and_says_so() -> None:
+    """`- 6x 30s 130%` (a real file's way of writing 6 x 30 s) is one 30 s step: intervals.icu repeats sections,
+    not steps, and repeats do not nest. The count is not its label, and one grouped warning says why."""
+    r = parse_icu("Main Set\n- 6x 30s 4:00/km Pace\n- 6x 30s 6:00/km Pace\n", "w.txt")
+    steps = steps_of(r)
+    assert [(s.label, s.duration) for s in steps] == [("Run", 30), ("Run", 30)]  # ("Main Set" names no step)
+    assert r.warnings == [
+        "w.txt:2:2: a count like '6x' in a step is not a repeat: intervals.icu repeats a section (a line '6x' "
+        "above its steps); read as one step each (2 times; the first here)"
+    ]

@@ -673,6 +673,16 @@ def _build(report: Report, book: PaceBook, sections: list[_Section]) -> tuple[It
 
 
 def _step(report: Report, d: _Draft, sec: _Section, section_kind: str | None, recover: bool) -> Step | None:
+    if re.fullmatch(r"\d+\s*[xX]", d.cue):  # `- 6x 30s 130%`: intervals.icu repeats sections, not steps
+        report.warn(
+            d.line,
+            d.col,
+            f"'{d.cue}' in a step is not a repeat: intervals.icu repeats a section (a line '{d.cue}' above its "
+            "steps); read as one step",
+            key="a count like '6x' in a step is not a repeat: intervals.icu repeats a section (a line '6x' above "
+            "its steps); read as one step each",
+        )
+        d.cue = ""
     cue_kind = kind_from_text(d.cue) if d.cue else None
     if cue_kind:
         kind = cue_kind
