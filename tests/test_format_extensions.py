@@ -233,3 +233,18 @@ def test_halfway_is_said_in_whole_seconds() -> None:
     w = load_workout_text("name: x\nsteps:\n  - run: 201s\n", "x.yaml")
     (cue,) = [c for c in compile_workout(w, 8000).cues if c.kind == "halfway"]
     assert cue.text == "Halfway. 100 seconds to go." and cue.at == 8000 * 201 // 2
+
+
+def test_an_open_distance_step_needs_no_pace() -> None:
+    """`run: 500m` + `open: true` with no pace (a FIT workout's distance step with no speed target): no length
+    in time, the lap key ends it; written back as such, announced live as its distance."""
+    from cadencecoach.workout.formats import for_live
+
+    w = load_workout_text("name: x\nsteps:\n  - run: 500m\n    open: true\n  - recover: lap\n", "x.yaml")
+    run, rec = steps_of(w)
+    assert run.open and run.duration == 0 and run.extent.amount == 500 and not run.extent.is_time
+    text = dumps(w)
+    assert "  - run: 500m\n    open: true\n" in text and "  - recover: lap\n" in text
+    assert announcement(expand(for_live(w))[0]) == "Run. 500 meters."
+    with pytest.raises(WorkoutError, match="a distance step needs a pace"):
+        load_workout_text("name: x\nsteps:\n  - run: 500m\n", "x.yaml")  # not open: as the contract says

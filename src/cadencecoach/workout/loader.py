@@ -590,6 +590,8 @@ class _Builder:
             is_open = True
         if extent.is_time:
             duration = extent.value
+        elif is_open and pace is None and "pace" not in node and kind not in self.book.paces:
+            duration = Fraction(0)  # `run: 500m` + `open: true`, no pace: the lap key (or a watch, at 500 m) ends it
         else:
             if pace is None and "pace" not in node:
                 if kind in self.book.paces:

@@ -151,8 +151,9 @@ def _step(step: Step, source: str, warns: list[str]) -> CommentedMap:
 
     where = f"{source}:{step.line}:{step.col}: '{step.label}'" if step.line else f"{source}: '{step.label}'"
     node = CommentedMap()
-    node[step.kind] = "lap" if step.open and step.duration <= 0 else extent_text(step)
-    if step.open and step.duration > 0:
+    no_length = step.open and step.duration <= 0 and step.extent.is_time
+    node[step.kind] = "lap" if no_length else extent_text(step)  # a distance with no pace keeps its distance
+    if step.open and not no_length:
         node["open"] = True
     if step.label != KINDS[step.kind]:
         node["label"] = step.label
