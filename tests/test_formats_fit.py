@@ -77,22 +77,30 @@ def check_step(got: dict[str, Any], want: dict[str, Any], workout: Workout, inde
     else:
         assert got["duration_type"] == "distance"
         assert got["duration_distance"] == pytest.approx(float(step.extent.value), abs=0.005)  # metres
-    cadence = step.cadence or workout.cadence
-    strides = (math.floor(min(cadence) / 2), math.ceil(max(cadence) / 2))
+    # a cadence target only where the source set one (the step's, or the workout's own `cadence:`), click on
+    given = step.cadence if step.cadence is not None else workout.cadence if workout.cadence_given else None
+    cadence = given if step.click else None
+    strides = (math.floor(min(cadence) / 2), math.ceil(max(cadence) / 2)) if cadence is not None else None
     if step.pace is not None:
         assert got["target_type"] == "speed"
         speed = 1 / float(step.pace.s_per_m)  # m/s
         low, high = got["custom_target_speed_low"], got["custom_target_speed_high"]
         assert low < speed < high
-        # pace + and - 5 s/km, as speeds to FIT's resolution (1 mm/s)
-        assert low == pytest.approx(1 / (float(step.pace.s_per_m) + 0.005), abs=0.0005)
-        assert high == pytest.approx(1 / (float(step.pace.s_per_m) - 0.005), abs=0.0005)
-        if step.click:
+        if step.pace_range is not None:  # exactly the range, to FIT's resolution (1 mm/s)
+            slow, fast = step.pace_range
+            assert low == pytest.approx(1 / float(slow.s_per_m), abs=0.0005)
+            assert high == pytest.approx(1 / float(fast.s_per_m), abs=0.0005)
+        else:  # pace + and - 5 s/km, as speeds to FIT's resolution (1 mm/s)
+            assert low == pytest.approx(1 / (float(step.pace.s_per_m) + 0.005), abs=0.0005)
+            assert high == pytest.approx(1 / (float(step.pace.s_per_m) - 0.005), abs=0.0005)
+        if strides is not None:
             assert got["secondary_target_type"] == "cadence"
             assert (got["secondary_custom_target_cadence_low"], got["secondary_custom_target_cadence_high"]) == strides
-        else:
+        elif step.heart_rate is None:
             assert got.get("secondary_target_type") is None
-    elif step.click:
+    elif step.heart_rate is not None and step.heart_rate.unit in ("zone", "bpm", "%max"):
+        assert got["target_type"] == "heart_rate"
+    elif strides is not None:
         assert got["target_type"] == "cadence"
         assert (got["custom_target_cadence_low"], got["custom_target_cadence_high"]) == strides
     else:
@@ -133,7 +141,8 @@ def test_imported_zwift_workout() -> None:
     msgs, warns = roundtrip(r.workout)
     steps = msgs["workout_step"]
     assert [s["duration_type"] for s in steps].count("repeat_until_steps_cmplt") == 1
-    assert steps[0]["notes"] == "Easy start, let the legs wake up."
+    # the cadence ramp the strides range cannot give back exactly (issue 13), then the say text
+    assert steps[0]["notes"] == "cadence 164-172 spm; Easy start, let the legs wake up."
     assert any("FIT has no timed messages" in w and "Relax the shoulders." in w for w in warns)
 
 
@@ -217,3 +226,51 @@ def test_write_is_atomic_and_long_steps_are_refused(tmp_path: Path) -> None:
     with pytest.raises(WorkoutError, match="too long for a FIT file"):
         encode(far)
     assert far.total_duration == Fraction(50000)
+
+
+def test_targets_only_where_given_heart_rate_pace_ranges_and_incline() -> None:
+    """Issue 13: no cadence target the source did not set; heart-rate targets as FIT heart-rate targets (in the
+    slot left free, else in the notes); a pace range as exactly its speeds; an incline in the notes."""
+    from cadencecoach.workout.model import HeartRate
+    from cadencecoach.workout.units import parse_pace
+
+    w = load_workout_text(
+        "name: Targets\nsteps:\n  - warmup: 10min\n  - run: 1km\n    pace: 4:20/km\n"
+        "  - run: 5min\n    cadence: 176\n  - recover: 2min\n  - run: 400m\n    pace: 4:00/km\n    cadence: 181\n",
+        "targets.yaml",
+    )
+    assert not w.cadence_given
+    warm, run, tempo, rec, fast = w.steps
+    assert isinstance(run, Step) and isinstance(tempo, Step) and isinstance(rec, Step) and isinstance(fast, Step)
+    zone3 = HeartRate("zone", Fraction(3), Fraction(3))
+    steps = (
+        warm,
+        replace(run, pace_range=(parse_pace("4:30/km"), parse_pace("4:10/km")), heart_rate=zone3),
+        replace(tempo, heart_rate=HeartRate("bpm", Fraction(150), Fraction(160)), incline=Fraction(10)),
+        replace(rec, heart_rate=HeartRate("%lthr", Fraction(80), Fraction(80)), incline=Fraction(-2)),
+        replace(fast, heart_rate=HeartRate("%max", Fraction(85), Fraction(90))),
+    )
+    data, _ = encode(replace(w, steps=steps), created=WHEN)
+    _, _, got = decode(data)
+    assert (got[0].target_type, got[0].secondary_target_type, got[0].notes) == ("open", None, None)
+    assert (got[1].target_type, got[1].low, got[1].high) == ("speed", 3704, 4000)  # 4:30/km and 4:10/km exactly
+    assert (got[1].secondary_target_type, got[1].secondary_target_value, got[1].secondary_low) == (
+        "heart_rate",
+        3,
+        None,
+    )
+    assert (got[2].target_type, got[2].target_value, got[2].low, got[2].high) == ("heart_rate", 0, 250, 260)
+    assert (got[2].secondary_target_type, got[2].secondary_low, got[2].secondary_high) == ("cadence", 88, 88)
+    assert got[2].notes == "incline 10%"
+    assert (got[3].target_type, got[3].notes) == ("open", "heart rate 80% LTHR; incline -2%")
+    assert (got[4].target_type, got[4].secondary_target_type) == ("speed", "cadence")  # no slot left for the HR
+    assert (got[4].secondary_low, got[4].secondary_high) == (90, 91)  # 181: read back as its middle
+    assert got[4].notes == "heart rate 85-90% max"
+
+
+def test_click_off_and_ramps_are_in_the_notes() -> None:
+    w = load_workout(ROOT / "workouts" / "10x400.yaml")
+    _, _, got = decode(encode(w, created=WHEN)[0])
+    recover = next(s for s in got if s.name == "Recover")
+    assert (recover.target_type, recover.notes) == ("open", "no click")
+    assert got[-1].notes == "cadence 165-170 spm" and (got[-1].low, got[-1].high) == (82, 85)

@@ -3,10 +3,10 @@
 ``plan``, ``render``, ``run`` and ``track`` all go through here, so what ``plan`` shows is what ``render``
 writes and what ``run`` plays:
 
-1. :func:`load` -- a workout name or path (YAML, or an intervals.icu ``.txt`` / Zwift ``.zwo`` import) to a
-   checked :class:`~cadencecoach.workout.model.Workout`, with ``--pace`` / ``--trial`` (and the latest recorded
-   trial when a derived pace needs one) and ``--open-step``. This is the layer that knows those options: the
-   workout package raises plain ``ValueError`` subclasses for a bad value, and they are named here.
+1. :func:`load` -- a workout name or path (YAML, or an intervals.icu ``.txt`` / Zwift ``.zwo`` / FIT ``.fit``
+   import) to a checked :class:`~cadencecoach.workout.model.Workout`, with ``--pace`` / ``--trial`` (and the
+   latest recorded trial when a derived pace needs one) and ``--open-step``. This is the layer that knows those
+   options: the workout package raises plain ``ValueError`` subclasses for a bad value, and they are named here.
 2. :func:`speech_for` -- every cue text synthesized (or read from the cache) before any audio starts, within the
    speech budget (:mod:`cadencecoach.speech.budget`: at most 1,000 distinct texts and 20 minutes of speech, in
    the order :func:`speech_plan` gives; the rest are silent, with one warning naming the step).
@@ -114,7 +114,7 @@ def load(
     require_open_length
         ``plan``, ``render``, YAML output: an open step still without a length is an error.
     warn
-        Gets the import warnings of a ``.txt``/``.zwo`` workout (default: ``warning: ...`` on stderr).
+        Gets the import warnings of a ``.txt``/``.zwo``/``.fit`` workout (default: ``warning: ...`` on stderr).
 
     Returns
     -------

@@ -70,8 +70,10 @@ def available() -> list[WorkoutRef]:
 
 def resolve(arg: str) -> WorkoutRef:
     """A path to a file, or a workout name. Raises WorkoutError (``ARG:1:1: ...``) when neither exists."""
+    from cadencecoach.workout.formats import is_import  # intervals.icu, Zwift, FIT
+
     path = Path(arg).expanduser()
-    imported = path.suffix.lower() in (".txt", ".zwo")  # intervals.icu text, Zwift workout (formats/)
+    imported = is_import(path)
     if path.exists() or os.sep in arg or path.suffix in SUFFIXES or imported:
         return WorkoutRef(path.stem, path, "path")
     table = {r.name: r for r in available()}

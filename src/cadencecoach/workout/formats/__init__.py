@@ -1,7 +1,8 @@
 """Workouts from where runners already keep them, and out to where they train with them.
 
-In:  intervals.icu workout text (``.txt``, :mod:`.icu`) and Zwift workouts (``.zwo``, :mod:`.zwo`), straight into
-     the :class:`~cadencecoach.workout.model.Workout`, so ``run``, ``render``, ``plan`` and ``validate`` take them.
+In:  intervals.icu workout text (``.txt``, :mod:`.icu`), Zwift workouts (``.zwo``, :mod:`.zwo`) and Garmin FIT
+     workouts (``.fit``, :mod:`.fit_import`), straight into the :class:`~cadencecoach.workout.model.Workout`, so
+     ``run``, ``render``, ``plan`` and ``validate`` take them.
 Out: our own YAML (:mod:`.yaml_out`, loads back to the same timeline) and Garmin FIT workouts (:mod:`.fit`).
 
 The mapping rules (pace references, zones, ramps, cadence units, open steps, what becomes a warning) are in
@@ -23,7 +24,7 @@ from cadencecoach.workout.formats._common import (
 )
 from cadencecoach.workout.paces import LoadOptions
 
-IMPORT_SUFFIXES = (".txt", ".zwo")
+IMPORT_SUFFIXES = (".txt", ".zwo", ".fit")
 """File suffixes read by an importer instead of the YAML loader."""
 
 
@@ -32,7 +33,7 @@ def is_import(path: str | Path) -> bool:
 
 
 def import_workout(path: str | Path, options: LoadOptions | None = None, *, display: str | None = None) -> ImportResult:
-    """Read an intervals.icu ``.txt`` or Zwift ``.zwo`` file.
+    """Read an intervals.icu ``.txt``, Zwift ``.zwo`` or Garmin FIT ``.fit`` workout file.
 
     Raises WorkoutError (``FILE:LINE:COL: ...``) for bad input, and
     :class:`~cadencecoach.workout.paces.PaceOverrideError` / :class:`~cadencecoach.workout.paces.TrialError`
@@ -47,6 +48,10 @@ def import_workout(path: str | Path, options: LoadOptions | None = None, *, disp
         from cadencecoach.workout.formats.icu import load_icu
 
         return load_icu(path, options, display=display)
+    if suffix == ".fit":
+        from cadencecoach.workout.formats.fit_import import load_fit
+
+        return load_fit(path, options, display=display)
     raise ValueError(f"not an importable workout file: {path}")
 
 
