@@ -123,7 +123,8 @@ def test_written_and_read_back_plan_the_same() -> None:
     assert warns == []
     back = load_workout_text(text, "back.yaml")
     assert steps_of(back) == [
-        s.__class__(**{**s.__dict__, "line": b.line, "col": b.col}) for s, b in zip(steps_of(w), steps_of(back))
+        s.__class__(**{**s.__dict__, "line": b.line, "col": b.col})
+        for s, b in zip(steps_of(w), steps_of(back), strict=True)
     ]
     assert "    pace: 4:10-4:00/km\n" in text and "  - recover: lap\n" in text and "    open: true\n" in text
     assert "cadence:" not in text  # the source left the default implicit
@@ -241,7 +242,7 @@ def test_an_open_distance_step_needs_no_pace() -> None:
     from cadencecoach.workout.formats import for_live
 
     w = load_workout_text("name: x\nsteps:\n  - run: 500m\n    open: true\n  - recover: lap\n", "x.yaml")
-    run, rec = steps_of(w)
+    run, _ = steps_of(w)
     assert run.open and run.duration == 0 and run.extent.amount == 500 and not run.extent.is_time
     text = dumps(w)
     assert "  - run: 500m\n    open: true\n" in text and "  - recover: lap\n" in text

@@ -229,7 +229,11 @@ def with_open_length(workout: Workout, seconds: Fraction | None) -> Workout:
     if not open_steps(workout) or seconds is None:
         return workout
     length = seconds  # (narrowed to a Fraction for the lambda)
-    steps, total, count = _fill_open_steps(workout, lambda s: replace(s, extent=time_extent(length), duration=length))
+
+    def fill(step: Step) -> Step:  # a distance with no pace keeps its distance (a watch still ends it there)
+        return replace(step, extent=time_extent(length) if step.extent.is_time else step.extent, duration=length)
+
+    steps, total, count = _fill_open_steps(workout, fill)
     if total > MAX_DURATION:
         lasts = format_clock(total, hours=True, truncate=True)
         raise OpenStepTooLong(f"the workout would last {lasts}, over 24 hours")
