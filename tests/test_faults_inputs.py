@@ -496,9 +496,11 @@ def test_cue_counts_multiply_through_repeats() -> None:
 def test_report_caps_what_it_prints() -> None:
     report = Report("w.yaml")
     for k in range(MAX_REPORTED + 50):
-        report.warn(k + 1, 1, "hm")
+        report.warn(k + 1, 1, f"hm {k}")  # 150 distinct warnings
+        report.warn(k + 1, 2, "the same")  # one warning 150 times: one line
         report.error(k + 1, 1, "bad")
     assert len(report.warnings) == MAX_REPORTED + 1 and "only the first 100" in report.warnings[-1]
+    assert report.warnings[1] == "w.yaml:1:2: the same (150 times; the first here)"
     with pytest.raises(WorkoutError) as info:
         report.check()
     lines = errors_of(info)
