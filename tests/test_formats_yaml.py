@@ -153,9 +153,9 @@ def test_converted_example_is_current() -> None:
         options=LoadOptions(trial_override="5k 20:00"),
     )
     shipped = load_workout(EXAMPLES / "zwift-5k-intervals.yaml")
-    a, b = plan(r.workout), plan(shipped)
-    assert a["steps"] == b["steps"] and a["clicks"] == b["clicks"]
-    # the YAML has no timed cue; a quieter cue it had crowded out (halfway, preview) may come back instead
-    extra = [c for c in b["cues"] if c not in a["cues"]]
-    assert [c for c in a["cues"] if c["kind"] != "custom"] == [c for c in b["cues"] if c not in extra]
-    assert all(c["kind"] in ("halfway", "preview") for c in extra)
+    assert plan(r.workout) == plan(shipped)  # all of it: the timed cue is in the YAML now (`cues:`)
+
+    def body(text: str) -> list[str]:  # without the comments (the header, the import's warnings)
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    assert body(dumps(r.workout)) == body((EXAMPLES / "zwift-5k-intervals.yaml").read_text())
