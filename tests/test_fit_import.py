@@ -8,9 +8,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -37,6 +34,7 @@ from cadencecoach.workout.loader import load_workout_text  # noqa: E402
 from cadencecoach.workout.model import HeartRate, Repeat, Step, Workout  # noqa: E402
 from cadencecoach.workout.paces import LoadOptions  # noqa: E402
 from cadencecoach.workout.units import parse_pace  # noqa: E402
+from test_formats_cli import cc  # noqa: E402  (the same subprocess runner)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/ is not here (a user's clone has none)")
@@ -640,18 +638,6 @@ def test_fit_is_an_import_suffix_and_loads_through_the_pipeline(tmp_path: Path) 
 
 
 # ------------------------------------------------------------------------------------------------- CLI
-
-
-def cc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cadencecoach", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-        env={**os.environ, "CADENCECOACH_HOME": str(cwd)},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_cli_validate_plan_convert(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cadencecoach.errors import Problem, WorkoutError
 from cadencecoach.workout.model import (
@@ -75,6 +75,8 @@ LAP = "lap"
 REPEAT_KEYS = ("repeat", "steps")
 
 _ON = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+
+T = TypeVar("T")
 
 Built = tuple[Step | Repeat | None, Fraction, int, int]
 """What building one list item gives: the item (None when it has problems), its duration, its step count and
@@ -521,23 +523,10 @@ class _Builder:
             lab = self._text(node, "label", spoken=True)
             if lab:
                 label = lab
-        cadence = None
-        if "cadence" in node:
-            try:
-                cadence = parse_cadence(node["cadence"])
-            except ValueError as exc:
-                ctx.add(pos_value(node, "cadence"), str(exc))
-                failed = True
-        click = True
-        if "click" in node:
-            v = node["click"]
-            if isinstance(v, bool):
-                click = v
-            elif isinstance(v, str) and v.strip().lower() in _ON:
-                click = _ON[v.strip().lower()]
-            else:
-                ctx.add(pos_value(node, "click"), f"'click' is on or off (got '{v}')")
-                failed = True
+        cadence, ok = self._parsed(node, "cadence", parse_cadence)
+        failed = failed or not ok
+        click, ok = self._switch(node, "click", "on or off", default=True)
+        failed = failed or not ok
         effort = None
         if "effort" in node:
             v = node["effort"]
@@ -561,29 +550,12 @@ class _Builder:
             pace, pace_name, pace_range = self._step_pace(node)
             pace_spoken = pace is not None
             failed = failed or pace is None
-        incline = heart_rate = None
-        if "incline" in node:
-            try:
-                incline = parse_incline(node["incline"])
-            except ValueError as exc:
-                ctx.add(pos_value(node, "incline"), str(exc))
-                failed = True
-        if "heart_rate" in node:
-            try:
-                heart_rate = parse_heart_rate(node["heart_rate"])
-            except ValueError as exc:
-                ctx.add(pos_value(node, "heart_rate"), str(exc))
-                failed = True
-        is_open = False
-        if "open" in node:
-            v = node["open"]
-            if isinstance(v, bool):
-                is_open = v
-            elif isinstance(v, str) and v.strip().lower() in _ON:
-                is_open = _ON[v.strip().lower()]
-            else:
-                ctx.add(pos_value(node, "open"), f"'open' is true or false (got '{v}')")
-                failed = True
+        incline, ok = self._parsed(node, "incline", parse_incline)
+        failed = failed or not ok
+        heart_rate, ok = self._parsed(node, "heart_rate", parse_heart_rate)
+        failed = failed or not ok
+        is_open, ok = self._switch(node, "open", "true or false", default=False)
+        failed = failed or not ok
         if extent is None:
             return None, Fraction(0), 1, 0
         if extent.value == 0:  # `lap`
@@ -637,6 +609,29 @@ class _Builder:
             pace_range=pace_range,
         )
         return step, duration, 1, (1 if say else 0) + len(cues)
+
+    def _parsed(self, node: CommentedMap, key: str, parse: Callable[[object], T]) -> tuple[T | None, bool]:
+        """``parse(node[key])`` (None when the key is absent), and False when it is a problem (reported)."""
+        if key not in node:
+            return None, True
+        try:
+            return parse(node[key]), True
+        except ValueError as exc:
+            self.report.add(pos_value(node, key), str(exc))
+            return None, False
+
+    def _switch(self, node: CommentedMap, key: str, words: str, *, default: bool) -> tuple[bool, bool]:
+        """A yes/no key (``click: off``, ``open: true``; YAML booleans and on/off, yes/no, true/false), and False
+        when it is a problem (reported)."""
+        if key not in node:
+            return default, True
+        v = node[key]
+        if isinstance(v, bool):
+            return v, True
+        if isinstance(v, str) and v.strip().lower() in _ON:
+            return _ON[v.strip().lower()], True
+        self.report.add(pos_value(node, key), f"'{key}' is {words} (got '{v}')")
+        return default, False
 
     def _cues(self, node: CommentedMap, duration: Fraction) -> tuple[tuple[Fraction, str], ...] | None:
         """``cues:``: a list of ``{at: 1:30, say: text}``, each inside the step (an open step with no length
