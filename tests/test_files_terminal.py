@@ -190,3 +190,14 @@ def test_warnings_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
 
     warn("step 'Run\x1b[2J' has no cadence")
     assert capsys.readouterr().err == "warning: step 'Run\\x1b[2J' has no cadence\n"
+
+
+def test_read_limited_head_gives_the_first_bytes_of_a_file_too_big(tmp_path: Path) -> None:
+    big = tmp_path / "big.fit"
+    big.write_bytes(bytes(range(256)) * 40)  # 10,240 bytes
+    assert read_limited(big, 100, head=True) == bytes(range(100))
+    assert read_limited(big, 20_000, head=True) == big.read_bytes()
+    with pytest.raises(InputRefused, match="is over 100 bytes"):
+        read_limited(big, 100)
+    with pytest.raises(InputRefused):
+        read_limited(tmp_path, 100, head=True)  # a folder is still refused

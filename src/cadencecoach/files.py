@@ -102,8 +102,9 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def read_limited(path: StrPath, limit: int) -> bytes:
-    """The bytes of the regular file `path`, at most `limit` of them, or :class:`InputRefused`.
+def read_limited(path: StrPath, limit: int, *, head: bool = False) -> bytes:
+    """The bytes of the regular file `path`, at most `limit` of them, or :class:`InputRefused`; with `head`,
+    its first `limit` bytes however long it is (to tell what a file too big to read is).
 
     Never blocks (opened ``O_NONBLOCK``, so a FIFO with no writer cannot hang it) and never reads more
     than ``limit + 1`` bytes whatever ``stat`` says.
@@ -133,6 +134,8 @@ def read_limited(path: StrPath, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
+            if head:
+                return b"".join(chunks)[:limit]
             raise InputRefused(f"is over {limit} bytes", over=limit)
         return b"".join(chunks)
     finally:

@@ -66,15 +66,14 @@ The mapping (docs/FORMATS.md, "Garmin FIT workouts in"):
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from cadencecoach.errors import Problem, WorkoutError
+from cadencecoach.files import InputRefused, read_limited
 from cadencecoach.workout.formats._common import (
     ImportResult,
     Item,
@@ -327,19 +326,10 @@ def _decode(body: bytes, display: str, *, head: bool = False) -> dict[str, list[
 def _refuse_big(path: Path, display: str) -> None:
     """A file over 1 MB: if its first messages say it is a FIT file of another type, say so (WorkoutError);
     else return (the caller gives the size problem). Reads at most HEAD_BYTES, never blocking."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except OSError:
+        head = read_limited(path, HEAD_BYTES, head=True)
+    except InputRefused:
         return
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return
-        head = os.read(fd, HEAD_BYTES)
-    except OSError:
-        return
-    finally:
-        os.close(fd)
     if len(head) < 12 or head[0] not in (12, 14) or head[8:12] != b".FIT":
         return
     from cadencecoach import extras
