@@ -13,9 +13,10 @@ parser, fitdecode) and gives its steps, lengths, repeats, texts and hints; its d
 (b) ``convert FILE -o x.yaml`` (same options), then ``plan x.yaml --json``: equal to (a)'s plan, all of it, but
     for the import warnings (``FILE:LINE:COL: ...``, which only the original file has).
 (c) ``convert FILE -o x.fit``: x.fit read back with fitdecode (CRC checked): step count, time and distance
-    durations (to the ms, the cm), open steps and repeat counts against the file's own numbers; and, once
-    cadencecoach reads FIT workouts, ``plan x.fit --json``: step kinds, start and end times (to 1 ms) and
-    cadences equal to (a)'s.
+    durations (to the ms, the cm), open steps and repeat counts against the file's own numbers. That x.fit
+    imports back to the same steps (kinds, times to 1 ms, distances, cadences, targets, texts) is checked for
+    every corpus file, on the model, by tests/test_fit_import.py ``test_corpus_imports_round_trip_through_fit``
+    (the CLI reading a .fit by its ``test_cli_validate_plan_convert``).
 
 Speed: the CLI runs in-process (``typer.testing.CliRunner``, the ``tones`` speech engine: no synthesis), each
 file's plan is made once and shared by the three checks; one real subprocess (``test_cli_in_a_subprocess``)
@@ -25,7 +26,6 @@ checks that the in-process runs are what a shell sees.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -424,38 +424,6 @@ def test_fit_export(home: Path, work: Path, name: str) -> None:
             same = any(count in (rep.count, None) for count, _ in source_repeats)
             what = "its steps differ from the file's" if same else f"the file's repeats are {counts} times"
             errors.append(f"a repeat {rep.count} x {len(body)} steps in the FIT file: {what}")
-    assert not errors, listing(name, errors)
-
-
-def _fit_import_available() -> bool:
-    from cadencecoach.workout import formats
-
-    return formats.is_import("x.fit")
-
-
-@pytest.mark.parametrize("name", _fit_only(IMPORTED))
-def test_fit_round_trip_plan(home: Path, work: Path, name: str) -> None:
-    """(c) plan --json of the FIT file: the file's step kinds, times (to 1 ms) and cadences."""
-    if not _fit_import_available():
-        pytest.skip("cadencecoach does not read FIT workouts yet (workout/formats/fit_import.py)")
-    original = plan(home, CORPUS / name)
-    if original.code != 0:
-        pytest.fail(f"{name} does not import (test_import says why)")
-    fit = converted(home, work, name, ".fit")
-    back = plan(home, fit)
-    assert back.code == 0, f"{fit.name} does not import:\n{back.stderr}"
-    want, got = original.json["steps"], back.json["steps"]
-    assert len(got) == len(want), f"{name}: {len(got)} steps from the FIT file, {len(want)} from the file"
-    errors = []
-    for i, (a, b) in enumerate(zip(want, got, strict=True)):
-        if a["kind"] != b["kind"]:
-            errors.append(f"step {i + 1}: kind {b['kind']} from the FIT file, {a['kind']} from the file")
-        for key in ("start_s", "end_s"):
-            if not _close(b[key], a[key], MS):
-                errors.append(f"step {i + 1}: {key} {b[key]} from the FIT file, {a[key]} from the file")
-        for key in ("cadence_start", "cadence_end"):
-            if not math.isclose(b[key], a[key], abs_tol=EXACT):
-                errors.append(f"step {i + 1}: {key} {b[key]} from the FIT file, {a[key]} from the file")
     assert not errors, listing(name, errors)
 
 
