@@ -249,3 +249,24 @@ def test_an_open_distance_step_needs_no_pace() -> None:
     assert announcement(expand(for_live(w))[0]) == "Run. 500 meters."
     with pytest.raises(WorkoutError, match="a distance step needs a pace"):
         load_workout_text("name: x\nsteps:\n  - run: 500m\n", "x.yaml")  # not open: as the contract says
+
+
+def test_a_step_with_no_length_is_spoken_as_long_as_you_need_live() -> None:
+    """In `run`, an open step the source gave no time (`lap`, or a distance with no pace) plays up to the
+    placeholder's 30 minutes: the coach does not announce "30 minutes" nor a halfway of them."""
+    from cadencecoach.workout.formats import for_live, with_open_length
+
+    text = "name: x\nsteps:\n  - run: 500m\n    open: true\n  - recover: lap\n  - cooldown: 5min\n    open: true\n"
+    live = compile_workout(for_live(load_workout_text(text, "x.yaml")), 8000)
+    said = [(c.kind, c.text) for c in live.cues if c.kind != "countdown"]
+    assert said[:5] == [
+        ("announce", "Run. 500 meters."),
+        ("say", "Press n when you are done."),
+        ("preview", "Next: Recover, as long as you need."),
+        ("announce", "Recover. As long as you need."),
+        ("say", "Press n when you are done."),
+    ]
+    assert ("halfway", "Halfway. 2 minutes 30 seconds to go.") in said  # a nominal length of its own: said
+    assert [c.step_index for c in live.cues if c.kind == "halfway"] == [2]
+    filed = compile_workout(with_open_length(load_workout_text(text, "x.yaml"), Fraction(60)), 8000)
+    assert [c.text for c in filed.cues if c.kind == "announce"][1] == "Recover. 1 minute."  # --open-step: a length

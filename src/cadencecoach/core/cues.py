@@ -25,7 +25,7 @@ def speak_effort(effort: str) -> str:
 def _what(flat: FlatStep) -> str:
     """``400 meters at mile pace`` / ``90 seconds``."""
     step = flat.step
-    text = speak_extent(step.extent)
+    text = "as long as you need" if step.untimed and step.extent.is_time else speak_extent(step.extent)
     if step.pace_spoken and step.pace is not None:
         text += f" at {step.pace_name} pace" if step.pace_name else f" at {speak_pace(step.pace)}"
     return text
@@ -38,7 +38,8 @@ def announcement(flat: FlatStep) -> str:
     parts = [step.label]
     if flat.rep is not None:
         parts.append(f"{flat.rep[0]} of {flat.rep[1]}")
-    parts.append(_what(flat))
+    what = _what(flat)
+    parts.append(what[0].upper() + what[1:])
     if step.effort:
         parts.append(speak_effort(step.effort))
     elif step.heart_rate is not None:

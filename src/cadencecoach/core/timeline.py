@@ -460,7 +460,7 @@ def _candidates(segments: Sequence[Segment], sr: int, voice_mode: str) -> list[_
                         out.append(_Candidate(_sample(start + offset, sr), "custom", text, flat.index))
         if full and dur >= 30 and i + 1 < len(steps):
             out.append(_Candidate(_sample(end - 10, sr), "preview", cue_text.preview(steps[i + 1][0].flat), flat.index))
-        if full and dur >= 120:
+        if full and dur >= 120 and not flat.step.untimed:  # (half of a length nobody wrote: nothing to say)
             out.append(_Candidate(_sample((start + end) / 2, sr), "halfway", cue_text.halfway(dur / 2), flat.index))
         if dur >= 5:
             for k, word in zip((3, 2, 1), cue_text.COUNTDOWN_WORDS, strict=True):

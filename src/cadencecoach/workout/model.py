@@ -178,6 +178,15 @@ class Step:
     pace_range: tuple[Pace, Pace] | None = None  # (slower, faster) when the source gave a range; `pace` is its
     # middle, which times a distance step
 
+    @property
+    def untimed(self) -> bool:
+        """An open step whose source gave it no time: no length at all (``- recover: lap``, intervals.icu's
+        ``press lap``: spoken "as long as you need") or a distance with no pace (spoken as its distance). The
+        duration it plays for (``run``'s placeholder, ``--open-step``) is no length to speak of: no halfway."""
+        if not self.open:
+            return False
+        return self.extent.value == 0 if self.extent.is_time else self.pace is None
+
 
 @dataclass(frozen=True)
 class Repeat:

@@ -254,9 +254,8 @@ def for_live(workout: Workout) -> Workout:
 
     def placeholder(step: Step) -> Step:
         say = f"{step.say} {LAP_HINT}" if step.say else LAP_HINT
-        # a distance with no pace (`run: 500m`, `open: true`) is still announced as its distance
-        extent = step.extent if not step.extent.is_time else time_extent(LIVE_OPEN_STEP_S)
-        return replace(step, extent=extent, duration=LIVE_OPEN_STEP_S, say=say)
+        # the extent stays what the source said (none: "as long as you need"; a distance with no pace: "500 meters")
+        return replace(step, duration=LIVE_OPEN_STEP_S, say=say)
 
     steps, total, count = _fill_open_steps(workout, placeholder)
     return replace(workout, steps=steps, total_duration=total, total_steps=count)
