@@ -306,6 +306,7 @@ def _root(
     epilog=(
         "Examples:\n\n  cadencecoach plan 10x400\n\n  cadencecoach plan my-workout.yaml --json --pace mile=6:10/mi"
         "\n\n  cadencecoach plan 10x400 --plot 10x400.png"
+        "\n\n  cadencecoach plan garmin-tempo.fit --open-step 2min --trial '5k 20:00'"
     )
 )
 @guard
