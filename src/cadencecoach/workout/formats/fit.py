@@ -9,8 +9,8 @@ Written with Garmin's own FIT SDK for Python (``garmin-fit-sdk``, the ``fit`` ex
   - ``wkt_step_name``: the label; ``intensity``: warmup -> ``warmup``, run -> ``active``, recover -> ``recovery``,
     rest -> ``rest``, cooldown -> ``cooldown``;
   - duration: ``time`` (ms), ``distance`` (cm), or ``open`` for an open step ("press lap": ended by the lap key;
-    an open step whose only length is a distance, an imported FIT distance step with no pace, is that
-    ``distance`` again: the watch measures it);
+    an open step whose length is a distance and which has no pace, an imported FIT distance step with no
+    speed target, is that ``distance`` again, even after ``--open-step``: the watch measures it);
   - targets, two slots (``target_*`` and ``secondary_target_*``), filled in this order: the pace, then the
     click's cadence, then the heart rate when there is a pace; the heart rate, then the cadence when there is
     none. What finds no slot goes into the notes:
