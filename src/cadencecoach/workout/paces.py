@@ -229,6 +229,13 @@ def literal_pace(s_per_m: Fraction) -> Pace:
     return Pace(rounded, km_text(rounded))
 
 
+def middle_pace(a: Pace, b: Pace) -> Pace:
+    """The pace a range is spoken and timed at: the mean of its ends' seconds per metre, rounded to 0.01 s/km
+    (:func:`literal_pace`). One rule for the YAML's ``pace: 7:15-7:00/km``, intervals.icu and FIT ranges, so a
+    range written by ``convert`` reads back to the same middle."""
+    return literal_pace((a.s_per_m + b.s_per_m) / 2)
+
+
 def pace_range(text: str) -> tuple[Pace, tuple[Pace, Pace]]:
     """``7:15-7:00/km`` (or ``7:15/km-7:00/km``): the middle pace (the mean of the two ends' seconds per metre,
     :func:`literal_pace`, as an intervals.icu range is read) and the ends (slower, faster), each as written.
@@ -245,7 +252,7 @@ def pace_range(text: str) -> tuple[Pace, tuple[Pace, Pace]]:
     unit = second[second.index("/") :] if "/" in second else ""
     a = first.strip() if "/" in first else first.strip() + unit
     ends = sorted((parse_checked_pace(a), parse_checked_pace(second.strip())), key=lambda p: -p.s_per_m)
-    middle = check_pace(literal_pace((ends[0].s_per_m + ends[1].s_per_m) / 2), f"the middle of pace range '{text}'")
+    middle = check_pace(middle_pace(*ends), f"the middle of pace range '{text}'")
     return middle, (ends[0], ends[1])
 
 

@@ -87,7 +87,7 @@ from cadencecoach.workout.formats._common import (
 )
 from cadencecoach.workout.formats.fit import MAX_FIT_STEPS, PACE_BAND_S_PER_KM, heart_rate_note, note_clock
 from cadencecoach.workout.model import KINDS, HeartRate, Repeat, Step, parse_breathing, parse_heart_rate, parse_incline
-from cadencecoach.workout.paces import LoadOptions, PaceBook, check_pace, importer_book, literal_pace
+from cadencecoach.workout.paces import LoadOptions, PaceBook, check_pace, importer_book, literal_pace, middle_pace
 from cadencecoach.workout.source import MAX_DEPTH, MAX_FILE_BYTES, Report, check_size, read_bytes, too_big
 from cadencecoach.workout.units import METERS_PER_MILE, Extent, Pace, format_clock, number_text, parse_cadence
 
@@ -913,7 +913,7 @@ class _Reader:
                 check_pace(_pace(slow, lambda p: round(1000 / p) == lo)),
                 check_pace(_pace(fast, lambda p: round(1000 / p) == hi)),
             )
-            out.pace = check_pace(literal_pace((ends[0].s_per_m + ends[1].s_per_m) / 2), None)
+            out.pace = check_pace(middle_pace(*ends), None)
             out.pace_range = ends
         except ValueError as exc:
             self.report.error(1, col, f"{here}: speed target {lo / 1000:g}-{hi / 1000:g} m/s: {exc}")

@@ -508,13 +508,8 @@ def _abs_pace(report: Report, draft: _Draft, m: re.Match[str], tok: _Tok, line: 
     except ValueError as exc:
         report.error(line, tok.col, str(exc))
         return
-    if len(values) == 1 and unit_a is not None:
-        try:  # as written when our own format reads it exactly: "7:00/mi", "1:26/400m"
-            exact = parse_pace(f"{m.group('a')}{unit_a.lower().replace('mtr', 'm')}")
-            if exact.s_per_m == s_per_m:
-                pace = exact
-        except ValueError:
-            pass
+    if len(ends) == 1:
+        pace = ends[0]  # as written when our own format reads it exactly ("7:00/mi", "1:26/400m"), else the same
     draft.pace, draft.pace_name = pace, None
     draft.level = ("speed", 1 / pace.s_per_m)
 
