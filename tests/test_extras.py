@@ -111,11 +111,11 @@ def test_not_installed_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_installed_but_broken_otherwise_says_reinstall(monkeypatch: pytest.MonkeyPatch) -> None:
-    break_imports(monkeypatch, "mutagen", message="cannot import name 'ID3' from partially initialized module")
+    break_imports(monkeypatch, "pyloudnorm", message="cannot import name 'Meter' from partially initialized module")
     with pytest.raises(ExtraUnavailable) as info:
-        extras.load("mutagen", "MP3 chapters")
+        extras.load("pyloudnorm", "loudness")
     assert info.value.reason == "broken"
-    assert "mutagen is installed but does not import (ImportError: cannot import name 'ID3'" in str(info.value)
+    assert "pyloudnorm is installed but does not import (ImportError: cannot import name 'Meter'" in str(info.value)
     assert "pip install --force-reinstall 'cadencecoach[music]'" in str(info.value)
 
 
@@ -129,15 +129,23 @@ def test_an_optional_module_not_installed_is_just_unavailable(monkeypatch: pytes
 
 
 def test_the_extras_list_matches_the_package_metadata() -> None:
+    """Each dependency is listed under the extra that brings it; an extra that includes another
+    (``music = ["cadencecoach[formats]", ...]``) names it, and gets its dependencies through it."""
     declared: dict[str, set[str]] = {}
+    includes: dict[str, set[str]] = {}
     for requirement in metadata.requires("cadencecoach") or []:
-        found = re.match(r"([A-Za-z0-9_.-]+).*;\s*extra\s*==\s*\"(\w+)\"", requirement)
-        if found and found.group(2) in ("music", "charts", "fit", "voice"):
-            declared.setdefault(found.group(2), set()).add(found.group(1).lower())
+        found = re.match(r"([A-Za-z0-9_.-]+)(\[[\w,]+\])?.*;\s*extra\s*==\s*\"(\w+)\"", requirement)
+        if not found or found.group(3) not in ("music", "formats", "charts", "fit", "voice"):
+            continue
+        if found.group(1) == "cadencecoach":
+            includes.setdefault(found.group(3), set()).update(found.group(2).strip("[]").split(","))
+        else:
+            declared.setdefault(found.group(3), set()).add(found.group(1).lower())
     listed: dict[str, set[str]] = {}
     for dep in extras.DEPENDENCIES:
         listed.setdefault(dep.extra, set()).add(dep.dist)
     assert listed == declared
+    assert includes == {"music": {"formats"}}
 
 
 # ---- every feature, through the real command line ---------------------------------------------------------
@@ -255,11 +263,11 @@ def test_helper_skips_what_is_not_installed() -> None:
 
 
 def test_helper_fails_what_is_installed_but_broken(monkeypatch: pytest.MonkeyPatch) -> None:
-    break_imports(monkeypatch, "mutagen")
-    with pytest.raises(pytest.fail.Exception, match=r"mutagen is installed but does not import .*libatomic\.so\.1"):
+    break_imports(monkeypatch, "pyloudnorm")
+    with pytest.raises(pytest.fail.Exception, match=r"pyloudnorm is installed but does not import .*libatomic\.so\.1"):
         require_extra("music")
     with pytest.raises(pytest.fail.Exception, match=r"pip install 'cadencecoach\[music\]'"):
-        require_module("mutagen")
+        require_module("pyloudnorm")
     calls: list[int] = []
 
     @needs_extra("music")

@@ -592,7 +592,7 @@ def _write(path: Path, data: np.ndarray, **kwargs: Any) -> None:
 @pytest.mark.parametrize(
     ("ext", "kwargs"),
     [(".wav", {}), (".wav", {"bit_depth": 24}), (".wav", {"expected_frames": 3 * SR}), (".flac", {}), (".ogg", {}),
-     (".mp3", {}), (".mp3", {"mp3_encoder": "lameenc"})],
+     (".mp3", {"bitrate": 192}), (".mp3", {"quality": 9}), (".m4a", {"bitrate": 256}), (".opus", {"bitrate": 256})],
 )  # fmt: skip
 def test_every_encoder_reports_a_full_disk_with_its_errno(tmp_path: Path, ext: str, kwargs: dict[str, Any]) -> None:
     with tmpfs(tmp_path / "small", "32k") as small:  # 3 s of stereo noise: 50 KB of Ogg or MP3, 500 KB of FLAC

@@ -1,4 +1,5 @@
-"""The optional extras (``[music]``, ``[charts]``, ``[fit]``, ``[voice]``): the one place that imports them.
+"""The optional extras (``[music]``, ``[formats]``, ``[charts]``, ``[fit]``, ``[voice]``): the one place that
+imports them.
 
 Every feature that needs an extra gets its modules through :func:`load` (one module) or :func:`require`
 (every module the extra always needs). They import the module for real, so an extra that is installed but
@@ -57,8 +58,7 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     ),
     Dependency("pedalboard", "pedalboard", "music", "Rubber Band time-stretching"),
     Dependency("pyloudnorm", "pyloudnorm", "music", "ITU-R BS.1770 loudness"),
-    Dependency("mutagen", "mutagen", "music", "tags and MP3 chapters"),
-    Dependency("av", "av", "music", "M4A/AAC decoding (PyAV)", required=False),
+    Dependency("av", "av", "formats", "M4A (AAC) and Opus files, M4A decoding (PyAV, FFmpeg)"),
     Dependency("matplotlib", "matplotlib", "charts", "plotting"),
     Dependency("garmin_fit_sdk", "garmin-fit-sdk", "fit", "Garmin's FIT SDK"),
     Dependency("piper", "piper-tts", "voice", "piper text-to-speech"),

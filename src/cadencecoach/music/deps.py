@@ -6,7 +6,7 @@ from cadencecoach import extras
 
 
 def require(what: str = "this command") -> None:
-    """Import every module the music extra always needs (scipy, pedalboard, pyloudnorm, mutagen);
+    """Import every module the music extra always needs (scipy, pedalboard, pyloudnorm);
     :class:`~cadencecoach.errors.ExtraUnavailable` (exit 2, with the fix) if one is missing or broken."""
     extras.require("music", what)
 

@@ -1,30 +1,34 @@
-"""Streamed, atomic audio-file writing: WAV (RF64 above 4 GiB), FLAC, Ogg Vorbis and MP3.
+"""Streamed, atomic audio-file writing: WAV (RF64 above 4 GiB), FLAC, Ogg Vorbis, MP3, AAC (.m4a) and Opus.
 
 ``open_writer(path, sample_rate)`` returns an :class:`AudioWriter`, a context manager whose
 ``write(block)`` takes float32 blocks (``(n,)`` mono or ``(n, channels)``) in [-1, 1] and streams
-them to disk. Memory use does not depend on the length of the file: every block goes through
-fixed-size scratch buffers straight into the encoder.
+them to disk, and whose ``render(render, total)`` pulls a whole render (a timeline renders any stretch on demand):
+the lossy formats then encode it in parallel on every core (:func:`cadencecoach.sinks.encode.encode_parallel`).
+Memory use does not depend on the length of the file: every block goes through fixed-size scratch buffers straight
+into the encoder.
 
 The file is written to a hidden temporary file in the target's directory
 (``.{name}.tmp-{pid}-{random}{ext}``, :func:`cadencecoach.atomic.temp_beside`), fsync'ed and renamed onto
 the target (:func:`cadencecoach.atomic.commit`) only when the ``with`` block exits cleanly. On any exception,
 KeyboardInterrupt included, the temporary file is closed and deleted and the exception propagates: the target
-is never half-written and a file that already existed there keeps its old contents.
+is never half-written and a file that already existed there keeps its old contents. Tags and chapters
+(:mod:`cadencecoach.sinks.tags`) are written into the temporary file before it is renamed.
 
 A file that cannot be written (the disk is full, the file system is read-only or went away, a size limit) is an
 ``OSError`` with its ``errno`` and the *target's* name, however the encoder met it: libsndfile writes through a file
 object of ours (soundfile's virtual I/O) that keeps the real error, because libsndfile itself says only "System
-error" (WAV, FLAC) or nothing at all (Ogg and MP3 pages that did not fit were dropped silently and the file committed
+error" (WAV, FLAC) or nothing at all (Ogg pages that did not fit were dropped silently and the file committed
 cut short). :func:`estimated_bytes` is a cheap lower bound of a file's size for a free-space check before the work;
 ``open_writer`` makes that check itself when it is given ``expected_frames`` (:class:`NotEnoughSpace`).
 
 For 16- and 24-bit PCM (WAV, FLAC) the float -> integer conversion is done here with numpy
 (scale by 32767 or 8388607, round to nearest, clip) and integers are handed to libsndfile, which
 is faster than letting libsndfile convert floats and makes clipping explicit. Lossy formats get
-clipped float32 samples.
+clipped float32 samples (MP3: 16-bit integers, LAME's input).
 
-This is the one MP3 path of the tool: workouts (``render``) and music mixes (``track build``,
-:mod:`cadencecoach.music.output`, which asks for lameenc and adds its chapters through ``before_commit``).
+MP3 is always LAME through lameenc (a core dependency), never resampled, with a LAME Info tag for gapless
+playback: the one MP3 path of the tool, for workouts (``render``) and music mixes (``track build``,
+:mod:`cadencecoach.music.output`). AAC and Opus are FFmpeg's, through PyAV (the ``formats`` extra).
 """
 
 from __future__ import annotations
@@ -37,14 +41,20 @@ import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import soundfile as sf
 
 from cadencecoach import atomic
+from cadencecoach.sinks import encode
+from cadencecoach.sinks.pcm import quantize
+
+if TYPE_CHECKING:
+    from cadencecoach.sinks.tags import Metadata
 
 __all__ = [
+    "DEFAULT_KBPS",
     "FORMATS",
     "MP3_QUALITY",
     "WAV_MAX_DATA_BYTES",
@@ -53,7 +63,6 @@ __all__ = [
     "check_space",
     "estimated_bytes",
     "format_for",
-    "mp3_backend",
     "open_writer",
 ]
 
@@ -61,8 +70,18 @@ FORMATS: dict[str, str] = {
     ".wav": "WAV, 16- or 24-bit PCM (RF64 for data beyond 4 GiB)",
     ".flac": "FLAC, lossless, 16- or 24-bit",
     ".ogg": "Ogg Vorbis, lossy",
-    ".mp3": "MP3 (MPEG-1/2 Layer III), lossy, constant bit rate",
+    ".mp3": "MP3 (MPEG-1/2 Layer III), lossy, constant bit rate (or VBR with a quality), gapless",
+    ".m4a": "AAC in MPEG-4 (.m4a), lossy, gapless (the formats extra)",
+    ".opus": "Opus in Ogg, lossy, gapless, resampled to 48 kHz (the formats extra)",
 }
+
+#: Default bit rates (kbit/s) of the lossy formats for the tool's mono click-and-speech tracks: the lowest at which
+#: clicks keep their attack and speech its band (measured: benchmarks/codec_quality.py, docs/FORMATS.md).
+DEFAULT_KBPS = {".mp3": 64, ".m4a": 64, ".opus": 32}
+
+#: Formats whose encoder takes a bit rate / a VBR quality (``--bitrate``, ``--quality``).
+BITRATE_FORMATS = (".mp3", ".m4a", ".opus")
+QUALITY_FORMATS = (".mp3", ".ogg")
 
 #: Largest amount of sample data (bytes) written as a plain RIFF/WAV file; beyond it RF64 is needed
 #: because RIFF chunk sizes are 32-bit. 1 KiB of headroom is kept for the header.
@@ -90,7 +109,7 @@ def format_for(path: str | os.PathLike[str]) -> str:
     suffix = Path(path).suffix
     ext = suffix.lower()
     if ext not in FORMATS:
-        raise ValueError(f"unsupported output format '{suffix}': use .wav, .flac, .ogg or .mp3")
+        raise ValueError(f"unsupported output format '{suffix}': use .wav, .flac, .ogg, .mp3, .m4a or .opus")
     return ext
 
 
@@ -108,34 +127,44 @@ def estimated_bytes(
     sample_rate: int,
     channels: int = 1,
     bit_depth: int = 16,
-    mp3_bitrate: int = 128,
+    bitrate: int | None = None,
     *,
+    vbr: bool = False,
     content: Literal["sparse", "music"] = "sparse",
 ) -> int:
     """A lower bound of the size of the file `path` (format from its extension) of `frames` frames.
 
     Exact for WAV (the sample data; the header is extra), from the constant bit rate for MP3 (as LAME clamps it for
-    the sample rate, less 2 %), and a floor that no sound goes below for FLAC and Ogg Vorbis, whose sizes depend on
-    the sound (`content`: ``"sparse"`` for a workout's clicks and cues over silence, ``"music"`` for a mix). A file
-    whose estimate exceeds the free space cannot fit; one under it may still not (the writer then fails cleanly).
+    the sample rate, less 2 %; with `vbr`, its lowest frame rate), and a floor that no sound goes below for FLAC,
+    Ogg Vorbis, AAC and Opus, whose sizes depend on the sound (`content`: ``"sparse"`` for a workout's clicks and cues
+    over silence, ``"music"`` for a mix). `bitrate` defaults to the format's (:data:`DEFAULT_KBPS`). A file whose
+    estimate exceeds the free space cannot fit; one under it may still not (the writer then fails cleanly).
 
     Examples
     --------
     >>> estimated_bytes("a.wav", 44100 * 60, 44100)  # a minute of 16-bit mono: 5.3 MB
     5292000
-    >>> estimated_bytes("a.mp3", 44100 * 60, 44100, mp3_bitrate=128)  # 128 kbit/s for a minute, less 2 %
+    >>> estimated_bytes("a.mp3", 44100 * 60, 44100, bitrate=128)  # 128 kbit/s for a minute, less 2 %
     940800
     """
     ext = format_for(path)
     seconds = frames / sample_rate
+    kbps = bitrate or DEFAULT_KBPS.get(ext, 0)
     if ext == ".wav":
         return frames * channels * (bit_depth // 8)
     if ext == ".flac":
         return int(frames * channels * 2 * _FLAC_FRACTION[content])
     if ext == ".ogg":
         return int(seconds * channels * _OGG_BYTES_PER_S[content])
+    if ext in _LOSSY_FLOOR:
+        return int(seconds * kbps * 1000 / 8 * _LOSSY_FLOOR[ext][content])
     lo, hi = next((lo, hi) for min_rate, lo, hi in _MP3_BITRATE_RANGES if sample_rate >= min_rate)
-    return int(seconds * min(max(mp3_bitrate, lo), hi) * 1000 / 8 * 0.98)
+    return int(seconds * (lo if vbr else min(max(kbps, lo), hi)) * 1000 / 8 * 0.98)
+
+
+#: Lower bounds of AAC and Opus sizes as fractions of their target bit rate (FFmpeg's AAC spends less on silence,
+#: libopus much less), for :func:`estimated_bytes`.
+_LOSSY_FLOOR = {".m4a": {"sparse": 0.1, "music": 0.5}, ".opus": {"sparse": 0.02, "music": 0.5}}
 
 
 class NotEnoughSpace(OSError):
@@ -206,14 +235,6 @@ class _FdSink:
             raise self.error
 
 
-def mp3_backend() -> str:
-    """``"soundfile"`` if the installed libsndfile can write MP3, else ``"lameenc"``."""
-    try:
-        return "soundfile" if sf.check_format("MP3", "MPEG_LAYER_III") else "lameenc"
-    except (ValueError, TypeError):  # unknown format name in an old soundfile/libsndfile
-        return "lameenc"
-
-
 class _Encoder:
     """One output stream on an open file descriptor; ``write`` takes validated 2-D frames."""
 
@@ -229,19 +250,6 @@ class _Encoder:
         raise NotImplementedError
 
 
-def _quantize(frames: np.ndarray, full_scale: float, scratch_f: np.ndarray, scratch_i: np.ndarray) -> np.ndarray:
-    """Float frames in [-1, 1] to integer PCM in the preallocated scratch buffers: scale, round, clip, cast.
-    Returns the filled part of ``scratch_i``."""
-    n = frames.shape[0]
-    f = scratch_f[:n]
-    np.multiply(frames, full_scale, out=f)
-    np.rint(f, out=f)
-    np.clip(f, -full_scale, full_scale, out=f)
-    out = scratch_i[:n]
-    np.copyto(out, f, casting="unsafe")
-    return out
-
-
 class _SoundFileEncoder(_Encoder):
     def __init__(
         self,
@@ -250,7 +258,7 @@ class _SoundFileEncoder(_Encoder):
         sample_rate: int,
         channels: int,
         bit_depth: int,
-        mp3_bitrate: int,
+        quality: int | None,
         expected_frames: int | None,
     ) -> None:
         self._limit_bytes: int | None = None
@@ -258,7 +266,6 @@ class _SoundFileEncoder(_Encoder):
         self._frames = 0
         # kind: "i16" / "i32" (integer PCM converted here) or "f32" (clipped floats for lossy codecs)
         compression: float | None = None
-        bitrate_mode: str | None = None
         auto_downgrade = False
         if ext in (".wav", ".flac"):
             subtype = "PCM_24" if bit_depth == 24 else "PCM_16"
@@ -272,13 +279,10 @@ class _SoundFileEncoder(_Encoder):
             else:
                 fmt = "WAV"
                 self._limit_bytes = WAV_MAX_DATA_BYTES
-        elif ext == ".ogg":
-            fmt, subtype, self._kind = "OGG", "VORBIS", "f32"
         else:
-            fmt, subtype, self._kind = "MP3", "MPEG_LAYER_III", "f32"
-            # libsndfile defaults to VBR; constant bit rate at exactly mp3_bitrate instead.
-            compression = _mp3_compression_level(sample_rate, mp3_bitrate)
-            bitrate_mode = "CONSTANT"
+            fmt, subtype, self._kind = "OGG", "VORBIS", "f32"
+            if quality is not None:  # oggenc's scale, 0..10 (libsndfile's level runs the other way, 0..1)
+                compression = (10 - quality) / 10
         self._sink = _FdSink(fd)
         with self._io():
             self._file = sf.SoundFile(
@@ -289,7 +293,6 @@ class _SoundFileEncoder(_Encoder):
                 subtype=subtype,
                 format=fmt,
                 compression_level=compression,
-                bitrate_mode=bitrate_mode,
             )
         if auto_downgrade:
             from soundfile import _ffi, _snd
@@ -309,11 +312,11 @@ class _SoundFileEncoder(_Encoder):
             raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
         if self._kind == "i16":
             assert self._scratch_i is not None
-            out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
+            out = quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
         elif self._kind == "i32":
             # 24-bit: libsndfile takes the top 24 bits of each int32.
             assert self._scratch_i is not None
-            out = _quantize(frames, 8388607.0, self._scratch_f, self._scratch_i)
+            out = quantize(frames, 8388607.0, self._scratch_f, self._scratch_i)
             np.left_shift(out, 8, out=out)
         else:
             out = self._scratch_f[:n]
@@ -382,7 +385,7 @@ class _Pcm16WavEncoder(_Encoder):
         n = frames.shape[0]
         if (self._frames + n) * 2 * self._channels > WAV_MAX_DATA_BYTES:
             raise ValueError("WAV data would exceed 4 GiB: pass expected_frames (or leave it None) so RF64 is used")
-        out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
+        out = quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
         _write_all(self._fd, out.data.cast("B"))
         self._frames += n
 
@@ -401,49 +404,6 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-class _LameEncoder(_Encoder):
-    """MP3 through lameenc: for a libsndfile built without MPEG support, or when asked for
-    (``mp3_encoder="lameenc"``: ``track build`` and ``render --music`` mixes, three times faster than
-    libsndfile's MP3 path at the same bit rate)."""
-
-    def __init__(self, fd: int, sample_rate: int, channels: int, mp3_bitrate: int, quality: int) -> None:
-        import lameenc
-
-        self._encoder = lameenc.Encoder()
-        self._encoder.set_bit_rate(mp3_bitrate)
-        self._encoder.set_in_sample_rate(sample_rate)
-        self._encoder.set_channels(channels)
-        self._encoder.set_quality(quality)
-        self._out: BinaryIO = os.fdopen(fd, "wb", closefd=False)
-        self._scratch_f = np.empty((_CHUNK_FRAMES, channels), dtype=np.float32)
-        self._scratch_i = np.empty((_CHUNK_FRAMES, channels), dtype=np.int16)
-
-    def write(self, frames: np.ndarray) -> None:
-        out = _quantize(frames, 32767.0, self._scratch_f, self._scratch_i)
-        data = self._encoder.encode(out.tobytes())
-        if data:
-            self._out.write(data)
-
-    def finish(self) -> None:
-        data = self._encoder.flush()
-        if data:
-            self._out.write(data)
-        self._out.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            self._out.close()
-
-
-def _mp3_compression_level(sample_rate: int, kbps: int) -> float:
-    """libsndfile's compression level (0 = highest bit rate) that makes LAME use ``kbps`` (CBR)."""
-    lo, hi = next((lo, hi) for min_rate, lo, hi in _MP3_BITRATE_RANGES if sample_rate >= min_rate)
-    # libsndfile computes bitrate = hi - level * (hi - lo) and truncates it to an int; aim a quarter
-    # kbit/s above the wanted rate so the truncation lands on it.
-    level = (hi - kbps - 0.25) / (hi - lo)
-    return min(1.0, max(0.0, level))
-
-
 class AudioWriter:
     """A streamed, atomic audio-file writer; create it with :func:`open_writer`.
 
@@ -457,12 +417,13 @@ class AudioWriter:
         sample_rate: int,
         channels: int,
         bit_depth: int,
-        mp3_bitrate: int,
+        bitrate: int | None,
         expected_frames: int | None,
         fsync: bool,
         *,
-        mp3_encoder: Literal["auto", "lameenc"] = "auto",
+        quality: int | None = None,
         mp3_quality: int = MP3_QUALITY,
+        tags: Metadata | None = None,
         before_commit: Callable[[Path], None] | None = None,
     ) -> None:
         self.path = path
@@ -473,8 +434,11 @@ class AudioWriter:
         self.frames_written = 0
         self._fsync = fsync
         self._closed = False
+        self._rendered = False
         self._fd: int | None = None
-        self._encoder: _Encoder | None = None
+        self._encoder: _Encoder | encode.StreamEncoder | None = None
+        self._codec: encode.Codec | None = None
+        self._tags = tags
         self._before_commit = before_commit
         try:
             self.temp_path, fd = atomic.temp_beside(self.path)
@@ -483,8 +447,25 @@ class AudioWriter:
             raise self._named(exc) from None
         self._fd = fd
         with self._or_abort():
-            if self.format == ".mp3" and (mp3_encoder == "lameenc" or mp3_backend() == "lameenc"):
-                self._encoder = _LameEncoder(fd, sample_rate, channels, mp3_bitrate, mp3_quality)
+            if self.format in encode.LOSSY:
+                vbr = None if quality is None or self.format != ".mp3" else max(0, min(9, 10 - quality))
+                self._codec = encode.Codec(
+                    self.format,
+                    sample_rate,
+                    channels,
+                    kbps=bitrate or DEFAULT_KBPS[self.format],
+                    vbr=vbr,
+                    lame_quality=mp3_quality,
+                )
+                output: encode.Output
+                if self.format == ".mp3":
+                    output = encode.Mp3Output(fd, self._codec)
+                else:
+                    from cadencecoach.sinks.tags import pyav_chapters
+
+                    chapters = pyav_chapters(tags.chapters) if tags is not None and self.format == ".m4a" else []
+                    output = encode.AvOutput(self.temp_path, self._codec, chapters=chapters)
+                self._encoder = encode.StreamEncoder(self._codec, output)
             elif (
                 self.format == ".wav"
                 and bit_depth == 16
@@ -499,7 +480,7 @@ class AudioWriter:
                     sample_rate,
                     channels,
                     bit_depth,
-                    mp3_bitrate,
+                    quality,
                     expected_frames,
                 )
 
@@ -523,7 +504,7 @@ class AudioWriter:
 
     def write(self, block: np.ndarray) -> None:
         """Append ``block`` (float, ``(n,)`` for mono or ``(n, channels)``), clipped to [-1, 1]."""
-        if self._closed or self._encoder is None:
+        if self._closed or self._encoder is None or self._rendered:
             raise ValueError("audio writer is closed")
         a = np.asarray(block)
         if a.dtype.kind != "f":
@@ -540,6 +521,43 @@ class AudioWriter:
                 self._encoder.write(chunk)
                 self.frames_written += chunk.shape[0]
 
+    def render(
+        self,
+        render: Callable[[int, np.ndarray], None],
+        total: int,
+        *,
+        progress: Callable[[int], None] | None = None,
+        workers: int | None = None,
+        chunk_s: float = 60.0,
+    ) -> list[int]:
+        """Write samples ``[0, total)`` of `render` (``render(start, out)`` fills the float32 array `out`, mono),
+        the whole file: the lossy formats encode it in parallel chunks on `workers` cores (default all,
+        :func:`cadencecoach.sinks.encode.encode_parallel`), the others block after block. `progress` is called with
+        the samples done. Nothing may be written after it; ``close()`` finishes the file. Returns where parallel
+        chunks were joined (input samples; :func:`~cadencecoach.sinks.encode.encode_parallel`)."""
+        if self._closed or self._encoder is None or self._rendered:
+            raise ValueError("audio writer is closed")
+        if self.channels != 1:
+            raise ValueError("render() writes mono: use write() for more channels")
+        with self._or_abort():
+            if isinstance(self._encoder, encode.StreamEncoder):
+                assert self._codec is not None
+                self._rendered = True
+                joins = encode.encode_parallel(
+                    render, total, self._codec, self._encoder.output, workers=workers, chunk_s=chunk_s,
+                    progress=progress,
+                )  # fmt: skip
+                self.frames_written += total
+                return joins
+        block = np.empty(min(total, _CHUNK_FRAMES) or 1, np.float32)
+        for at in range(0, total, len(block)):
+            n = min(len(block), total - at)
+            render(at, block[:n])
+            self.write(block[:n])
+            if progress is not None:
+                progress(at + n)
+        return []
+
     # -- finishing ---------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -551,7 +569,10 @@ class AudioWriter:
             return
         with self._or_abort():
             assert self._encoder is not None and self._fd is not None
-            self._encoder.finish()
+            if not self._rendered:
+                self._encoder.finish()
+            if self._tags is not None:
+                self._write_tags()
             if self._before_commit is not None:
                 self._before_commit(self.temp_path)
             fd = self._fd
@@ -563,6 +584,12 @@ class AudioWriter:
         self._closed = True
         if self._fsync:
             atomic.fsync_directory(self.path.parent)
+
+    def _write_tags(self) -> None:
+        from cadencecoach.sinks import tags
+
+        assert self._tags is not None
+        tags.write_tags(self.temp_path, self._tags, ext=self.format)
 
     def abort(self) -> None:
         """Drop everything written so far: close and delete the temporary file. Never raises (a stop signal that
@@ -612,12 +639,13 @@ def open_writer(
     sample_rate: int,
     channels: int = 1,
     bit_depth: int = 16,
-    mp3_bitrate: int = 128,
+    bitrate: int | None = None,
     *,
+    quality: int | None = None,
     expected_frames: int | None = None,
     fsync: bool = True,
-    mp3_encoder: Literal["auto", "lameenc"] = "auto",
     mp3_quality: int = MP3_QUALITY,
+    tags: Metadata | None = None,
     before_commit: Callable[[Path], None] | None = None,
 ) -> AudioWriter:
     """Open `path` for streamed, atomic writing; the format comes from its extension.
@@ -625,17 +653,21 @@ def open_writer(
     Parameters
     ----------
     path : str or os.PathLike
-        The target: ``.wav``, ``.flac``, ``.ogg`` or ``.mp3`` (:data:`FORMATS`). It appears only when the
-        writer is closed without an error (see the module docstring).
+        The target: ``.wav``, ``.flac``, ``.ogg``, ``.mp3``, ``.m4a`` or ``.opus`` (:data:`FORMATS`). It appears only
+        when the writer is closed without an error (see the module docstring).
     sample_rate : int
-        Frames per second, > 0.
+        Frames per second, > 0. MP3 takes the MPEG rates (8000 ... 48000 Hz); Opus multiples of 50 Hz.
     channels : int, default 1
-        Channels per frame; blocks are ``(n,)`` (mono) or ``(n, channels)``. MP3 takes 1 or 2.
+        Channels per frame; blocks are ``(n,)`` (mono) or ``(n, channels)``. MP3, AAC and Opus take 1 or 2.
     bit_depth : {16, 24}, default 16
         PCM bits per sample, for WAV and FLAC.
-    mp3_bitrate : int, default 128
-        MP3 bit rate (kbit/s, constant). LAME clamps it to what the MPEG version for the sample rate allows
-        (e.g. 8-64 below 16 kHz).
+    bitrate : int, optional
+        kbit/s: MP3's constant bit rate, AAC's and Opus' target; default :data:`DEFAULT_KBPS`. MP3's is clamped to
+        what the MPEG version of the sample rate allows (8-160 below 32 kHz).
+    quality : int, optional
+        0..10, higher is better: variable bit rate at that quality instead of `bitrate`, for MP3 (LAME's ``-V``
+        ``10 - quality``, at most ``-V 9``) and Ogg Vorbis (oggenc's ``-q``). None: MP3 at `bitrate`, Vorbis at
+        libsndfile's default.
     expected_frames : int, optional
         Picks the WAV container: plain WAV if the data fits in 4 GiB, RF64 otherwise. When None, an RF64 file
         is written that libsndfile turns into a plain RIFF/WAVE (WAVE_FORMAT_EXTENSIBLE) file on close if it
@@ -643,11 +675,11 @@ def open_writer(
         header), faster than through libsndfile.
     fsync : bool, default True
         False skips the fsync calls (faster, but not crash-durable).
-    mp3_encoder : {"auto", "lameenc"}, default "auto"
-        ``"auto"``: libsndfile's MP3 encoder when it has one (:func:`mp3_backend`), else lameenc;
-        ``"lameenc"``: always lameenc.
     mp3_quality : int, default :data:`MP3_QUALITY`
-        LAME's quality setting (0 best .. 9 fastest) when lameenc encodes.
+        LAME's algorithm quality (0 best .. 9 fastest).
+    tags : Metadata, optional
+        Title, artist, album, comment, date, chapters and cover, written into the file before it is committed
+        (:func:`cadencecoach.sinks.tags.write_tags`; the chapters of an ``.m4a`` go in as it is muxed).
     before_commit : callable, optional
         Called with the path of the finished, closed-for-writing temporary file just before it is fsync'ed and
         renamed onto `path` (to add tags or chapters in place). If it raises, the temporary file is deleted.
@@ -655,7 +687,8 @@ def open_writer(
     Returns
     -------
     AudioWriter
-        A context manager; ``write(block)`` takes float blocks in [-1, 1] (clipped).
+        A context manager; ``write(block)`` takes float blocks in [-1, 1] (clipped), ``render(fn, total)`` a whole
+        render.
 
     Raises
     ------
@@ -669,6 +702,8 @@ def open_writer(
         With `expected_frames`: the file cannot fit in the free space (:func:`estimated_bytes`).
     OSError
         The temporary file cannot be created (permission denied, a read-only file system), with the target's name.
+    ExtraUnavailable
+        ``.m4a`` or ``.opus`` without PyAV (the formats extra).
 
     All of them before anything is written. Writing and closing raise ``OSError`` (the target's name, the real
     errno) when the file system refuses.
@@ -692,12 +727,18 @@ def open_writer(
         raise ValueError(f"sample rate must be a positive integer, got {sample_rate!r}")
     if not isinstance(channels, (int, np.integer)) or channels < 1:
         raise ValueError(f"channels must be a positive integer, got {channels!r}")
-    if ext == ".mp3" and channels > 2:
-        raise ValueError(f"MP3 supports 1 or 2 channels, got {channels}")
+    if ext in encode.LOSSY and channels > 2:
+        raise ValueError(f"{ext[1:].upper()} supports 1 or 2 channels, got {channels}")
     if bit_depth not in (16, 24):
         raise ValueError(f"bit depth must be 16 or 24, got {bit_depth!r}")
-    if isinstance(mp3_bitrate, bool) or not isinstance(mp3_bitrate, (int, np.integer)) or mp3_bitrate <= 0:
-        raise ValueError(f"MP3 bit rate must be a positive integer (kbit/s), got {mp3_bitrate!r}")
+    if bitrate is not None and (
+        isinstance(bitrate, bool) or not isinstance(bitrate, (int, np.integer)) or bitrate <= 0
+    ):
+        raise ValueError(f"bit rate must be a positive integer (kbit/s), got {bitrate!r}")
+    if quality is not None and (
+        isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 10
+    ):
+        raise ValueError(f"quality must be an integer 0..10, got {quality!r}")
     if expected_frames is not None and expected_frames < 0:
         raise ValueError(f"expected_frames must be >= 0, got {expected_frames!r}")
     parent = target.parent
@@ -707,21 +748,29 @@ def open_writer(
         raise NotADirectoryError(f"not a directory: {parent}")
     if target.is_dir():
         raise IsADirectoryError(f"output path is a directory: {target}")
-    if mp3_encoder not in ("auto", "lameenc"):
-        raise ValueError(f"MP3 encoder must be 'auto' or 'lameenc', got {mp3_encoder!r}")
     if isinstance(mp3_quality, bool) or not isinstance(mp3_quality, (int, np.integer)) or not 0 <= mp3_quality <= 9:
         raise ValueError(f"MP3 quality must be an integer 0..9, got {mp3_quality!r}")
+    if ext in encode.LOSSY:
+        encode.Codec(ext, int(sample_rate), int(channels))  # the rate it takes (ValueError otherwise)
+        if encode.LOSSY[ext] == "av":
+            from cadencecoach import extras
+
+            extras.load("av", f"{ext} files")
     if expected_frames is not None:
-        check_space(target, estimated_bytes(target, expected_frames, sample_rate, channels, bit_depth, mp3_bitrate))
+        needed = estimated_bytes(
+            target, expected_frames, sample_rate, channels, bit_depth, bitrate, vbr=quality is not None
+        )
+        check_space(target, needed)
     return AudioWriter(
         target,
         int(sample_rate),
         int(channels),
         bit_depth,
-        int(mp3_bitrate),
+        None if bitrate is None else int(bitrate),
         expected_frames,
         fsync,
-        mp3_encoder=mp3_encoder,
+        quality=None if quality is None else int(quality),
         mp3_quality=int(mp3_quality),
+        tags=tags,
         before_commit=before_commit,
     )

@@ -1,15 +1,16 @@
-"""Streaming a renderer to an audio file in blocks: constant memory, atomic, with a progress bar."""
+"""Streaming a renderer to an audio file: constant memory, atomic, tagged, with a progress bar; lossy formats are
+encoded on every core (:mod:`cadencecoach.sinks.encode`)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from cadencecoach.core.renderer import BlockRenderer
 
-BLOCK = 1 << 16
+if TYPE_CHECKING:
+    from cadencecoach.sinks.tags import Metadata
 
 
 def render_to_file(
@@ -17,12 +18,15 @@ def render_to_file(
     output: Path,
     *,
     bit_depth: int = 16,
-    mp3_bitrate: int = 128,
+    bitrate: int | None = None,
+    quality: int | None = None,
+    tags: Metadata | None = None,
     label: str = "",
     progress: bool | None = None,
-    block: int = BLOCK,
+    workers: int | None = None,
+    chunk_s: float = 60.0,
 ) -> int:
-    """Render the whole timeline of `renderer` into `output`, block by block (constant memory).
+    """Render the whole timeline of `renderer` into `output` (constant memory; lossy formats on every core).
 
     Parameters
     ----------
@@ -31,15 +35,15 @@ def render_to_file(
     output : Path
         The audio file (format from the extension, see :func:`cadencecoach.sinks.audiofile.open_writer`).
         It appears under its name only when complete; Ctrl-C (KeyboardInterrupt) leaves no file and propagates.
-    bit_depth, mp3_bitrate : int
+    bit_depth, bitrate, quality, tags : optional
         As for ``open_writer``.
     label : str
         The progress bar's description (default: the file name).
     progress : bool, optional
         Show a progress bar on stderr; None: when stderr is a terminal. Unless False, a ``wrote ...`` summary
         line follows on stderr.
-    block : int
-        Samples per rendered block.
+    workers, chunk_s : optional
+        As for :meth:`AudioWriter.render <cadencecoach.sinks.audiofile.AudioWriter.render>`.
 
     Returns
     -------
@@ -51,8 +55,9 @@ def render_to_file(
     total = renderer.length
     sr = renderer.timeline.sample_rate
     show = sys.stderr.isatty() if progress is None else progress
-    buf = np.empty(block, np.float32)
-    with audiofile.open_writer(output, sr, 1, bit_depth, mp3_bitrate, expected_frames=total) as writer:
+    with audiofile.open_writer(
+        output, sr, 1, bit_depth, bitrate, quality=quality, expected_frames=total, tags=tags
+    ) as writer:
         if show:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -67,16 +72,15 @@ def render_to_file(
             )
             with Progress(*columns, console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task(safe_text(label or output.name), total=total)
-                for start in range(0, total, block):
-                    n = min(block, total - start)
-                    renderer.render(start, buf[:n])
-                    writer.write(buf[:n])
-                    bar.update(task, completed=start + n)
+                writer.render(
+                    renderer.render,
+                    total,
+                    progress=lambda done: bar.update(task, completed=done),
+                    workers=workers,
+                    chunk_s=chunk_s,
+                )
         else:
-            for start in range(0, total, block):
-                n = min(block, total - start)
-                renderer.render(start, buf[:n])
-                writer.write(buf[:n])
+            writer.render(renderer.render, total, workers=workers, chunk_s=chunk_s)
     if show or progress is None:
         from cadencecoach.terminal import safe_text
         from cadencecoach.workout.units import format_clock
