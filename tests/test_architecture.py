@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     # the sinks play or write a compiled timeline; they know the workout's types, never its loaders/formats,
     # history, the pipeline, the ui or the CLI (the player has observers for those)
     "sinks": {"core", "workout.model", "workout.units"},
-    "music": {"core", "workout", "sounds", "sinks.audiofile"},
+    "music": {"core", "workout", "sounds", "sinks.audiofile", "sinks.tags"},
     "ui": {"core", "workout", "history"},
     "pipeline": {"core", "workout", "speech", "sounds", "history"},
     "settings": set(),
