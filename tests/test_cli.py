@@ -205,7 +205,7 @@ def test_help_has_examples() -> None:
 
 def test_render_unsupported_extension(example: Path, tmp_path: Path) -> None:
     r = cc("render", str(example), "-o", str(tmp_path / "x.aiff"))
-    assert r.returncode == 2 and ".wav, .flac, .ogg or .mp3" in r.stderr
+    assert r.returncode == 2 and ".wav, .flac, .ogg, .mp3, .m4a or .opus" in r.stderr
     assert not list(tmp_path.glob("x*"))
 
 

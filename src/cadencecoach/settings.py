@@ -6,6 +6,8 @@ no settings. Example::
 
     # ~/.config/cadencecoach/settings.toml
     voice_engine = "piper"    # the default of --voice-engine: espeak, piper, espeak-cli or tones
+    artist = "Sam Runner"     # the artist tag of rendered files (--artist); default "cadencecoach"
+    album = "Mile plan"       # their album tag (--album); default "cadencecoach workouts"
 
 Unknown keys are ignored (so a newer file works with an older version). Python 3.11+ reads TOML with the
 standard library's ``tomllib``; on 3.10 the ``tomli`` package is needed (only when the file exists).
@@ -41,6 +43,8 @@ class Settings:
     """The settings in effect; None means "not set" (the built-in default applies)."""
 
     voice_engine: str | None = None
+    artist: str | None = None  # tags of rendered files
+    album: str | None = None
     path: Path | None = None  # the file they came from (None: no file)
 
 
@@ -92,4 +96,10 @@ def load_settings(path: Path | None = None) -> Settings:
     engine = data.get("voice_engine")
     if engine is not None and (not isinstance(engine, str) or not engine.strip()):
         raise SettingsError(f'{path}: voice_engine must be a name in quotes, like voice_engine = "piper"')
-    return Settings(voice_engine=engine.strip().lower() if engine else None, path=path)
+    tags: dict[str, str | None] = {}
+    for key in ("artist", "album"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 200):
+            raise SettingsError(f'{path}: {key} must be a name in quotes (at most 200 characters), like {key} = "Sam"')
+        tags[key] = value.strip() if value else None
+    return Settings(voice_engine=engine.strip().lower() if engine else None, path=path, **tags)

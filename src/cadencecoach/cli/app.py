@@ -245,6 +245,46 @@ OpenStepOpt = Annotated[
 VoiceModeOpt = Annotated[
     str | None, typer.Option("--voice-mode", help="Override the workout's voice: full, minimal or off.")
 ]
+BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="16 or 24 (WAV, FLAC).")]
+BitrateOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bitrate",
+        min=8,
+        max=320,
+        metavar="KBPS",
+        help="Bit rate of .mp3 (constant), .m4a and .opus, kbit/s. Default: 64 (.mp3, .m4a), 32 (.opus).",
+    ),
+]
+Mp3BitrateOpt = Annotated[int | None, typer.Option("--mp3-bitrate", min=8, max=320, hidden=True, help="--bitrate.")]
+QualityOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--quality",
+        min=0,
+        max=10,
+        metavar="0-10",
+        help="Variable bit rate at this quality (10 best) instead of --bitrate: .mp3 (LAME -V 10-Q) and .ogg.",
+    ),
+]
+ArtistOpt = Annotated[
+    str | None, typer.Option("--artist", help='Artist tag. Default: artist in settings.toml, else "cadencecoach".')
+]
+AlbumOpt = Annotated[
+    str | None,
+    typer.Option("--album", help='Album tag. Default: album in settings.toml, else "cadencecoach workouts".'),
+]
+NoCoverOpt = Annotated[
+    bool, typer.Option("--no-cover", help="No cover art (the workout's chart, when the charts extra is installed).")
+]
+LabelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--labels",
+        metavar="txt|vtt",
+        help="Also write the step chapters beside the file: NAME.txt (Audacity labels) or NAME.vtt (WebVTT).",
+    ),
+]
 
 
 def _options(no_voice: bool, no_click: bool, accent: int = 0, voice_mode: str | None = None) -> Any:
@@ -402,6 +442,8 @@ def list_workouts() -> None:
 @app.command(
     epilog=(
         "Examples:\n\n  cadencecoach render 10x400 -o 10x400.mp3\n\n"
+        "  cadencecoach render tabata -o tabata.m4a --artist 'Sam' --album 'Mile plan'\n\n"
+        "  cadencecoach render 10x400 -o 10x400.opus --bitrate 24 --labels vtt\n\n"
         "  cadencecoach render tabata -o tabata.wav --sound clave --sample-rate 48000\n\n"
         "  cadencecoach render my-run.yaml -o run.flac --no-voice"
     )
@@ -409,7 +451,9 @@ def list_workouts() -> None:
 @guard
 def render(
     workout: WorkoutArg,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .wav, .flac, .ogg or .mp3.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Output file: .mp3, .m4a, .opus, .ogg, .flac or .wav.")
+    ],
     pace: PaceOpt = None,
     trial: TrialOpt = None,
     sample_rate: RateOpt = 44100,
@@ -423,8 +467,14 @@ def render(
     voice_name: VoiceNameOpt = None,
     speech_rate: SpeechRateOpt = 175,
     voice_volume: VoiceLevelOpt = 1.0,
-    bit_depth: Annotated[int, typer.Option("--bit-depth", help="16 or 24 (WAV, FLAC).")] = 16,
-    mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 128,
+    bit_depth: BitDepthOpt = 16,
+    bitrate: BitrateOpt = None,
+    quality: QualityOpt = None,
+    artist: ArtistOpt = None,
+    album: AlbumOpt = None,
+    no_cover: NoCoverOpt = False,
+    labels: LabelsOpt = None,
+    mp3_bitrate: Mp3BitrateOpt = None,
     open_step: OpenStepOpt = None,
     music: Annotated[
         list[Path] | None,
@@ -435,16 +485,26 @@ def render(
         ),
     ] = None,
 ) -> None:
-    """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays."""
+    """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays: tagged, with one
+    chapter per step, the workout's chart as cover art, encoded on every core."""
     from cadencecoach import pipeline as session
-    from cadencecoach.cli.options import check_audio_output, check_space, workout_input, writing
+    from cadencecoach.cli.options import (
+        check_audio_output,
+        check_encoding,
+        check_space,
+        rendered_tags,
+        workout_input,
+        write_chapter_labels,
+        writing,
+    )
     from cadencecoach.sinks.file import render_to_file
 
     inputs = [*workout_input(workout), *(("--music", Path(m)) for m in music or ())]
     check_audio_output(output, bit_depth, inputs)
+    bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, quality, labels, sample_rate)
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
-    check_space(output, frames, sample_rate, 1, bit_depth, mp3_bitrate, music=bool(music))
+    check_space(output, frames, sample_rate, 1, bit_depth, bitrate, music=bool(music), vbr=quality is not None)
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
     timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
     renderer = session.make_renderer(timeline, audio)
@@ -452,8 +512,11 @@ def render(
         from cadencecoach.music.bed import attach_music
 
         attach_music(renderer, timeline, music, warn)
+    tags = rendered_tags(w, timeline, output, artist=artist, album=album, cover=not no_cover, warn=warn)
     with writing(output):
-        render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
+        render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, quality=quality, tags=tags, label=w.name)
+    if labels is not None:
+        write_chapter_labels(output, tags.chapters, labels)
 
 
 FEATURE_MODULES = ("live", "track", "history", "convert")

@@ -25,12 +25,15 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cadencecoach import atomic
 from cadencecoach.errors import UsageError
 from cadencecoach.files import kind_of, os_reason, same_file
 from cadencecoach.workout.model import parse_breathing as _breathing_rule
+
+if TYPE_CHECKING:
+    from cadencecoach.sinks.tags import Metadata
 
 DEFAULT_LATENCY_S = 0.1  # a metronome needs no low latency; a deeper buffer rides out a busy machine
 
@@ -235,22 +238,102 @@ def check_space(
     sample_rate: int,
     channels: int = 1,
     bit_depth: int = 16,
-    mp3_bitrate: int = 128,
+    bitrate: int | None = None,
     *,
     music: bool = False,
+    vbr: bool = False,
     option: str = "-o",
 ) -> None:
     """Refuse (UsageError naming `option`) an audio file of `frames` frames that cannot fit in the free space of
     its folder: its size's lower bound (:func:`cadencecoach.sinks.audiofile.estimated_bytes`: exact for WAV, the bit
-    rate for MP3, a floor for FLAC and Ogg; `music` for a mix of songs) against ``shutil.disk_usage().free``."""
+    rate for MP3, a floor for the others; `music` for a mix of songs) against ``shutil.disk_usage().free``."""
     from cadencecoach.sinks import audiofile
 
     content: Literal["sparse", "music"] = "music" if music else "sparse"
-    needed = audiofile.estimated_bytes(output, frames, sample_rate, channels, bit_depth, mp3_bitrate, content=content)
+    needed = audiofile.estimated_bytes(
+        output, frames, sample_rate, channels, bit_depth, bitrate, vbr=vbr, content=content
+    )
     try:
         audiofile.check_space(output, needed)
     except audiofile.NotEnoughSpace as exc:
         raise UsageError(f"{option} {output}: {exc.strerror}") from None
+
+
+def check_encoding(
+    output: Path, bitrate: int | None, quality: int | None, labels: str | None = None, sample_rate: int | None = None
+) -> int | None:
+    """``--bitrate``, ``--quality``, ``--labels`` and ``--sample-rate`` against the format of `output` (known
+    good: :func:`check_audio_output` came first); returns the bit rate. A usage error for an option the format has
+    no use for, rather than ignoring what the runner asked."""
+    from cadencecoach.sinks import audiofile, encode
+
+    ext = audiofile.format_for(output)
+    if bitrate is not None and ext not in audiofile.BITRATE_FORMATS:
+        hint = " (for .ogg, --quality)" if ext == ".ogg" else ""
+        raise UsageError(f"--bitrate: {ext} has no bit rate; it applies to .mp3, .m4a and .opus{hint}")
+    if quality is not None and ext not in audiofile.QUALITY_FORMATS:
+        raise UsageError(f"--quality: {ext} has no quality setting; it applies to .mp3 and .ogg (else --bitrate)")
+    if quality is not None and bitrate is not None:
+        raise UsageError("give --bitrate (a constant bit rate) or --quality (a variable one), not both")
+    if labels is not None and labels not in ("txt", "vtt"):
+        raise UsageError(f"--labels must be txt (Audacity labels) or vtt (WebVTT), not '{labels}'")
+    if sample_rate is not None and ext in encode.LOSSY:
+        try:
+            encode.Codec(ext, sample_rate)
+        except ValueError as exc:
+            raise UsageError(f"--sample-rate {sample_rate}: {exc}") from None
+    return bitrate
+
+
+def rendered_tags(
+    workout: Any,
+    timeline: Any,
+    output: Path,
+    *,
+    artist: str | None,
+    album: str | None,
+    cover: bool,
+    warn: Callable[[str], None],
+) -> Metadata:
+    """The tags of a rendered workout: its name and notes, artist and album (the options, else settings.toml,
+    else the defaults), today's date, one chapter per step and, with the charts extra, the chart as cover."""
+    import datetime
+
+    from cadencecoach import extras
+    from cadencecoach.settings import load_settings
+    from cadencecoach.sinks.tags import Metadata, step_chapters
+
+    settings = load_settings()
+    picture = None
+    if cover and audiofile_has_cover(output) and extras.installed("matplotlib"):
+        from cadencecoach.history.charts import workout_cover
+
+        try:
+            picture = workout_cover(timeline, title=workout.name)
+        except UsageError as exc:  # the charts extra installed but broken: the audio matters more
+            warn(f"no cover art: {exc}")
+    return Metadata(
+        title=workout.name,
+        artist=artist or settings.artist or "cadencecoach",
+        album=album or settings.album or "cadencecoach workouts",
+        comment=workout.notes or "",
+        date=datetime.date.today().isoformat(),
+        genre="Workout",
+        chapters=tuple(step_chapters(timeline)),
+        cover=picture,
+    )
+
+
+def audiofile_has_cover(output: Path) -> bool:
+    """Whether the format of `output` carries cover art (WAV does not)."""
+    return output.suffix.lower() != ".wav"
+
+
+def write_chapter_labels(output: Path, chapters: Any, kind: str) -> None:
+    """``--labels``: the chapters beside `output` (``NAME.txt`` Audacity labels or ``NAME.vtt`` WebVTT)."""
+    from cadencecoach.sinks.tags import write_labels_beside
+
+    write_labels_beside(output, chapters, "vtt" if kind == "vtt" else "txt")
 
 
 @contextlib.contextmanager

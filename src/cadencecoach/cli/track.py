@@ -91,7 +91,17 @@ def _clock(seconds: float) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the ``track`` sub-app (``click``, ``analyze``, ``build``) to `app`."""
-    from cadencecoach.cli.app import AccentOpt, RateOpt, SoundOpt, VolumeOpt, guard, warn
+    from cadencecoach.cli.app import (
+        AccentOpt,
+        BitDepthOpt,
+        BitrateOpt,
+        Mp3BitrateOpt,
+        RateOpt,
+        SoundOpt,
+        VolumeOpt,
+        guard,
+        warn,
+    )
 
     track = typer.Typer(
         name="track",
@@ -126,12 +136,20 @@ def register(app: typer.Typer) -> None:
         breathing: BreathingOpt = None,
         volume: VolumeOpt = 1.0,
         sample_rate: RateOpt = 44100,
-        bit_depth: Annotated[int, typer.Option("--bit-depth", help="16 or 24 (WAV, FLAC).")] = 16,
-        mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 128,
+        bit_depth: BitDepthOpt = 16,
+        bitrate: BitrateOpt = None,
+        mp3_bitrate: Mp3BitrateOpt = None,
     ) -> None:
         """Write a click track that follows a cadence profile (or a workout's cadences), without a voice."""
         from cadencecoach import pipeline as session
-        from cadencecoach.cli.options import check_audio_output, check_space, parse_breathing, workout_input, writing
+        from cadencecoach.cli.options import (
+            check_audio_output,
+            check_encoding,
+            check_space,
+            parse_breathing,
+            workout_input,
+            writing,
+        )
         from cadencecoach.core.timeline import CompileOptions, compile_workout
         from cadencecoach.errors import UsageError
         from cadencecoach.sinks.file import render_to_file
@@ -146,12 +164,13 @@ def register(app: typer.Typer) -> None:
         else:
             assert workout is not None
             w = session.load(workout)
-        check_space(output, round(float(w.total_duration) * sample_rate), sample_rate, 1, bit_depth, mp3_bitrate)
+        bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, None, None, sample_rate)
+        check_space(output, round(float(w.total_duration) * sample_rate), sample_rate, 1, bit_depth, bitrate)
         options = CompileOptions(voice_mode="off", click=True, accent=accent, breathing=parse_breathing(breathing))
         timeline = compile_workout(w, sample_rate, {}, options)
         renderer = session.make_renderer(timeline, session.AudioSettings(sample_rate, sound, volume))
         with writing(output):
-            render_to_file(renderer, output, bit_depth=bit_depth, mp3_bitrate=mp3_bitrate, label=w.name)
+            render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, label=w.name)
 
     @track.command(
         name="analyze",
@@ -239,15 +258,20 @@ def register(app: typer.Typer) -> None:
         ] = None,
         title: Annotated[str | None, typer.Option("--title", help="Title tag of the mix.")] = None,
         sample_rate: RateOpt = 44100,
-        mp3_bitrate: Annotated[int, typer.Option("--mp3-bitrate", help="MP3 bit rate, kbit/s.")] = 192,
+        bitrate: Annotated[
+            int | None,
+            typer.Option("--bitrate", min=8, max=320, metavar="KBPS", help="Bit rate (.mp3, .m4a, .opus), kbit/s."),
+        ] = None,
+        mp3_bitrate: Mp3BitrateOpt = None,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
         """Stretch your songs to one cadence, with clicks on their beats, crossfades on a beat, chapters and labels."""
-        from cadencecoach.cli.options import check_audio_output, check_space, writing
+        from cadencecoach.cli.options import check_audio_output, check_encoding, check_space, writing
         from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
 
         check_audio_output(output, 16, [("--music", m) for m in music])
+        bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, None, None, sample_rate)
         require("track build")
         from cadencecoach.music.mix import BuildOptions, plan_build, render_build
         from cadencecoach.music.output import label_path
@@ -266,7 +290,7 @@ def register(app: typer.Typer) -> None:
             crossfade_steps=crossfade,
             duration=_duration(duration),
             sample_rate=sample_rate,
-            mp3_bitrate=mp3_bitrate,
+            mp3_bitrate=bitrate or 192,
         )
         ok, failed = _analyze(
             music, no_cache=no_cache, warn=warn, none="no songs: give --music with song files or folders"
@@ -274,7 +298,7 @@ def register(app: typer.Typer) -> None:
         plan = plan_build(ok, failed, options)
         for s in plan.skipped:
             warn(f"skipped {s.song.name}: {s.reason}")
-        check_space(output, round(float(plan.length) * sample_rate), sample_rate, 2, 16, mp3_bitrate, music=True)
+        check_space(output, round(float(plan.length) * sample_rate), sample_rate, 2, 16, bitrate or 192, music=True)
         with writing(output):
             result = render_build(plan, output, title=title or output.stem)
         _print_build(plan, result)

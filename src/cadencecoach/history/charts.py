@@ -12,6 +12,7 @@ it, and write the image beside the target and rename it into place.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -135,11 +136,25 @@ def _tick_step(total_s: float) -> float:
     return 14400.0
 
 
+def workout_cover(timeline: Any, *, title: str | None = None, px: int = 600) -> bytes:
+    """The workout profile of `timeline` as a square PNG of `px` pixels: the cover art of a rendered file."""
+    buf = io.BytesIO()
+    plot_workout(timeline, buf, title=title, size=(6, 6), dpi=px / 6)
+    return buf.getvalue()
+
+
 def plot_workout(
-    timeline: Any, path: Path, *, title: str | None = None, size: tuple[float, float] = (12, 4.8), dpi: int = 100
+    timeline: Any,
+    path: Path | io.BytesIO,
+    *,
+    title: str | None = None,
+    size: tuple[float, float] = (12, 4.8),
+    dpi: float = 100,
 ) -> WorkoutChart:
-    """Draw the workout profile of `timeline` to `path` (.png, .svg, .pdf); returns what was drawn."""
-    check_output(path, "--plot")
+    """Draw the workout profile of `timeline` to `path` (.png, .svg, .pdf; a BytesIO gets a PNG); returns what
+    was drawn."""
+    if isinstance(path, Path):
+        check_output(path, "--plot")
     data = workout_chart_data(timeline, title)
     plt = require_matplotlib()
     from matplotlib.lines import Line2D
@@ -236,7 +251,7 @@ def plot_workout(
         data.size_px = _save(fig, path)
     finally:
         plt.close(fig)
-    data.path = path
+    data.path = path if isinstance(path, Path) else None
     return data
 
 
@@ -339,12 +354,14 @@ def plot_trials(
 # ------------------------------------------------------------------------------------------- saving
 
 
-def _save(fig: Any, path: Path) -> tuple[int, int]:
-    """Write beside `path`, then rename: never a half-written image under the target name."""
+def _save(fig: Any, path: Path | io.BytesIO) -> tuple[int, int]:
+    """Write beside `path`, then rename: never a half-written image under the target name (a BytesIO: a PNG)."""
     from cadencecoach.atomic import atomic_file
 
-    fmt = path.suffix.lower().lstrip(".")
-    with atomic_file(path, "wb") as fh:
-        fig.savefig(fh, format=fmt)
+    if isinstance(path, io.BytesIO):
+        fig.savefig(path, format="png")
+    else:
+        with atomic_file(path, "wb") as fh:
+            fig.savefig(fh, format=path.suffix.lower().lstrip("."))
     w, h = fig.get_size_inches() * fig.dpi
     return round(w), round(h)
