@@ -28,6 +28,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 #   python3, python3-venv   `python3 -m venv` (Debian splits ensurepip into python3-venv)
 #   ca-certificates     HTTPS for pip on a minimal image
 #   klick               the C++ click-track exporter benchmarks/bench_render.py compares against
+#   lame, ffmpeg        the encoders benchmarks/bench_encode.py times `render` against (the issue's anchors),
+#                       and ffprobe, with which the tests read chapters and tags as players do
 APT_PACKAGES=(
   libportaudio2
   espeak-ng
@@ -40,6 +42,8 @@ APT_PACKAGES=(
   python3-venv
   ca-certificates
   klick
+  lame
+  ffmpeg
 )
 
 log() { printf '[install] %s\n' "$*"; }

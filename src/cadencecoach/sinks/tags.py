@@ -50,7 +50,7 @@ from cadencecoach import atomic
 from cadencecoach.errors import UsageError, warn
 from cadencecoach.files import InputRefused, read_limited
 from cadencecoach.terminal import safe_text
-from cadencecoach.workout.units import format_clock, number_text
+from cadencecoach.workout.units import format_clock, number_text, written_extent
 
 if TYPE_CHECKING:
     from cadencecoach.core.timeline import TimedStep, Timeline
@@ -545,20 +545,6 @@ def pyav_chapters(chapters: Sequence[Chapter]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------- step chapters
 
 
-def _extent_text(step: Step, played: Fraction) -> str:
-    """``400 m``, ``1.5 km``, ``45 s``, ``15 min``, ``1:30``: a step's length as written for a reader (the
-    announcement's words, shortened: :func:`cadencecoach.workout.units.number_text` and ``format_clock``)."""
-    ext = step.extent
-    if not ext.is_time:
-        return f"{number_text(ext.amount)} {ext.unit}"
-    seconds = played if step.untimed else ext.value
-    if seconds < 60:
-        return f"{number_text(seconds)} s"
-    if seconds % 60 == 0:
-        return f"{number_text(seconds / 60)} min"
-    return format_clock(float(seconds), tenths=True)
-
-
 def step_title(timed: TimedStep, step: Step | None = None) -> str:
     """A chapter's title, the announcement's parts in writing: ``Run 3 of 10 — 400 m at mile pace``,
     ``Recover 3 of 10 — 1:30``, ``Warm-up — 15 min``; an effort (or else a heart-rate target) and an incline
@@ -567,7 +553,7 @@ def step_title(timed: TimedStep, step: Step | None = None) -> str:
     name = timed.label + (f" {timed.rep[0]} of {timed.rep[1]}" if timed.rep else "")
     played = timed.end_s - timed.start_s
     if step is not None:
-        what = _extent_text(step, played)
+        what = written_extent(step.extent, played if step.untimed else None)
         if step.pace_spoken and step.pace is not None:
             what += f" at {step.pace_name} pace" if step.pace_name else f" at {step.pace.text}"
     elif timed.distance_m is not None:

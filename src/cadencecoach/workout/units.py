@@ -310,6 +310,23 @@ def speak_extent(extent: Extent) -> str:
     return _plural(extent.amount, word)
 
 
+def written_extent(extent: Extent, seconds: Fraction | None = None) -> str:
+    """A step's length as a reader wants it written (chapter titles): ``400 m``, ``1.5 km``, ``45 s``, ``15 min``,
+    ``1:30``; `seconds` stands in for a time extent's own (an open step's played time).
+
+    >>> written_extent(parse_extent("400m")), written_extent(parse_extent("90s")), written_extent(parse_extent("15min"))
+    ('400 m', '1:30', '15 min')
+    """
+    if not extent.is_time:
+        return f"{number_text(extent.amount)} {extent.unit}"
+    value = extent.value if seconds is None else seconds
+    if value < 60:
+        return f"{number_text(value)} s"
+    if value % 60 == 0:
+        return f"{number_text(value / 60)} min"
+    return format_clock(value, tenths=True)
+
+
 def format_clock(
     seconds: float | Fraction, *, hours: bool = False, truncate: bool = False, tenths: bool = False
 ) -> str:
