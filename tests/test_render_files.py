@@ -1,6 +1,6 @@
 """`cadencecoach render` to the files a phone plays: tags, one chapter per step, cover art, exact length and clicks.
 
-A 3.5-minute workout (so the render is encoded in parallel chunks, joined) is rendered once to WAV, the reference,
+A 2.5-minute workout (so the render is encoded in parallel chunks, joined) is rendered once to WAV, the reference,
 and once to each lossy format. Each file is read by tools independent of the writer: mutagen (tags, cover),
 ffprobe (chapters, tags, the container's duration) and FFmpeg's decoder through PyAV (the samples). The chapter
 times are checked against ``plan --json``; the clicks against the WAV render, sample for sample in time.
@@ -31,16 +31,16 @@ name: Phone check
 notes: Run tall; relax the shoulders.
 cadence: 180
 steps:
-  - warmup: 50s
+  - warmup: 40s
     cadence: 170
   - repeat: 3
     steps:
-      - run: 25s
+      - run: 20s
         cadence: 186
         effort: hard
-      - recover: 20s
+      - recover: 15s
         click: off
-  - cooldown: 30s
+  - cooldown: 20s
 """
 
 FORMATS = (".mp3", ".m4a", ".opus")
@@ -124,8 +124,8 @@ def test_tags_and_one_chapter_per_step(rendered, ext: str) -> None:
     # pre-skip, decoded away: the samples are exactly the render's, test above; and prints ms)
     assert float(chapters[-1]["end_time"]) == pytest.approx(length, abs=0.0041 if ext == ".opus" else 0.001)
     titles = [c["tags"]["title"] for c in chapters]
-    assert titles[0] == "Warm-up — 50 s"
-    assert titles[1] == "Run 1 of 3 — 25 s, hard" and titles[2] == "Recover 1 of 3 — 20 s"
+    assert titles[0] == "Warm-up — 40 s"
+    assert titles[1] == "Run 1 of 3 — 20 s, hard" and titles[2] == "Recover 1 of 3 — 15 s"
     found = {k.lower(): v for k, v in info["format"].get("tags", {}).items()}
     for stream in info["streams"]:  # Ogg keeps its comments on the stream (the cover is a stream of its own)
         if stream["codec_type"] == "audio":
@@ -162,7 +162,7 @@ def test_labels_beside_the_file(rendered) -> None:
     got = tags.parse_vtt((d / "phone.vtt").read_text(encoding="utf-8"))
     assert got is not None
     assert [round(c.start, 3) for c in got] == [0.0] + [round(s["start_s"], 3) for s in rendered["plan"]["steps"][1:]]
-    assert got[1].title == "Run 1 of 3 — 25 s, hard"
+    assert got[1].title == "Run 1 of 3 — 20 s, hard"
 
 
 def test_lossy_files_are_small(rendered) -> None:
@@ -190,3 +190,45 @@ def test_encoding_options_the_format_cannot_use_are_refused(tmp_path: Path, args
     assert result.exit_code == 2
     assert message in result.output
     assert not any(tmp_path.glob("x.*"))
+
+
+def _living(group: int) -> list[str]:
+    """The processes of a process group that still run (not zombies, which only their parent can reap)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(stat.parent.name)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc (Linux)")
+@pytest.mark.parametrize("delay", [1.0, 4.0])
+def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, delay: float) -> None:
+    """The terminal's Ctrl-C reaches every process of the group, the encoder's workers too (1 s: while the
+    render is prepared; 4 s: while the workers encode): the render stops as always (exit 130, `stopped.`), no
+    worker prints a traceback or outlives it, and nothing is left in the folder."""
+    import os
+    import signal
+    import sys
+    import time
+
+    env = {**os.environ, "CADENCECOACH_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadencecoach", "render", "10x400", "-o", str(tmp_path / "x.m4a"), "--voice-engine",
+         "tones"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and err.strip().endswith("stopped.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 5
+    while _living(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _living(proc.pid) == []  # no worker outlived the render

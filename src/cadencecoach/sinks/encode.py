@@ -31,6 +31,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -455,11 +456,34 @@ def _encode_chunk(codec: Codec, pcm: np.ndarray) -> list[Piece]:
     return enc.feed(pcm) + enc.flush()
 
 
+#: The signals a terminal sends to the whole process group: a worker leaves them to the main process.
+_GROUP_SIGNALS = tuple(
+    s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP")) if s is not None
+)
+
+
 def _quiet_worker() -> None:
     """A worker process leaves Ctrl-C and the terminal's signals to the main process, which stops it."""
-    for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None), getattr(signal, "SIGTSTP", None)):
-        if sig is not None:
-            signal.signal(sig, signal.SIG_IGN)
+    for sig in _GROUP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _ready() -> None:
+    """A worker's first job: it has started."""
+
+
+def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's worker processes now, with the terminal's signals blocked: a Ctrl-C while a worker is still
+    starting (importing, before :func:`_quiet_worker` runs) is not a traceback from the worker; in this process
+    the signal waits, blocked, until the workers are up, and is raised as they are (the caller stops them)."""
+    block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS) if block else None
+    try:
+        for f in [pool.submit(_ready) for _ in range(workers)]:
+            f.result()
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @dataclass
@@ -508,16 +532,18 @@ def encode_parallel(
     if total <= nominal + search or workers <= 1:
         _encode_in_order(render, total, codec, output, progress)
         return []
-    pool: cf.Executor | None
-    if codec.parallel == "thread":
-        pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="encode")
-    else:
-        context = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker)
+    pool: cf.Executor | None = None
     pending: deque[_Chunk] = deque()
     joins: list[int] = []
     held: list[Piece] = []  # the joined chunk's pieces not written yet (the next join may touch its last frames)
     try:
+        if codec.parallel == "thread":
+            pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="encode")
+        else:
+            pool = cf.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker
+            )  # no process yet: they start here, and a stop that comes meanwhile stops them (below)
+            _start_workers(pool, workers)
         start, join = 0, 0
         while True:
             target = join * grid + nominal
