@@ -8,6 +8,8 @@ Prints figures; record them in benchmarks/RESULTS.md.
    (tempo map `3600 4/4 180`: 3600 bars of 4 beats = 14400 clicks = 80 min), alternating runs; the median of
    the per-pair ratios ours/klick. Goal: <= 1.0.
 2. Peak RSS of that render at 10, 40 and 80 minutes (each in a fresh process). Goal: flat, < 300 MB.
+   With --lossy-rss also to .mp3, .m4a and .opus at 60 and 240 minutes (issue 18: encoded in parallel chunks,
+   the memory must not grow with the length).
 3. Cue synthesis for the shipped 10x400 workout with an empty cache (cold) and a filled one (warm), and
    "warm start to first sample": from process start to the first rendered block with a warm cache.
 """
@@ -91,12 +93,13 @@ def bench_klick(tmp: Path, runs: int) -> dict[str, object]:
     }
 
 
-def bench_rss(tmp: Path) -> dict[int, float]:
+def bench_rss(tmp: Path, minutes_list: tuple[int, ...] = (10, 40, 80), ext: str = ".wav") -> dict[int, float]:
+    """Peak RSS (MB) of `render` to `ext` for each length: the largest process (the encoders' workers included)."""
     out: dict[int, float] = {}
-    for minutes in (10, 40, 80):
+    for minutes in minutes_list:
         workout = tmp / f"b{minutes}.yaml"
         workout.write_text(WORKOUT.format(minutes=minutes))
-        target = tmp / f"rss{minutes}.wav"
+        target = tmp / f"rss{minutes}{ext}"
         r = subprocess.run(
             [PY, "-c", RSS_WRAPPER, *CLI, "render", str(workout), "-o", str(target)],
             check=True,
@@ -108,6 +111,18 @@ def bench_rss(tmp: Path) -> dict[int, float]:
         out[minutes] = int(kib) / 1024
         target.unlink(missing_ok=True)
     return out
+
+
+def bench_lossy_rss(tmp: Path) -> None:
+    for ext in (".mp3", ".m4a", ".opus"):
+        t = time.perf_counter()
+        rss = bench_rss(tmp, (60, 240), ext)
+        ratio = rss[240] / rss[60]
+        print(
+            f"peak RSS of `render` (click only, {ext}): "
+            + ", ".join(f"{m} min {v:.1f} MB" for m, v in rss.items())
+            + f"; 240/60 min {ratio:.2f} (goal: flat, within 1.1)  [{time.perf_counter() - t:.0f} s]"
+        )
 
 
 def bench_cues(tmp: Path) -> dict[str, float]:
@@ -157,7 +172,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-klick", action="store_true")
+    parser.add_argument("--lossy-rss", action="store_true", help="peak RSS of .mp3/.m4a/.opus renders, 60/240 min")
+    parser.add_argument("--only-lossy-rss", action="store_true", help="that alone")
     args = parser.parse_args()
+    if args.only_lossy_rss:
+        with tempfile.TemporaryDirectory(dir=ROOT) as d:
+            bench_lossy_rss(Path(d))
+        return
     with tempfile.TemporaryDirectory(dir=ROOT) as d:
         tmp = Path(d)
         if not args.skip_klick and shutil.which("klick"):
@@ -179,6 +200,8 @@ def main() -> None:
         )
         rss = bench_rss(tmp)
         print("peak RSS of `render` (click only, WAV): " + ", ".join(f"{m} min {v:.1f} MB" for m, v in rss.items()))
+        if args.lossy_rss:
+            bench_lossy_rss(tmp)
         c = bench_cues(tmp)
         print(f"cue synthesis, 10x400 ({c['cues']} cues):")
         print(

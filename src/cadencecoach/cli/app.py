@@ -253,7 +253,7 @@ BitrateOpt = Annotated[
         min=8,
         max=320,
         metavar="KBPS",
-        help="Bit rate of .mp3 (constant), .m4a and .opus, kbit/s. Default: 64 (.mp3, .m4a), 32 (.opus).",
+        help="Bit rate of .mp3 (constant), .m4a and .opus, kbit/s. Default: 64 (.mp3, .opus), 96 (.m4a).",
     ),
 ]
 Mp3BitrateOpt = Annotated[int | None, typer.Option("--mp3-bitrate", min=8, max=320, hidden=True, help="--bitrate.")]
@@ -264,7 +264,7 @@ QualityOpt = Annotated[
         min=0,
         max=10,
         metavar="0-10",
-        help="Variable bit rate at this quality (10 best) instead of --bitrate: .mp3 (LAME -V 10-Q) and .ogg.",
+        help="Variable bit rate at this quality (10 best) instead of --bitrate: .mp3 (LAME -V 10-Q), .ogg (default 6).",
     ),
 ]
 ArtistOpt = Annotated[
@@ -443,7 +443,7 @@ def list_workouts() -> None:
     epilog=(
         "Examples:\n\n  cadencecoach render 10x400 -o 10x400.mp3\n\n"
         "  cadencecoach render tabata -o tabata.m4a --artist 'Sam' --album 'Mile plan'\n\n"
-        "  cadencecoach render 10x400 -o 10x400.opus --bitrate 24 --labels vtt\n\n"
+        "  cadencecoach render 10x400 -o 10x400.opus --bitrate 48 --labels vtt\n\n"
         "  cadencecoach render tabata -o tabata.wav --sound clave --sample-rate 48000\n\n"
         "  cadencecoach render my-run.yaml -o run.flac --no-voice"
     )

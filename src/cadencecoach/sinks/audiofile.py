@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_KBPS",
+    "DEFAULT_VORBIS_QUALITY",
     "FORMATS",
     "MP3_QUALITY",
     "WAV_MAX_DATA_BYTES",
@@ -77,7 +78,10 @@ FORMATS: dict[str, str] = {
 
 #: Default bit rates (kbit/s) of the lossy formats for the tool's mono click-and-speech tracks: the lowest at which
 #: clicks keep their attack and speech its band (measured: benchmarks/codec_quality.py, docs/FORMATS.md).
-DEFAULT_KBPS = {".mp3": 64, ".m4a": 64, ".opus": 32}
+DEFAULT_KBPS = {".mp3": 64, ".m4a": 96, ".opus": 64}
+#: Ogg Vorbis' default quality (oggenc's scale): libsndfile's own (4) smears the clicks (pre-echo -22 dB, 2 ms
+#: rise times); 6 is the lowest that keeps them.
+DEFAULT_VORBIS_QUALITY = 6
 
 #: Formats whose encoder takes a bit rate / a VBR quality (``--bitrate``, ``--quality``).
 BITRATE_FORMATS = (".mp3", ".m4a", ".opus")
@@ -94,8 +98,9 @@ _CHUNK_FRAMES = 1 << 16
 #: RIFF/WAVE file (with a JUNK chunk in place of ds64) when it is closed.
 _SFC_RF64_AUTO_DOWNGRADE = 0x1210
 
-#: LAME's quality setting (0 best and slowest .. 9) for MP3 written through lameenc, unless asked otherwise.
-MP3_QUALITY = 2
+#: LAME's algorithm quality (0 best and slowest .. 9) unless asked otherwise: 3, the `lame` command's own default
+#: (2 took 1.7 times the CPU for a PESQ 0.05 lower and pre-echo 1 dB lower: benchmarks/RESULTS.md).
+MP3_QUALITY = 3
 
 #: MP3 bit rates (kbit/s) of the MPEG versions LAME picks by sample rate: (minimum sample rate, lo, hi).
 _MP3_BITRATE_RANGES = ((32000, 32, 320), (16000, 8, 160), (0, 8, 64))
@@ -281,8 +286,8 @@ class _SoundFileEncoder(_Encoder):
                 self._limit_bytes = WAV_MAX_DATA_BYTES
         else:
             fmt, subtype, self._kind = "OGG", "VORBIS", "f32"
-            if quality is not None:  # oggenc's scale, 0..10 (libsndfile's level runs the other way, 0..1)
-                compression = (10 - quality) / 10
+            # oggenc's scale, 0..10 (libsndfile's level runs the other way, 0..1)
+            compression = (10 - (DEFAULT_VORBIS_QUALITY if quality is None else quality)) / 10
         self._sink = _FdSink(fd)
         with self._io():
             self._file = sf.SoundFile(
@@ -667,7 +672,7 @@ def open_writer(
     quality : int, optional
         0..10, higher is better: variable bit rate at that quality instead of `bitrate`, for MP3 (LAME's ``-V``
         ``10 - quality``, at most ``-V 9``) and Ogg Vorbis (oggenc's ``-q``). None: MP3 at `bitrate`, Vorbis at
-        libsndfile's default.
+        :data:`DEFAULT_VORBIS_QUALITY`.
     expected_frames : int, optional
         Picks the WAV container: plain WAV if the data fits in 4 GiB, RF64 otherwise. When None, an RF64 file
         is written that libsndfile turns into a plain RIFF/WAVE (WAVE_FORMAT_EXTENSIBLE) file on close if it
