@@ -58,6 +58,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -162,7 +163,8 @@ def enc_aac(x: np.ndarray, path: Path, kbps: float) -> Path:
 
 def enc_opus(x: np.ndarray, path: Path, kbps: float) -> Path:
     """As the tool writes .opus: CELT only (libopus' "restricted low delay" application)."""
-    return _enc_pyav(to_48k(x), path.with_suffix(".opus"), "libopus", OPUS_SR, kbps, {"application": "lowdelay"})
+    options = {"application": "lowdelay", "compression_level": os.environ.get("CQ_OPUS_COMPLEXITY", "10")}
+    return _enc_pyav(to_48k(x), path.with_suffix(".opus"), "libopus", OPUS_SR, kbps, options)
 
 
 def enc_opus_audio(x: np.ndarray, path: Path, kbps: float) -> Path:

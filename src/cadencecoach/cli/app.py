@@ -274,9 +274,7 @@ AlbumOpt = Annotated[
     str | None,
     typer.Option("--album", help='Album tag. Default: album in settings.toml, else "cadencecoach workouts".'),
 ]
-NoCoverOpt = Annotated[
-    bool, typer.Option("--no-cover", help="No cover art (the workout's chart, when the charts extra is installed).")
-]
+NoCoverOpt = Annotated[bool, typer.Option("--no-cover", help="No cover art (by default the workout's chart).")]
 LabelsOpt = Annotated[
     str | None,
     typer.Option(
@@ -512,7 +510,7 @@ def render(
         from cadencecoach.music.bed import attach_music
 
         attach_music(renderer, timeline, music, warn)
-    tags = rendered_tags(w, timeline, output, artist=artist, album=album, cover=not no_cover, warn=warn)
+    tags = rendered_tags(w, timeline, output, artist=artist, album=album, cover=not no_cover)
     with writing(output):
         render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, quality=quality, tags=tags, label=w.name)
     if labels is not None:

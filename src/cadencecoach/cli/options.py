@@ -293,25 +293,20 @@ def rendered_tags(
     artist: str | None,
     album: str | None,
     cover: bool,
-    warn: Callable[[str], None],
 ) -> Metadata:
     """The tags of a rendered workout: its name and notes, artist and album (the options, else settings.toml,
-    else the defaults), today's date, one chapter per step and, with the charts extra, the chart as cover."""
+    else the defaults), today's date, one chapter per step and the workout's chart as cover."""
     import datetime
 
-    from cadencecoach import extras
     from cadencecoach.settings import load_settings
     from cadencecoach.sinks.tags import Metadata, step_chapters
 
     settings = load_settings()
     picture = None
-    if cover and audiofile_has_cover(output) and extras.installed("matplotlib"):
+    if cover and audiofile_has_cover(output):
         from cadencecoach.history.charts import workout_cover
 
-        try:
-            picture = workout_cover(timeline, title=workout.name)
-        except UsageError as exc:  # the charts extra installed but broken: the audio matters more
-            warn(f"no cover art: {exc}")
+        picture = workout_cover(timeline)
     return Metadata(
         title=workout.name,
         artist=artist or settings.artist or "cadencecoach",
