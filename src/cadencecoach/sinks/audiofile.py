@@ -554,13 +554,7 @@ class AudioWriter:
                 )  # fmt: skip
                 self.frames_written += total
                 return joins
-        block = np.empty(min(total, _CHUNK_FRAMES) or 1, np.float32)
-        for at in range(0, total, len(block)):
-            n = min(len(block), total - at)
-            render(at, block[:n])
-            self.write(block[:n])
-            if progress is not None:
-                progress(at + n)
+        encode.render_in_blocks(render, total, self.write, progress, _CHUNK_FRAMES)
         return []
 
     # -- finishing ---------------------------------------------------------------------------

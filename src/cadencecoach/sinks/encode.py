@@ -52,6 +52,7 @@ __all__ = [
     "Piece",
     "StreamEncoder",
     "encode_parallel",
+    "render_in_blocks",
     "usable_cores",
 ]
 
@@ -604,14 +605,25 @@ def _encode_in_order(
 ) -> None:
     """One encoder, block after block: for one core, or a render shorter than two chunks."""
     stream = StreamEncoder(codec, output)
-    block = np.empty(1 << 16, np.float32)
-    for at in range(0, total, len(block)):
-        n = min(len(block), total - at)
-        render(at, block[:n])
-        stream.write(block[:n])
+    render_in_blocks(render, total, stream.write, progress)
+    stream.finish()
+
+
+def render_in_blocks(
+    render: Callable[[int, np.ndarray], None],
+    total: int,
+    write: Callable[[np.ndarray], None],
+    progress: Callable[[int], None] | None = None,
+    block: int = 1 << 16,
+) -> None:
+    """Samples ``[0, total)`` of `render`, in order, into `write`, a block at a time (one scratch buffer)."""
+    buf = np.empty(max(1, min(total, block)), np.float32)
+    for at in range(0, total, len(buf)):
+        n = min(len(buf), total - at)
+        render(at, buf[:n])
+        write(buf[:n])
         if progress is not None:
             progress(at + n)
-    stream.finish()
 
 
 def _take(chunk: _Chunk, held: list[Piece], codec: Codec, output: Output, grid: int) -> tuple[list[Piece], int | None]:

@@ -243,20 +243,15 @@ def _id3(path: Path, meta: Metadata) -> None:
     from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TSSE, CTOCFlags
 
     tags = ID3()  # a new tag: it replaces any there is
-    if meta.title:
-        tags.add(TIT2(encoding=3, text=[meta.title]))
-    if meta.artist:
-        tags.add(TPE1(encoding=3, text=[meta.artist]))
-    if meta.album:
-        tags.add(TALB(encoding=3, text=[meta.album]))
+    text_frames = (
+        (TIT2, meta.title), (TPE1, meta.artist), (TALB, meta.album), (TDRC, meta.date), (TCON, meta.genre),
+        (TSSE, meta.encoder),
+    )  # fmt: skip
+    for frame, value in text_frames:
+        if value:
+            tags.add(frame(encoding=3, text=[value]))
     if meta.comment:
         tags.add(COMM(encoding=3, lang="eng", desc="", text=[meta.comment]))
-    if meta.date:
-        tags.add(TDRC(encoding=3, text=[meta.date]))
-    if meta.genre:
-        tags.add(TCON(encoding=3, text=[meta.genre]))
-    if meta.encoder:
-        tags.add(TSSE(encoding=3, text=[meta.encoder]))
     ids = [f"chp{i}" for i in range(len(meta.chapters))]
     if meta.chapters:
         tags.add(
