@@ -245,3 +245,16 @@ def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, when: str) -> N
     while _living(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _living(proc.pid) == []  # no worker outlived the render
+
+
+def test_track_click_files_are_tagged_too(tmp_path: Path) -> None:
+    if FFPROBE is None:
+        pytest.skip("ffprobe is not installed (apt-get install ffmpeg; scripts/install.sh does)")
+    out = tmp_path / "tc.mp3"
+    cc(tmp_path, "track", "click", "--profile", "20s@170, 20s@180", "-o", str(out))
+    info = probe(out)
+    assert [(round(float(c["start_time"]), 3), c["tags"]["title"]) for c in info["chapters"]] == [
+        (0.0, "170 spm — 20 s"),
+        (20.0, "180 spm — 20 s"),
+    ]
+    assert info["format"]["tags"]["title"] == "Click track"

@@ -147,6 +147,7 @@ def register(app: typer.Typer) -> None:
             check_encoding,
             check_space,
             parse_breathing,
+            rendered_tags,
             workout_input,
             writing,
         )
@@ -169,8 +170,9 @@ def register(app: typer.Typer) -> None:
         options = CompileOptions(voice_mode="off", click=True, accent=accent, breathing=parse_breathing(breathing))
         timeline = compile_workout(w, sample_rate, {}, options)
         renderer = session.make_renderer(timeline, session.AudioSettings(sample_rate, sound, volume))
+        tags = rendered_tags(w, timeline, output, artist=None, album=None, cover=True)  # as `render` tags
         with writing(output):
-            render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, label=w.name)
+            render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, tags=tags, label=w.name)
 
     @track.command(
         name="analyze",

@@ -42,7 +42,7 @@ __all__ = [
     "write_labels",
 ]
 
-MP3_QUALITY = 5  # LAME's quality setting for mixes (sinks.audiofile's default, 2, is slower)
+MP3_QUALITY = 5  # LAME's quality setting for mixes (sinks.audiofile's default, 3, is slower)
 
 
 class MixWriter:
