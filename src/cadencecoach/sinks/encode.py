@@ -656,7 +656,13 @@ def _join_mp3(a: list[Piece], b: list[Piece], at: int) -> tuple[list[Piece], lis
 
 
 def _stop(pool: cf.Executor) -> None:
-    """Stop a pool now: cancel what has not started; worker processes are terminated (they hold nothing)."""
+    """Stop a pool now: cancel what has not started; worker processes are terminated (they hold nothing). The
+    chunk being handed to a worker that is gone may be stuck half-written in the pipe: the queue's feeder thread
+    is not waited for at exit (or the process would hang there after saying it stopped, seen on a fresh root)."""
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:
+        with contextlib.suppress(Exception):
+            call_queue.cancel_join_thread()
     processes = getattr(pool, "_processes", None) or {}
     for process in list(processes.values()):
         with contextlib.suppress(Exception):
