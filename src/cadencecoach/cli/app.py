@@ -500,6 +500,10 @@ def render(
     inputs = [*workout_input(workout), *(("--music", Path(m)) for m in music or ())]
     check_audio_output(output, bit_depth, inputs)
     bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, quality, labels, sample_rate)
+    if labels is not None:  # refused now, before the work, if every name for them is someone else's file
+        from cadencecoach.sinks.tags import label_path
+
+        label_path(output, "vtt" if labels == "vtt" else "txt")
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
     check_space(output, frames, sample_rate, 1, bit_depth, bitrate, music=bool(music), vbr=quality is not None)
