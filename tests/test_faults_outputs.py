@@ -38,8 +38,7 @@ from cadencecoach import atomic
 from cadencecoach.cli import app as cli
 from cadencecoach.cli import options, stop
 from cadencecoach.errors import UsageError
-from cadencecoach.music import output as music_output
-from cadencecoach.sinks import audiofile
+from cadencecoach.sinks import audiofile, tags
 from cadencecoach.sinks.audiofile import NotEnoughSpace, estimated_bytes, open_writer
 from extra_deps import needs_extra
 from faults import Outcome, assert_clean, assert_nothing_lost, cc, one_line_error, snapshot, temp_leftovers
@@ -284,39 +283,39 @@ def test_track_build_stopped_by_sigterm_leaves_nothing(work: Path, home: Path, s
 
 def test_label_path_rules(tmp_path: Path) -> None:
     mix = tmp_path / "mix.ogg"
-    assert music_output.label_path(mix) == tmp_path / "mix.txt"  # free
+    assert tags.label_path(mix) == tmp_path / "mix.txt"  # free
     (tmp_path / "mix.txt").write_text("0.000000\t9.500000\tA - Song\n9.500000\t20.000000\tB\n")
-    assert music_output.label_path(mix) == tmp_path / "mix.txt"  # ours: replaced
+    assert tags.label_path(mix) == tmp_path / "mix.txt"  # ours: replaced
     (tmp_path / "mix.txt").write_text("0.0\t9.5\tA - Song\nand a note of mine\n")
-    assert music_output.label_path(mix) == tmp_path / "mix.labels.txt"  # not only labels: someone else's
+    assert tags.label_path(mix) == tmp_path / "mix.labels.txt"  # not only labels: someone else's
     (tmp_path / "mix.labels.txt").write_text("shopping list\n")
-    assert music_output.label_path(mix) == tmp_path / "mix.labels-2.txt"
+    assert tags.label_path(mix) == tmp_path / "mix.labels-2.txt"
     (tmp_path / "mix.labels-2.txt").write_text("")  # empty: nothing to lose
-    assert music_output.label_path(mix) == tmp_path / "mix.labels-2.txt"
+    assert tags.label_path(mix) == tmp_path / "mix.labels-2.txt"
 
 
 @pytest.mark.parametrize("data", [b"1.0\t0.5\tend before start\n", b"x\t1\ty\n", b"0\t1\n", b"0\t1\t\xff\xfe\n"])
 def test_what_is_not_a_label_file(tmp_path: Path, data: bytes) -> None:
     p = tmp_path / "mix.txt"
     p.write_bytes(data)
-    assert not music_output.is_label_file(p)
-    p.write_bytes(b"x" * (music_output.LABEL_FILE_LIMIT + 1))
-    assert not music_output.is_label_file(p)
+    assert not tags.is_label_file(p)
+    p.write_bytes(b"x" * (tags.LABEL_FILE_LIMIT + 1))
+    assert not tags.is_label_file(p)
 
 
 def test_a_fifo_or_a_folder_is_never_taken_for_labels(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "a.txt")
     (tmp_path / "b.txt").mkdir()
-    assert music_output.label_path(tmp_path / "a.mp3") == tmp_path / "a.labels.txt"  # and it did not block
-    assert music_output.label_path(tmp_path / "b.mp3") == tmp_path / "b.labels.txt"
+    assert tags.label_path(tmp_path / "a.mp3") == tmp_path / "a.labels.txt"  # and it did not block
+    assert tags.label_path(tmp_path / "b.mp3") == tmp_path / "b.labels.txt"
 
 
 def test_every_label_name_taken_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(music_output, "LABEL_ALTERNATIVES", 3)
+    monkeypatch.setattr(tags, "LABEL_ALTERNATIVES", 3)
     for name in ("m.txt", "m.labels.txt", "m.labels-2.txt", "m.labels-3.txt"):
         (tmp_path / name).write_text("not labels\n")
     with pytest.raises(UsageError, match="are all files cadencecoach did not write"):
-        music_output.label_path(tmp_path / "m.wav")
+        tags.label_path(tmp_path / "m.wav")
 
 
 # -- signals ---------------------------------------------------------------------------------------------

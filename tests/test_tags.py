@@ -760,4 +760,4 @@ def test_music_mix_writer_chapters_and_labels(tmp_path: Path) -> None:
     ]
     f = FLAC(tmp_path / "mix.flac")
     assert f["TITLE"] == ["Test run"] and f["CHAPTER002NAME"] == ["Band - Song 2"]
-    assert output.label_path(tmp_path / "mix.ogg") == tmp_path / "mix.txt"  # ours: replaced
+    assert tags.label_path(tmp_path / "mix.ogg") == tmp_path / "mix.txt"  # ours: replaced

@@ -276,7 +276,7 @@ def register(app: typer.Typer) -> None:
         bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, None, None, sample_rate)
         require("track build")
         from cadencecoach.music.mix import BuildOptions, plan_build, render_build
-        from cadencecoach.music.output import label_path
+        from cadencecoach.sinks.tags import label_path
 
         label_path(output)  # the labels beside it: refused now if every name for them is someone else's file
         if click_mode not in ("on", "off", "accent"):

@@ -13,10 +13,10 @@ ordered ``CTOC``; FLAC and OGG get the ``CHAPTERnnn``/``CHAPTERnnnNAME`` Vorbis 
 markers; every format gets ``NAME.txt``, an Audacity label track: ``start<TAB>end<TAB>label`` per song, in seconds.
 
 The label file is a side file the user did not name, so it never replaces a file the tool did not write:
-:func:`label_path` takes ``NAME.txt`` when it is free or is a label file already (it parses completely as
-``start<TAB>end<TAB>label`` lines, :func:`is_label_file`), else the first of ``NAME.labels.txt``,
+:func:`cadencecoach.sinks.tags.label_path` takes ``NAME.txt`` when it is free or is a label file already (it parses
+completely as ``start<TAB>end<TAB>label`` lines, ``tags.is_label_file``), else the first of ``NAME.labels.txt``,
 ``NAME.labels-2.txt`` ... ``NAME.labels-99.txt`` that is, and :class:`MixWriter` says so with a warning
-(:func:`cadencecoach.sinks.tags.label_path`, for the labels of rendered workouts too).
+(the same rule as for the labels of rendered workouts).
 """
 
 from __future__ import annotations
@@ -28,19 +28,9 @@ from types import TracebackType
 import numpy as np
 
 from cadencecoach.sinks import tags
-from cadencecoach.sinks.tags import LABEL_FILE_LIMIT, Chapter, Metadata, is_label_file
+from cadencecoach.sinks.tags import Chapter, Metadata
 
-__all__ = [
-    "LABEL_ALTERNATIVES",
-    "LABEL_FILE_LIMIT",
-    "MP3_QUALITY",
-    "Chapter",
-    "MixWriter",
-    "announce_label_path",
-    "is_label_file",
-    "label_path",
-    "write_labels",
-]
+__all__ = ["MP3_QUALITY", "Chapter", "MixWriter"]
 
 MP3_QUALITY = 5  # LAME's quality setting for mixes (sinks.audiofile's default, 3, is slower)
 
@@ -71,7 +61,7 @@ class MixWriter:
         self.chapters = list(chapters)
         self.title = title
         self.labels = labels
-        self.labels_path = announce_label_path(self.path) if labels else self.path.with_suffix(".txt")
+        self.labels_path = tags.announce_label_path(self.path) if labels else self.path.with_suffix(".txt")
         self.frames = 0
         self._w = audiofile.open_writer(
             self.path,
@@ -98,33 +88,7 @@ class MixWriter:
             return
         self._w.close()  # adds the chapters, then renames; on an error nothing is left behind
         if self.labels:
-            chosen = label_path(self.path)  # again: a file may have appeared while the mix was written
+            chosen = tags.label_path(self.path)  # again: a file may have appeared while the mix was written
             if chosen != self.labels_path:
-                self.labels_path = announce_label_path(self.path)
-            write_labels(self.labels_path, self.chapters)
-
-
-#: Other names tried for the labels when ``NAME.txt`` is a file the tool did not write.
-LABEL_ALTERNATIVES = tags.LABEL_ALTERNATIVES
-
-
-def label_path(path: Path) -> Path:
-    """Where the labels of the mix `path` go (:func:`cadencecoach.sinks.tags.label_path`, Audacity labels, up to
-    :data:`LABEL_ALTERNATIVES` other names).
-
-    Raises
-    ------
-    UsageError
-        All of them are taken by other files.
-    """
-    return tags.label_path(path, "txt", alternatives=LABEL_ALTERNATIVES)
-
-
-def announce_label_path(path: Path) -> Path:
-    """:func:`label_path`, with a warning when it is not ``NAME.txt`` (that file is someone else's)."""
-    return tags.announce_label_path(path, "txt", alternatives=LABEL_ALTERNATIVES)
-
-
-def write_labels(path: Path, chapters: Sequence[Chapter]) -> None:
-    """An Audacity label file: one ``start\\tend\\tlabel`` line per chapter (seconds, 6 decimals)."""
-    tags.write_label_file(path, chapters, "txt")
+                self.labels_path = tags.announce_label_path(self.path)
+            tags.write_label_file(self.labels_path, self.chapters, "txt")
