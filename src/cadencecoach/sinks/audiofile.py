@@ -98,9 +98,7 @@ _CHUNK_FRAMES = 1 << 16
 #: RIFF/WAVE file (with a JUNK chunk in place of ds64) when it is closed.
 _SFC_RF64_AUTO_DOWNGRADE = 0x1210
 
-#: LAME's algorithm quality (0 best and slowest .. 9) unless asked otherwise: 3, the `lame` command's own default
-#: (2 took 1.7 times the CPU for a PESQ 0.05 lower and pre-echo 1 dB lower: benchmarks/RESULTS.md).
-MP3_QUALITY = 3
+MP3_QUALITY = encode.MP3_QUALITY
 
 #: MP3 bit rates (kbit/s) of the MPEG versions LAME picks by sample rate: (minimum sample rate, lo, hi).
 _MP3_BITRATE_RANGES = ((32000, 32, 320), (16000, 8, 160), (0, 8, 64))

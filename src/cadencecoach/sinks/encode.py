@@ -46,6 +46,7 @@ from cadencecoach.sinks.pcm import quantize
 
 __all__ = [
     "LOSSY",
+    "MP3_QUALITY",
     "AvOutput",
     "Codec",
     "Mp3Output",
@@ -72,6 +73,9 @@ _PRIMING = {".m4a": 1024, ".opus": 120}
 #: and a join between two encoders in different modes is heard (measured: 3 of 5 joins in two minutes of 10x400).
 _OPTIONS: dict[str, dict[str, str]] = {".opus": {"application": "lowdelay"}}
 _OPUS_RATE = 48000
+#: LAME's algorithm quality (0 best and slowest .. 9) unless asked otherwise: 3, the `lame` command's own default
+#: (2 took 1.7 times the CPU for a PESQ 0.05 lower and pre-echo 1 dB lower: benchmarks/RESULTS.md).
+MP3_QUALITY = 3
 _MP3_RATES = frozenset((8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000))
 
 
@@ -97,7 +101,7 @@ class Codec:
     channels: int = 1
     kbps: int = 64
     vbr: int | None = None
-    lame_quality: int = 2
+    lame_quality: int = MP3_QUALITY
 
     def __post_init__(self) -> None:
         if self.ext not in LOSSY:
@@ -111,6 +115,11 @@ class Codec:
     def codec_rate(self) -> int:
         """The rate the codec runs at: the input's, except Opus (always 48 kHz)."""
         return _OPUS_RATE if self.ext == ".opus" else self.rate
+
+    @property
+    def frame(self) -> int:
+        """Samples per codec frame at the codec's rate (an Opus frame: 960 at 48 kHz)."""
+        return self.grid * self.codec_rate // self.rate
 
     @property
     def grid(self) -> int:
@@ -219,7 +228,7 @@ class _AvEncoder(_Encoder):
         self._format = sample_format
         self._layout = ctx.layout.name
         self._rate = codec.codec_rate
-        self._frame = ctx.frame_size
+        self._frame = codec.frame  # as the muxer counts them (AvOutput): FFmpeg opens the encoder at this size
         self._pts = 0
         self._pad = _PRIMING[codec.ext]
         self._checked = False
@@ -358,7 +367,7 @@ class AvOutput:
     """AAC or Opus packets muxed by FFmpeg into ``.m4a`` (with an edit list for the priming) or ``.opus``.
 
     `chapters` (PyAV's chapter dicts, :func:`cadencecoach.sinks.tags.pyav_chapters`) go into the container as
-    FFmpeg writes them (MP4: a QuickTime chapter track and Nero ``chpl``); `metadata` are FFmpeg's tag names.
+    FFmpeg writes them (MP4: a QuickTime chapter track and Nero ``chpl``); tags are written after, by mutagen.
     """
 
     def __init__(
@@ -367,7 +376,6 @@ class AvOutput:
         codec: Codec,
         *,
         chapters: Sequence[dict[str, Any]] = (),
-        metadata: dict[str, str] | None = None,
     ) -> None:
         from cadencecoach import extras
 
@@ -383,15 +391,13 @@ class AvOutput:
             stream.format = sample_format
             stream.bit_rate = codec.kbps * 1000
             stream.codec_context.options = dict(_OPTIONS.get(codec.ext, {}))  # as the encoders: the same priming
-            for key, value in (metadata or {}).items():
-                self._container.metadata[key] = value
             if chapters:
                 self._container.set_chapters(list(chapters))
         except av.FFmpegError as exc:
             raise _av_os_error(exc, path) from None
         self._stream = stream
         self._pad = _PRIMING[codec.ext]
-        self._frame = 1024 if codec.ext == ".m4a" else 960
+        self._frame = codec.frame
         self._tb = Fraction(1, codec.codec_rate)
 
     def write(self, pieces: Sequence[Piece]) -> None:
