@@ -228,8 +228,8 @@ def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, when: str) -> N
          "tones"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )  # fmt: skip
-    if when == "preparing":
-        time.sleep(0.5)
+    if when == "preparing":  # loading, speaking, drawing: after start-up, before the workers (seconds later)
+        time.sleep(1.0)
     else:  # the workers (and multiprocessing's resource tracker) are up: the main process and three more
         deadline = time.monotonic() + 30
         while len(_living(proc.pid)) < 4 and time.monotonic() < deadline:
