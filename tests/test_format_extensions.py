@@ -81,7 +81,7 @@ def test_they_are_spoken() -> None:
     effort = load_workout_text(
         "name: x\nsteps:\n  - run: 1min\n    effort: easy\n    heart_rate: Z2\n    incline: -2%\n", "x.yaml"
     )
-    assert announcement(expand(effort)[0]) == "Run. 1 minute. easy. Decline 2 percent."  # the effort wins
+    assert announcement(expand(effort)[0]) == "Run. 1 minute. easy effort. Decline 2 percent."  # the effort wins
 
 
 @pytest.mark.parametrize(

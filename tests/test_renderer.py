@@ -9,12 +9,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from cadencecoach.core.renderer import CLICK_LEVEL, DUCK_DB, DUCK_MARGIN_S, BlockRenderer
-from cadencecoach.core.timeline import Timeline, compile_workout, cue_texts
+from cadencecoach.core.renderer import CLICK_LEVEL, DUCK_DB, DUCK_MARGIN_S, KEY_DUCK_DB, BlockRenderer
+from cadencecoach.core.timeline import CueSpeech, Timeline, compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
 
 SR = 8000
 DUCK = 10 ** (DUCK_DB / 20)
+KEY_DUCK = 10 ** (KEY_DUCK_DB / 20)
 
 WORKOUT = """\
 name: Blocks
@@ -172,26 +173,59 @@ def test_speech_is_placed_at_its_cue() -> None:
     assert np.all(out[~mask] == 0)
 
 
-def test_clicks_under_speech_are_ducked_by_6_db() -> None:
-    tl = timeline()
-    bank = fake_bank()
-    r = BlockRenderer(tl, bank)
+def _click_gains(r: BlockRenderer, tl: Timeline, bank: list[np.ndarray]) -> list[float]:
+    """The gain each click of `tl` is heard at in `r`'s output (its sound measured against the bank's)."""
     both = whole(r)
     r.click_enabled = False
     speech_only = whole(r)
+    r.click_enabled = True
     clicks_only = both - speech_only
-    margin = int(DUCK_MARGIN_S * SR)
-    ducked = plain = 0
+    gains = []
     for onset, voice in zip(tl.clicks.tolist(), tl.click_variant.tolist(), strict=True):
         sound = bank[voice] * np.float32(CLICK_LEVEL)
-        under = any(c.at - margin <= onset < c.end for c in tl.cues)
-        gain = DUCK if under else 1.0
-        ducked += under
-        plain += not under
-        np.testing.assert_allclose(clicks_only[onset : onset + len(sound)], sound * gain, atol=1e-6)
-    assert ducked >= 3
-    assert plain >= 3
+        heard = clicks_only[onset : onset + len(sound)]
+        gain = float(np.dot(heard, sound) / np.dot(sound, sound))
+        np.testing.assert_allclose(heard, sound * np.float32(gain), atol=1e-6)  # the click itself, only scaled
+        gains.append(gain)
+    return gains
+
+
+def test_clicks_under_speech_are_ducked_by_6_db_and_under_countdown_words_by_20() -> None:
+    tl = timeline()
+    bank = fake_bank()
+    margin = int(DUCK_MARGIN_S * SR)
+    counts = {"plain": 0, "duck": 0, "key": 0}
+    for onset, gain in zip(tl.clicks.tolist(), _click_gains(BlockRenderer(tl, bank), tl, bank), strict=True):
+        under = [c for c in tl.cues if c.at - margin <= onset < c.end]
+        kind = "plain" if not under else "key" if under[0].kind == "countdown" else "duck"
+        counts[kind] += 1
+        assert gain == pytest.approx({"plain": 1.0, "duck": DUCK, "key": KEY_DUCK}[kind], abs=1e-6), (onset, kind)
+    assert min(counts.values()) >= 3, counts
     assert 20 * np.log10(DUCK) == pytest.approx(-6.0)
+    assert 20 * np.log10(KEY_DUCK) == pytest.approx(-20.0)
+
+
+def test_clicks_under_a_cues_key_spans_are_ducked_deep_and_stay_on_the_beat() -> None:
+    """A key span (the rep number of an announcement) ducks the clicks starting in it by 20 dB, the rest of
+    the cue by 6 dB; no click moves or disappears."""
+    text = "name: Reps\nsteps:\n  - repeat: 2\n    steps:\n      - run: 8s\n        cadence: 180\n"
+    wk = load_workout_text(text, "w.yaml")
+    plain = fake_speech(cue_texts(wk))
+    announce = next(t for t in plain if t.startswith("Run."))
+    speech = CueSpeech(plain, {announce: ((2000, 3200),)})  # 0.25-0.4 s into the announcement
+    tl = compile_workout(wk, SR, speech=speech)
+    untouched = compile_workout(wk, SR, speech=plain)
+    assert tl.clicks.tolist() == untouched.clicks.tolist()
+    cue = next(c for c in tl.cues if c.text == announce)
+    assert cue.key_spans == ((2000, 3200),)
+    bank = fake_bank()
+    margin = int(DUCK_MARGIN_S * SR)
+    gains = dict(zip(tl.clicks.tolist(), _click_gains(BlockRenderer(tl, bank), tl, bank), strict=True))
+    in_key = [o for o in gains if cue.at + 2000 - margin <= o < cue.at + 3200]
+    in_rest = [o for o in gains if cue.at <= o < cue.end and o not in in_key]
+    assert in_key and in_rest
+    assert all(gains[o] == pytest.approx(KEY_DUCK, abs=1e-6) for o in in_key)
+    assert all(gains[o] == pytest.approx(DUCK, abs=1e-6) for o in in_rest)
 
 
 def test_no_ducking_when_the_voice_is_muted_or_silent() -> None:

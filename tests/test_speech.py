@@ -322,6 +322,8 @@ def test_engine_raising_empty_audio_falls_back(tmp_path: Path) -> None:
 
 
 def test_default_chain_falls_through_pyttsx3_and_cli_to_tones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the voice extra the default is espeak, falling back to the CLI, then tones."""
+    monkeypatch.setattr(speech.engines.piper.extras, "installed", lambda *_names: False)
     monkeypatch.setattr(speech.engines.espeak, "_PYTTSX3_ERROR", "ModuleNotFoundError: No module named 'pyttsx3'")
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     messages: list[str] = []
@@ -342,12 +344,21 @@ def test_fallback_chain_order() -> None:
     assert [e.name for e in speech.fallback_chain(ToneEngine())] == ["tones"]
 
 
-def test_make_engine() -> None:
+def test_make_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
     engine = make_engine("espeak", None, 175)
-    assert isinstance(engine, Pyttsx3Engine) and (engine.voice, engine.rate) == ("default", 175)
+    assert isinstance(engine, Pyttsx3Engine) and (engine.voice, engine.rate) == ("en-gb", 175)  # the locale's
+    assert make_engine("espeak", "default", 175).voice == "default"  # espeak-ng's own default voice
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert make_engine("espeak-cli", None, 175).voice == "en-us"
     assert isinstance(make_engine("espeak-cli", "en-us", 150), EspeakCliEngine)
     assert isinstance(make_engine("tones", None, 175), ToneEngine)
-    assert isinstance(speech.default_engine(), Pyttsx3Engine)
+    assert make_engine("auto", "en-gb-scotland", 160).voice == "en-gb-scotland"  # not a piper voice: espeak
+    monkeypatch.setattr(speech.engines.piper.extras, "installed", lambda *_names: False)
+    assert isinstance(speech.default_engine(), Pyttsx3Engine)  # without the voice extra
+    assert isinstance(make_engine("auto", None, 175), Pyttsx3Engine)
     with pytest.raises(ValueError, match="unknown speech engine 'espak'; did you mean 'espeak'"):
         make_engine("espak", None, 175)
     with pytest.raises(ValueError, match="positive"):
@@ -403,7 +414,7 @@ def test_real_pyttsx3_speech_is_plausible_and_silent(tmp_path: Path, capfd: pyte
     assert float(np.abs(three).max()) == pytest.approx(CUE_PEAK, abs=1e-6)
     assert 1.5 <= cues[texts[3]].size / 44100 <= 6.0
     # the cues came from pyttsx3 (cached under its key), not from a fallback
-    assert (tmp_path / f"{cache_key('espeak', 'default', 175, 'Three')}.speech").is_file()
+    assert (tmp_path / f"{cache_key('espeak', engine.voice, 175, 'Three')}.speech").is_file()
     # a long text takes espeak-ng longer than runAndWait()'s single 10 ms poll: we must wait for it
     long_text = " ".join(["Recover for two minutes, then run four hundred meters at mile pace."] * 6)
     long_cue = synthesize_cues([long_text], 22050, engine=engine, cache_dir=tmp_path, warn=_no_warning)
@@ -456,3 +467,68 @@ def test_silenced_hides_c_level_output(capfd: pytest.CaptureFixture[str]) -> Non
     print("after", flush=True)
     out, err = capfd.readouterr()
     assert out == "before\nafter\n" and err == ""
+
+
+# ---- cues spoken sentence by sentence (issue 19) -------------------------------------------------------
+
+
+def test_cues_are_spoken_sentence_by_sentence_with_the_rep_number_as_a_key_span(tmp_path: Path) -> None:
+    from cadencecoach.speech import speak_cues
+    from cadencecoach.speech.engines.base import ESPEAK_SENTENCE_GAP_S
+
+    engine = FakeEngine()
+    texts = ["Run. 3 of 10. 400 meters at mile pace.", "Recover. 3 of 10. 90 seconds.", "3", "Halfway."]
+    cues = speak_cues(texts, 16000, engine=engine, cache_dir=tmp_path)
+    # every distinct sentence once: "3 of 10." is shared by both announcements
+    assert sorted(engine.calls) == sorted(["Run.", "3 of 10.", "400 meters at mile pace.", "Recover.", "90 seconds.",
+                                           "3", "Halfway."])  # fmt: skip
+    alone = synthesize_cues(["Run.", "3 of 10.", "400 meters at mile pace."], 16000, engine=engine, cache_dir=tmp_path)
+    gap = round(ESPEAK_SENTENCE_GAP_S * 16000)  # an engine that does not say its pause gets espeak-ng's
+    joined = np.concatenate([alone["Run."], np.zeros(gap, np.float32), alone["3 of 10."], np.zeros(gap, np.float32),
+                             alone["400 meters at mile pace."]])  # fmt: skip
+    assert np.array_equal(cues[texts[0]], joined)
+    start = len(alone["Run."]) + gap
+    assert cues.key_spans[texts[0]] == ((start, start + len(alone["3 of 10."])),)
+    assert texts[2] not in cues.key_spans and texts[3] not in cues.key_spans  # countdown words: key by kind
+    tones = speak_cues(texts, 16000, engine=ToneEngine(), cache_dir=tmp_path)  # one chime per cue, as before
+    assert np.array_equal(tones[texts[0]], synthesize_cues([texts[0]], 16000, engine=ToneEngine())[texts[0]])
+    assert tones.key_spans == {}
+
+
+def test_the_speech_budget_counts_cue_texts_not_their_sentences(tmp_path: Path) -> None:
+    """1,000 cue texts (the budget's count) of two sentences, one of them unique: 1,001 sentences in one call."""
+    from cadencecoach.speech import speak_cues
+    from cadencecoach.speech.budget import MAX_CUE_TEXTS
+
+    class Quick:
+        name, voice, rate = "quick", "v", 175
+
+        def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+            return np.full(80, 0.5, np.float32), 8000
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = ["".join(letters[i // 26**k % 26] for k in range(3)) for i in range(MAX_CUE_TEXTS)]  # aaa, baa, ...
+    texts = [f"{word.capitalize()}. Go" for word in words]  # about 1.1 s each by the budget's estimate
+    cues = speak_cues(texts, 8000, engine=Quick(), cache_dir=tmp_path)
+    assert len(cues) == MAX_CUE_TEXTS and len(cues[texts[0]]) == 2 * 80 + round(0.3 * 8000)
+    with pytest.raises(ValueError, match="choose them with"):
+        speak_cues([*texts, "One too many."], 8000, engine=Quick(), cache_dir=tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_compiled_announcements_carry_their_key_spans(tmp_path: Path) -> None:
+    """Through the pipeline: the rep number's span reaches the timeline's cue, which the renderer ducks."""
+    from cadencecoach import pipeline
+    from cadencecoach.core.timeline import CueSpeech, compile_workout
+    from cadencecoach.workout.loader import load_workout_text
+
+    workout = load_workout_text("name: R\nsteps:\n  - repeat: 2\n    steps:\n      - run: 20s\n", "w.yaml")
+    voice = pipeline.VoiceSettings(engine="espeak-cli")
+    speech = pipeline.speech_for(pipeline.speech_plan(workout, pipeline.CompileOptions()), 16000, voice, None)
+    assert isinstance(speech, CueSpeech)
+    timeline = compile_workout(workout, 16000, speech)
+    announcements = [c for c in timeline.cues if c.kind == "announce"]
+    assert [c.text for c in announcements] == ["Run. 1 of 2. 20 seconds.", "Run. 2 of 2. 20 seconds."]
+    for cue in announcements:
+        ((a, b),) = cue.key_spans
+        assert 0 < a < b < cue.length  # "N of 2." sits between "Run." and "20 seconds."

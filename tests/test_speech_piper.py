@@ -112,10 +112,16 @@ def _segments(audio: np.ndarray, sr: int, threshold: float = 0.02, min_gap_s: fl
 # ---- selection and the message without the extra -----------------------------------------------------
 
 
-def test_piper_is_a_known_engine_and_espeak_stays_the_default() -> None:
-    assert speech.ENGINE_NAMES[0] == "espeak" and "piper" in speech.ENGINE_NAMES
+def test_piper_is_the_default_when_the_extra_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19: the best voice installed is the default (``auto``): piper with the voice extra, else espeak."""
+    assert speech.ENGINE_NAMES[0] == "auto" and "piper" in speech.ENGINE_NAMES
+    assert session.VoiceSettings().engine == "auto"
+    chosen = speech.default_engine()
+    assert isinstance(chosen, PiperEngine) and chosen.voice == speech.PIPER_DEFAULT_VOICE
+    assert speech.describe_engine(chosen) == "piper (en_US-joe-medium)"
+    assert isinstance(make_engine("auto", "en_US-joe-medium"), PiperEngine)
+    _without_extra(monkeypatch)
     assert isinstance(speech.default_engine(), Pyttsx3Engine)
-    assert session.VoiceSettings().engine == "espeak"
 
 
 def test_without_the_extra_piper_is_a_usage_error_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,11 +194,12 @@ def test_piper_voice_names_and_rate(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert PiperEngine(rate=120).length_scale(Runtime()) > PiperEngine(rate=260).length_scale(Runtime())  # type: ignore[arg-type]
 
 
-def test_piper_falls_back_to_the_espeak_engines_with_their_default_voice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_piper_falls_back_to_the_espeak_engines_in_the_locales_voice(monkeypatch: pytest.MonkeyPatch) -> None:
     _with_extra(monkeypatch)
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
     chain = speech.fallback_chain(PiperEngine(None, 150))
     assert [e.name for e in chain] == ["piper", "espeak", "espeak-cli", "tones"]
-    assert [e.voice for e in chain[1:3]] == ["default", "default"]
+    assert [e.voice for e in chain[1:3]] == ["en-gb", "en-gb"]
     assert all(e.rate == 150 for e in chain)
 
 
@@ -234,7 +241,7 @@ def _engine_used(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int,
         used.append(engine.name)
         return {t: np.full(4410, 0.1, np.float32) for t in texts}
 
-    monkeypatch.setattr(speech, "synthesize_cues", fake)
+    monkeypatch.setattr(speech, "speak_cues", fake)
     return cli.main(argv), used
 
 
@@ -244,7 +251,7 @@ def test_voice_engine_setting_is_the_default_and_the_flag_wins(
     home = tmp_path / "home"
     home.mkdir()
     plan = ["plan", "10x400", "--json"]
-    assert _engine_used(monkeypatch, plan) == (0, ["espeak"])  # no settings file
+    assert _engine_used(monkeypatch, plan) == (0, ["piper"])  # no settings file: auto, the voice extra is here
     (home / "settings.toml").write_text('voice_engine = "tones"\n')
     assert _engine_used(monkeypatch, plan) == (0, ["tones"])
     assert _engine_used(monkeypatch, [*plan, "--voice-engine", "espeak-cli"]) == (0, ["espeak-cli"])
@@ -259,7 +266,7 @@ def test_voice_engine_setting_is_the_default_and_the_flag_wins(
     err = capsys.readouterr().err
     assert err == (
         f"error: {home / 'settings.toml'}: voice_engine: unknown speech engine 'pipr'; did you mean 'piper'? "
-        "(available: espeak, piper, espeak-cli, tones)\n"
+        "(available: auto, espeak, piper, espeak-cli, tones)\n"
     )
     assert _engine_used(monkeypatch, [*plan, "--voice-engine", "tones"]) == (0, ["tones"])
     (home / "settings.toml").write_text("voice_engine = [\n")

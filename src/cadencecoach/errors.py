@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 
@@ -99,6 +100,15 @@ class ResourceError(CoachError):
     says why, for the runner."""
 
     exit_code = 1
+
+
+def inform(message: str) -> None:
+    """The one printer of a status line (``voice: piper (en_US-joe-medium)``, ``wrote ...``) on stderr, flushed,
+    file-borne text escaped; a closed stderr (a terminal gone after SIGHUP) is left to the exit code."""
+    from cadencecoach.terminal import safe_text
+
+    with contextlib.suppress(OSError):
+        print(safe_text(message, multiline=True), file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:

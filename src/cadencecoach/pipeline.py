@@ -17,17 +17,26 @@ writes and what ``run`` plays:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cadencecoach.core import cues as cue_text
 from cadencecoach.core.renderer import BlockRenderer
-from cadencecoach.core.timeline import COUNTDOWN_MAX_S, CompileOptions, Timeline, compile_workout, first_cues
+from cadencecoach.core.timeline import (
+    COUNTDOWN_MAX_S,
+    CompileOptions,
+    CueSpeech,
+    Timeline,
+    compile_workout,
+    first_cues,
+)
 from cadencecoach.errors import Problem, UsageError, WorkoutError
 from cadencecoach.errors import warn as warn_stderr
 from cadencecoach.workout import formats
@@ -47,7 +56,7 @@ Warn = Callable[[str], None]
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    engine: str = "espeak"
+    engine: str = "auto"
     voice: str | None = None
     rate: int = 175
     level: float = 1.0  # speech volume relative to the click
@@ -219,17 +228,24 @@ def speech_for(
     sample_rate: int,
     voice: VoiceSettings,
     warn: Warn | None,
-) -> dict[str, np.ndarray]:
-    """Synthesize (or load from the cache) every cue text at `sample_rate`; countdown words fit in 0.9 s.
+    *,
+    tell: Warn | None = None,
+) -> CueSpeech:
+    """Synthesize (or load from the cache) every cue text at `sample_rate`, sentence by sentence, with the spans
+    of its key words (:func:`cadencecoach.speech.speak_cues`); countdown words fit in 0.9 s.
 
     At most :data:`~cadencecoach.speech.budget.MAX_CUE_TEXTS` distinct texts and
     :data:`~cadencecoach.speech.budget.MAX_SPEECH_S` seconds of speech are synthesized, decided before any
     synthesis: `texts` in the order given (:func:`speech_plan`; a set is taken in sorted order) until a limit
     would be passed. The texts after it get no audio (their cues are silent: timing and clicks unchanged) and
     one warning names the first step whose new cues are not spoken.
+
+    `tell` (``run``, ``render``) gets the line naming the voice asked for (``voice: piper
+    (en_US-joe-medium)``; a fallback voice has its own warning); a cold synthesis shows a progress bar on stderr
+    when it is a terminal.
     """
     if not texts:
-        return {}
+        return CueSpeech()
     from cadencecoach import speech
     from cadencecoach.speech.budget import admit, rate_of
 
@@ -243,11 +259,49 @@ def speech_for(
     admitted = admit(ordered, rate_of(engine))
     if admitted.cut is not None:
         (warn or warn_stderr)(_budget_warning(admitted, ordered.get(admitted.cut)))
-    audio = speech.synthesize_cues(admitted.texts, sample_rate, engine, warn=warn)
+    with _speaking_progress(engine.name) as progress:
+        audio = speech.speak_cues(admitted.texts, sample_rate, engine, warn=warn, progress=progress)
+    if tell is not None:  # after the synthesis: an extra that does not work is one error line, not two
+        tell(f"voice: {speech.describe_engine(engine)}")
     for word in ("3", "2", "1"):
         if word in audio:
             audio[word] = speech.fit_duration(audio[word], sample_rate, COUNTDOWN_MAX_S)
     return audio
+
+
+@contextmanager
+def _speaking_progress(engine: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on stderr for the cue phrases not in the cache (when stderr is a terminal):
+    a cold piper start takes seconds; a warm one draws nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+    task: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from cadencecoach.terminal import console
+
+            bar = Progress(
+                TextColumn(f"[bold]speaking[/] new phrases ({engine})"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            task = bar.add_task("", total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def _budget_warning(admitted: Admitted, flat: FlatStep | None) -> str:
@@ -267,9 +321,9 @@ def _budget_warning(admitted: Admitted, flat: FlatStep | None) -> str:
 
 
 def compile_with_speech(
-    workout: Workout, options: CompileOptions, audio: AudioSettings, warn: Warn | None
+    workout: Workout, options: CompileOptions, audio: AudioSettings, warn: Warn | None, *, tell: Warn | None = None
 ) -> tuple[Timeline, Mapping[str, np.ndarray]]:
-    speech = speech_for(speech_plan(workout, options), audio.sample_rate, audio.voice, warn)
+    speech = speech_for(speech_plan(workout, options), audio.sample_rate, audio.voice, warn, tell=tell)
     return compile_workout(workout, audio.sample_rate, speech, options), speech
 
 

@@ -5,7 +5,7 @@ platform's user config folder (``~/.config/cadencecoach/settings.toml`` on Linux
 no settings. Example::
 
     # ~/.config/cadencecoach/settings.toml
-    voice_engine = "piper"    # the default of --voice-engine: espeak, piper, espeak-cli or tones
+    voice_engine = "piper"    # the default of --voice-engine: auto, espeak, piper, espeak-cli or tones
     artist = "Sam Runner"     # the artist tag of rendered files (--artist); default "cadencecoach"
     album = "Mile plan"       # their album tag (--album); default "cadencecoach workouts"
 

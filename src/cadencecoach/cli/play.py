@@ -20,7 +20,7 @@ from cadencecoach.cli.options import parse_breathing, parse_latency
 from cadencecoach.core.edits import CADENCE_MAX, CADENCE_MIN, click_timeline, lead_in_texts, make_pre_roll
 from cadencecoach.core.renderer import BlockRenderer
 from cadencecoach.core.timeline import CompileOptions, Timeline
-from cadencecoach.errors import UsageError
+from cadencecoach.errors import UsageError, inform
 from cadencecoach.sinks.live import devices
 from cadencecoach.sinks.live.keys import HELP, KeyReader
 from cadencecoach.sinks.live.player import LEAD_S, LivePlayer, PlayerConfig, PlayerObserver, RendererFactory
@@ -231,7 +231,7 @@ def play_workout(
         voice_mode = options.voice_mode or workout.voice_mode
         lead_in = voice_mode != "off"
         texts = session.speech_plan(workout, options, lead_in_texts(workout.name) if lead_in else ())
-        speech = session.speech_for(texts, rate, audio.voice, warn)  # within the speech budget
+        speech = session.speech_for(texts, rate, audio.voice, warn, tell=inform)  # within the speech budget
         timeline = compile_workout(workout, rate, speech, options)
         pre_roll = make_pre_roll(workout.name, speech, rate) if lead_in else None
         from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)

@@ -5,9 +5,11 @@ offline is what the runner hears. ``render`` only slices and adds pre-computed a
 no locks and allocates nothing proportional to the workout; all preparation (resampling, ducking gains,
 lookup arrays) happens in ``__init__``.
 
-Levels: clicks peak at ``CLICK_LEVEL`` (0.5) and are ducked by 6 dB (to 0.25) under speech; speech peaks at
-0.7 (see speech.py). Cues never overlap each other, so the mix peaks at 0.95 before the volume and can only
-clip in a degenerate case (clicks overlapping at > 300 spm); a final clip guards that too.
+Levels: clicks peak at ``CLICK_LEVEL`` (0.5) and are ducked by 6 dB (to 0.25) under speech, and by
+``KEY_DUCK_DB`` (20 dB, to 0.05) under the words a runner must not miss: a countdown word, the rep number of an
+announcement (the cue's ``key_spans``); a click is never moved or dropped. Speech peaks at 0.7 (see
+speech.py). Cues never overlap each other, so the mix peaks at 0.95 before the volume and can only clip in a
+degenerate case (clicks overlapping at > 300 spm); a final clip guards that too.
 
 Music bed (``render --music``, see docs/MUSIC.md): an optional :class:`MusicBed` -- pre-rendered, already
 tempo-matched music (int16, one sample per timeline sample) -- is added under the clicks and cues, ducked
@@ -31,10 +33,13 @@ import numpy.typing as npt
 
 from cadencecoach.core.timeline import Audio, Cue, Timeline
 
-__all__ = ["CLICK_LEVEL", "DUCK_DB", "DUCK_MARGIN_S", "BlockRenderer", "ClickTrack", "MusicBed"]
+__all__ = ["CLICK_LEVEL", "DUCK_DB", "DUCK_MARGIN_S", "KEY_DUCK_DB", "BlockRenderer", "ClickTrack", "MusicBed"]
 
 CLICK_LEVEL = 0.5
 DUCK_DB = -6.0
+KEY_DUCK_DB = -20.0
+"""Clicks under key words (countdown words, rep numbers): chosen by listening and by recognizer, see
+docs/VOICE.md ("Every word heard")."""
 DUCK_MARGIN_S = 0.02  # a click starting just before speech is ducked too
 
 Int64Array = npt.NDArray[np.int64]
@@ -56,6 +61,15 @@ def _mix(out: Audio, src: Audio, offset: int, gain: float) -> None:
         out[a:b] += seg
     else:
         out[a:b] += seg * np.float32(gain)
+
+
+def _starts_within(onsets: Int64Array, spans: Sequence[tuple[int, int]]) -> npt.NDArray[np.bool_]:
+    """Which `onsets` fall in one of `spans` (``[start, end)``, sorted by start, not overlapping)."""
+    starts = np.fromiter((a for a, _ in spans), np.int64, len(spans))
+    ends = np.fromiter((b for _, b in spans), np.int64, len(spans))
+    i = np.searchsorted(starts, onsets, side="right") - 1
+    result: npt.NDArray[np.bool_] = (i >= 0) & (ends[np.clip(i, 0, None)] > onsets)
+    return result
 
 
 class MusicBed:
@@ -251,17 +265,22 @@ class BlockRenderer:
         return loudest * max(self.volume, 1.0) > 1.0
 
     def _duck_gains(self, timeline: Timeline, spoken: Sequence[Cue]) -> npt.NDArray[np.float32]:
-        """Per click: 1, or the duck gain when it starts under a cue that sounds (`spoken`, sorted by start)."""
+        """Per click: 1; the duck gain when it starts under a cue that sounds (`spoken`, sorted by start); the
+        key duck gain when it starts under a key word (a countdown cue, or a cue's ``key_spans``)."""
         onsets = self.clicks.onsets
         gains = np.ones(len(onsets), np.float32)
         if not spoken or not len(onsets):
             return gains
         margin = int(DUCK_MARGIN_S * timeline.sample_rate)
-        starts = np.fromiter((c.at - margin for c in spoken), np.int64, len(spoken))
-        ends = np.fromiter((c.end for c in spoken), np.int64, len(spoken))
-        i = np.searchsorted(starts, onsets, side="right") - 1
-        under = (i >= 0) & (ends[np.clip(i, 0, None)] > onsets)
-        gains[under] = np.float32(10 ** (DUCK_DB / 20))
+        gains[_starts_within(onsets, [(c.at - margin, c.end) for c in spoken])] = np.float32(10 ** (DUCK_DB / 20))
+        keys: list[tuple[int, int]] = []
+        for c in spoken:
+            if c.kind == "countdown":
+                keys.append((c.at - margin, c.end))
+            else:
+                keys.extend((c.at + a - margin, c.at + b) for a, b in c.key_spans)
+        if keys:
+            gains[_starts_within(onsets, sorted(keys))] = np.float32(10 ** (KEY_DUCK_DB / 20))
         return gains
 
     def render(self, start: int, out: Audio) -> None:

@@ -86,6 +86,23 @@ class TimedStep:
     heart_rate: str | None = None  # the target as written (``Z2``, ``140-150bpm``), shown by `plan`
 
 
+KeySpans = tuple[tuple[int, int], ...]
+
+
+class CueSpeech(dict[str, Audio]):
+    """Cue audio by text, and where each cue's key words sound (:attr:`key_spans`).
+
+    ``key_spans[text]`` lists ``(start, end)`` sample spans within that text's audio (the rep number of an
+    announcement: :func:`cadencecoach.core.cues.is_key_sentence`); :mod:`cadencecoach.speech` fills both
+    when it joins a cue from its sentences. A plain mapping of text to audio works everywhere too (no key
+    spans; countdown words are key words whole anyway).
+    """
+
+    def __init__(self, audio: Mapping[str, Audio] | None = None, key_spans: Mapping[str, KeySpans] | None = None):
+        super().__init__(audio or {})
+        self.key_spans: dict[str, KeySpans] = dict(key_spans or {})
+
+
 @dataclass
 class Cue:
     at: int  # first sample
@@ -94,6 +111,8 @@ class Cue:
     length: int  # samples
     step_index: int
     audio: Audio | None = None
+    # where the cue's key words sound, (start, end) in samples from `at`: clicks give way there (renderer)
+    key_spans: tuple[tuple[int, int], ...] = ()
     # (audio it was made from, level, scaled audio, its peak): the last scaled_audio() result
     _scaled: tuple[Audio, float, Audio, float] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -492,13 +511,16 @@ def _resolve(candidates: list[_Candidate], sr: int, speech: Mapping[str, Audio] 
                 length = min(length, round(cand.max_s * sr))
                 if audio is not None:
                     audio = _fit(audio, length, sr)
+            spans: KeySpans = ()
+            if audio is not None and isinstance(speech, CueSpeech):
+                spans = tuple((a, min(b, length)) for a, b in speech.key_spans.get(cand.text, ()) if a < length)
             at = cand.at
             if cand.kind == "say":
                 if cand.step_index not in announce_end:
                     warnings.append(f"{at / sr:.2f} s: say '{cand.text}' dropped with its step's announcement")
                     continue
                 at = announce_end[cand.step_index] + _sample(SAY_GAP_S, sr)
-            cue = Cue(at, cand.kind, cand.text, length, cand.step_index, audio)
+            cue = Cue(at, cand.kind, cand.text, length, cand.step_index, audio, spans)
             clash = _clash(cue, kept_at, kept_end, kept) or (
                 accepted[-1] if accepted and accepted[-1].end > cue.at else None
             )

@@ -14,7 +14,8 @@ The package:
 :mod:`.cache`
     The cache: its folder, keys and entry format (reading, writing, versioning).
 :mod:`.synthesize`
-    :func:`synthesize_cues`: cache, engines, fallbacks, warn-once state (:data:`WARN_ONCE`).
+    :func:`synthesize_cues`: cache, engines, fallbacks, warn-once state (:data:`WARN_ONCE`);
+    :func:`speak_cues`: cues spoken sentence by sentence, with the spans of their key words.
 
 The sample-level helpers (:func:`trim_silence`, :func:`fit_duration`, :func:`time_stretch`) are
 :mod:`cadencecoach.core.dsp`'s, re-exported here.
@@ -25,6 +26,7 @@ from __future__ import annotations
 from cadencecoach.core.dsp import TRIM_MARGIN_S, TRIM_THRESHOLD_DB, fit_duration, time_stretch, trim_silence
 from cadencecoach.speech.cache import cache_key, speech_cache_dir
 from cadencecoach.speech.engines import (
+    AUTO,
     DEFAULT_RATE,
     DEFAULT_VOICE,
     ENGINE_NAMES,
@@ -41,13 +43,15 @@ from cadencecoach.speech.engines import (
     SpeechError,
     ToneEngine,
     default_engine,
+    describe_engine,
     fallback_chain,
     make_engine,
     piper_voice_names,
 )
-from cadencecoach.speech.synthesize import CUE_PEAK, WARN_ONCE, synthesize_cues
+from cadencecoach.speech.synthesize import CUE_PEAK, WARN_ONCE, speak_cues, synthesize_cues
 
 __all__ = [
+    "AUTO",
     "CUE_PEAK",
     "DEFAULT_RATE",
     "DEFAULT_VOICE",
@@ -69,10 +73,12 @@ __all__ = [
     "ToneEngine",
     "cache_key",
     "default_engine",
+    "describe_engine",
     "fallback_chain",
     "fit_duration",
     "make_engine",
     "piper_voice_names",
+    "speak_cues",
     "speech_cache_dir",
     "synthesize_cues",
     "time_stretch",

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import soxr
 
+from cadencecoach.core import cues as cue_text
 from cadencecoach.core import dsp
+from cadencecoach.core.timeline import CueSpeech
 from cadencecoach.errors import ExtraUnavailable
 from cadencecoach.speech import budget, cache
 from cadencecoach.speech.engines import ToneEngine, default_engine, fallback_chain
-from cadencecoach.speech.engines.base import EmptySpeechError, SpeechEngine, as_mono, describe
+from cadencecoach.speech.engines.base import (
+    ESPEAK_SENTENCE_GAP_S,
+    EmptySpeechError,
+    SpeechEngine,
+    as_mono,
+    describe,
+)
 
-__all__ = ["CUE_PEAK", "EDGE_FADE_S", "WARN_ONCE", "WarnOnce", "finish", "synthesize_cues"]
+__all__ = ["CUE_PEAK", "EDGE_FADE_S", "WARN_ONCE", "WarnOnce", "finish", "speak_cues", "synthesize_cues"]
 
 CUE_PEAK = 0.7
 """Every cue returned by :func:`synthesize_cues` peaks at this fraction of full scale."""
@@ -91,6 +100,7 @@ def synthesize_cues(
     engine: SpeechEngine | None = None,
     cache_dir: Path | None = None,
     warn: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every distinct text -> float32 mono audio at ``sample_rate``, trimmed and peaking at :data:`CUE_PEAK`.
 
@@ -114,6 +124,9 @@ def synthesize_cues(
         Called with the one warning per process given when cues end up as tones although speech was asked
         for, or are spoken by a fallback of an engine marked ``warn_on_fallback`` (piper);
         ``warnings.warn`` (a RuntimeWarning) when None.
+    progress
+        Called as ``progress(done, total)`` while texts missing from the cache are synthesized (a cold start
+        takes seconds); never called when every text is cached.
 
     Returns
     -------
@@ -145,18 +158,38 @@ def synthesize_cues(
     >>> sorted(p.parent.name for p in folder.rglob("*.speech")).count("at-16000")  # ready to play next time
     2
     """
-    if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
-    sample_rate = int(sample_rate)
+    sample_rate = _check_rate(sample_rate)
     chain = fallback_chain(engine if engine is not None else default_engine())
     unique = list(dict.fromkeys(texts))
-    over = budget.admit(unique, budget.rate_of(chain[0]))
+    _check_budget(unique, chain[0])
+    return _synthesize(unique, sample_rate, chain, cache_dir, warn, progress)
+
+
+def _check_rate(sample_rate: int) -> int:
+    if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
+    return int(sample_rate)
+
+
+def _check_budget(unique: list[str], engine: SpeechEngine) -> None:
+    over = budget.admit(unique, budget.rate_of(engine))
     if over.cut is not None:  # the caller chooses what to leave out (pipeline.speech_for), before this call
         raise ValueError(
             f"{over.asked} cue texts (about {over.asked_s / 60:.0f} minutes of speech) are more than one call "
             f"synthesizes ({budget.MAX_CUE_TEXTS} texts, {budget.MAX_SPEECH_S / 60:.0f} minutes): "
             "choose them with cadencecoach.speech.budget.admit"
         )
+
+
+def _synthesize(
+    unique: list[str],
+    sample_rate: int,
+    chain: list[SpeechEngine],
+    cache_dir: Path | None,
+    warn: Callable[[str], None] | None,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, np.ndarray]:
+    """:func:`synthesize_cues` after its checks: `unique` texts, `chain` the engine and its fallbacks."""
     try:
         directory: Path | None = cache.speech_cache_dir(cache_dir)
     except Exception:
@@ -171,9 +204,15 @@ def synthesize_cues(
     batched: dict[str, tuple[np.ndarray, int] | BaseException] = {}
     synthesize_many = getattr(chain[0], "synthesize_many", None)
     misses = [text for text, hit in head_cached.items() if hit is None]
+    said = 0  # misses synthesized so far (progress)
     if synthesize_many is not None and misses:
         try:
-            batched = synthesize_many(misses)
+            if progress is not None:
+                progress(0, len(misses))
+                batched = synthesize_many(misses, progress=lambda done: progress(done, len(misses)))
+                said = len(misses)
+            else:
+                batched = synthesize_many(misses)
         except ExtraUnavailable:
             raise
         except Exception as exc:
@@ -205,6 +244,9 @@ def synthesize_cues(
                         raise answer
                     raw, rate = answer
                 else:
+                    if progress is not None and index == 0 and said < len(misses):
+                        progress(said, len(misses))
+                        said += 1
                     raw, rate = candidate.synthesize(text)
                 audio = dsp.trim_silence(as_mono(raw), int(rate))
                 if audio.size == 0:
@@ -237,6 +279,8 @@ def synthesize_cues(
         out[text] = finish(result[0], result[1], sample_rate)
         if finished_key and directory is not None:
             wrote |= cache.store(cache.ready_dir(directory, sample_rate), finished_key, out[text], sample_rate)
+    if progress is not None and said > 0:
+        progress(len(misses), len(misses))
     if wrote and directory is not None:
         cache.trim(directory)
     reasons = "; ".join([*failed.values(), *dict.fromkeys(empty)])
@@ -251,3 +295,66 @@ def synthesize_cues(
             "fallback", f"{chain[0].name} failed for {fell_back} cue(s) ({reasons}); they use a fallback voice", warn
         )
     return {text: out[text] for text in unique}
+
+
+def speak_cues(
+    texts: Iterable[str],
+    sample_rate: int,
+    engine: SpeechEngine | None = None,
+    cache_dir: Path | None = None,
+    warn: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CueSpeech:
+    """Every distinct cue text -> its audio, spoken sentence by sentence, with where its key words sound.
+
+    Each text is cut into sentences (:func:`cadencecoach.core.cues.sentences`); every distinct sentence is
+    synthesized once (:func:`synthesize_cues`: cached, trimmed, peaking at :data:`CUE_PEAK`) and a cue is its
+    sentences joined by the engine's pause between sentences (``sentence_gap_s``: what the engine makes
+    itself when given the whole text). So the sample span of each sentence is known: those of key
+    sentences (:func:`cadencecoach.core.cues.is_key_sentence`, the rep number) go to
+    :attr:`CueSpeech.key_spans`, where the renderer ducks the click deep. An engine with
+    ``sentence_gap_s = None`` (tones) gets whole texts. Parameters and errors are :func:`synthesize_cues`'s.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> class Beep:
+    ...     name, voice, rate, sentence_gap_s = "beep", "default", 175, 0.25
+    ...     def synthesize(self, text):
+    ...         return np.sin(np.linspace(0, 100 * np.pi, 800)).astype(np.float32), 8000
+    >>> cues = speak_cues(["Run. Rep 2 of 8. 20 seconds."], 8000, Beep(), cache_dir=Path(tempfile.mkdtemp()))
+    >>> len(cues["Run. Rep 2 of 8. 20 seconds."]), cues.key_spans
+    (6400, {'Run. Rep 2 of 8. 20 seconds.': ((2800, 3600),)})
+    """
+    sample_rate = _check_rate(sample_rate)
+    chain = fallback_chain(engine if engine is not None else default_engine())
+    unique = list(dict.fromkeys(texts))
+    _check_budget(unique, chain[0])  # the budget is of cue texts; their sentences are at most as long
+    gap_s = getattr(chain[0], "sentence_gap_s", ESPEAK_SENTENCE_GAP_S)  # not said: espeak-ng's
+    if gap_s is None:
+        return CueSpeech(_synthesize(unique, sample_rate, chain, cache_dir, warn, progress))
+    parts = {text: cue_text.sentences(text) or [text] for text in unique}
+    uses = Counter(p for ps in parts.values() for p in ps)
+    spoken = _synthesize(list(uses), sample_rate, chain, cache_dir, warn, progress)
+    gap = np.zeros(round(float(gap_s) * sample_rate), np.float32)
+    out = CueSpeech()
+    for text, pieces in parts.items():
+        chunks: list[np.ndarray] = []
+        spans: list[tuple[int, int]] = []
+        at = 0
+        for piece in pieces:
+            if chunks:
+                chunks.append(gap)
+                at += len(gap)
+            audio = spoken[piece]
+            uses[piece] -= 1
+            if not uses[piece]:  # its last cue: let it go, so the speech is held about once, not twice
+                del spoken[piece]
+            if cue_text.is_key_sentence(piece):
+                spans.append((at, at + len(audio)))
+            chunks.append(audio)
+            at += len(audio)
+        out[text] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        if spans:
+            out.key_spans[text] = tuple(spans)
+    return out

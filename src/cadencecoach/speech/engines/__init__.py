@@ -1,10 +1,13 @@
 """The four speech engines, and choosing one: :func:`make_engine`, :func:`default_engine`, :func:`fallback_chain`.
 
+The default (``auto``) is the best voice installed: piper when the ``voice`` extra is there (the README's
+set-up installs it), else espeak-ng with the locale's English voice (:func:`~.base.locale_voice`).
+
 Engines (all implement :class:`~cadencecoach.speech.engines.base.SpeechEngine`; one module each):
 
-``espeak`` (:class:`Pyttsx3Engine`, the default, :mod:`.espeak`)
+``espeak`` (:class:`Pyttsx3Engine`, :mod:`.espeak`)
     pyttsx3 with its espeak-ng driver (libespeak-ng through ctypes).
-``piper`` (:class:`PiperEngine`, :mod:`.piper`, the optional ``voice`` extra)
+``piper`` (:class:`PiperEngine`, :mod:`.piper`, the optional ``voice`` extra; the default when installed)
     A natural neural voice, offline (piper-tts on onnxruntime, the voice model inside a Python package).
 ``espeak-cli`` (:class:`EspeakCliEngine`, :mod:`.espeak_cli`)
     ``espeak-ng --stdout``; used when pyttsx3 does not work.
@@ -39,6 +42,7 @@ from cadencecoach.speech.engines.piper import (
 from cadencecoach.speech.engines.tones import ToneEngine
 
 __all__ = [
+    "AUTO",
     "DEFAULT_RATE",
     "DEFAULT_VOICE",
     "ENGINE_NAMES",
@@ -55,13 +59,15 @@ __all__ = [
     "SpeechError",
     "ToneEngine",
     "default_engine",
+    "describe_engine",
     "fallback_chain",
     "make_engine",
     "piper_voice_names",
 ]
 
-ENGINE_NAMES: tuple[str, ...] = ("espeak", "piper", "espeak-cli", "tones")
-"""Names accepted by :func:`make_engine`; the first is the default."""
+AUTO = "auto"
+ENGINE_NAMES: tuple[str, ...] = (AUTO, "espeak", "piper", "espeak-cli", "tones")
+"""Names accepted by :func:`make_engine`; the first, ``auto``, is the default (:func:`default_engine`)."""
 
 _ENGINE_CLASSES: dict[str, type[Pyttsx3Engine] | type[PiperEngine] | type[EspeakCliEngine] | type[ToneEngine]] = {
     "espeak": Pyttsx3Engine,
@@ -100,12 +106,14 @@ def make_engine(name: str, voice: str | None = None, rate: int = DEFAULT_RATE) -
     --------
     >>> make_engine("Tones")
     ToneEngine()
-    >>> make_engine("espak")
+    >>> make_engine("espak")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown speech engine 'espak'; did you mean 'espeak'? (available: espeak, piper, espeak-cli, tones)
+    ValueError: unknown speech engine 'espak'; did you mean 'espeak'? (available: auto, espeak, piper, ...)
     """
     key = name.strip().lower()
+    if key == AUTO:
+        return default_engine(voice, rate)
     cls = _ENGINE_CLASSES.get(key)
     if cls is None:
         message = f"unknown speech engine {name!r}"
@@ -116,9 +124,25 @@ def make_engine(name: str, voice: str | None = None, rate: int = DEFAULT_RATE) -
     return cls(voice, rate)
 
 
-def default_engine() -> SpeechEngine:
-    """pyttsx3/espeak-ng with the default voice and rate (falls back as in :func:`fallback_chain`)."""
-    return Pyttsx3Engine()
+def default_engine(voice: str | None = None, rate: int = DEFAULT_RATE) -> SpeechEngine:
+    """The best engine installed (``--voice-engine auto``): piper when the voice extra is installed, else
+    pyttsx3/espeak-ng in the locale's English voice; both fall back as in :func:`fallback_chain`.
+
+    A `voice` that is not a piper voice (``en-us``, ``en-gb-scotland``) chooses espeak-ng with it. Nothing is
+    imported: whether piper is installed is read from the package metadata.
+    """
+    is_piper_voice = voice is None or voice == DEFAULT_VOICE or voice in PIPER_VOICES or voice.endswith(".onnx")
+    if is_piper_voice:
+        try:
+            return PiperEngine(voice, rate)
+        except MissingExtraError:
+            pass
+    return Pyttsx3Engine(None if is_piper_voice else voice, rate)
+
+
+def describe_engine(engine: SpeechEngine) -> str:
+    """How ``run`` and ``render`` name the voice: ``piper (en_US-joe-medium)``, ``espeak (en-us)``."""
+    return f"{engine.name} ({engine.voice})"
 
 
 def fallback_chain(engine: SpeechEngine) -> list[SpeechEngine]:

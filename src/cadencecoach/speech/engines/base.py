@@ -4,6 +4,8 @@ and reading the WAV audio an engine writes."""
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -17,12 +19,14 @@ from cadencecoach.errors import CoachError
 __all__ = [
     "DEFAULT_RATE",
     "DEFAULT_VOICE",
+    "ESPEAK_SENTENCE_GAP_S",
     "EmptySpeechError",
     "SpeechEngine",
     "SpeechError",
     "as_mono",
     "check_rate",
     "describe",
+    "locale_voice",
     "read_wav",
 ]
 
@@ -31,6 +35,26 @@ DEFAULT_RATE = 175
 
 DEFAULT_VOICE = "default"
 """The voice name meaning "the engine's default voice" (known without initialising the engine)."""
+
+
+def locale_voice(environ: Mapping[str, str] | None = None) -> str:
+    """The espeak-ng English voice for the user's locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, first set):
+    ``en-gb`` for British, Irish, Australian, New Zealand, South African and Indian English, else ``en-us``
+    (American English, also for other languages and the C locale: the cues are English, and espeak-ng's
+    American voice was the better understood one of the two, docs/VOICE.md).
+
+    >>> locale_voice({"LANG": "en_GB.UTF-8"}), locale_voice({"LANG": "en_US.UTF-8"}), locale_voice({"LANG": "C"})
+    ('en-gb', 'en-us', 'en-us')
+    """
+    env = os.environ if environ is None else environ
+    name = next((env[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(k)), "")
+    region = name.split(".")[0].replace("-", "_").lower()
+    return "en-gb" if region in {"en_gb", "en_ie", "en_au", "en_nz", "en_za", "en_in"} else "en-us"
+
+
+ESPEAK_SENTENCE_GAP_S = 0.3
+"""The pause espeak-ng makes between two sentences at :data:`DEFAULT_RATE` (measured: 0.30-0.31 s in
+``Run. Rep 5 of 10. 400 meters at mile pace.``); it scales with 1/rate."""
 
 
 class SpeechError(CoachError, RuntimeError):
@@ -48,7 +72,9 @@ class SpeechEngine(Protocol):
     """Something that speaks: ``synthesize`` returns mono float32 audio and its native sample rate.
 
     Optional attributes read with ``getattr``: ``cacheable`` (default True: its audio goes to the cue cache),
-    ``warn_on_fallback`` (default False: a fallback voice is worth a warning) and a
+    ``warn_on_fallback`` (default False: a fallback voice is worth a warning), ``sentence_gap_s`` (the pause
+    between two sentences it speaks one by one; default espeak-ng's at its rate; None: it speaks a cue whole,
+    as the tones do) and a
     ``synthesize_many(texts) -> {text: (audio, rate) | exception}`` method for engines that prefer a batch.
     """
 

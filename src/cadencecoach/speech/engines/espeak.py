@@ -40,9 +40,11 @@ import numpy as np
 from cadencecoach.speech.engines.base import (
     DEFAULT_RATE,
     DEFAULT_VOICE,
+    ESPEAK_SENTENCE_GAP_S,
     EmptySpeechError,
     SpeechError,
     check_rate,
+    locale_voice,
     read_wav,
 )
 
@@ -233,11 +235,15 @@ class Pyttsx3Engine:
     name = "espeak"
 
     def __init__(self, voice: str | None = None, rate: int = DEFAULT_RATE) -> None:
-        self.voice = voice or DEFAULT_VOICE
+        self.voice = voice or locale_voice()  # DEFAULT_VOICE ("default"): espeak-ng's own default
         self.rate = check_rate(rate)
 
     def __repr__(self) -> str:
         return f"Pyttsx3Engine(voice={self.voice!r}, rate={self.rate})"
+
+    @property
+    def sentence_gap_s(self) -> float:
+        return ESPEAK_SENTENCE_GAP_S * DEFAULT_RATE / self.rate
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():

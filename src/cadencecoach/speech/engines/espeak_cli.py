@@ -12,10 +12,12 @@ import numpy as np
 from cadencecoach.speech.engines.base import (
     DEFAULT_RATE,
     DEFAULT_VOICE,
+    ESPEAK_SENTENCE_GAP_S,
     EmptySpeechError,
     SpeechError,
     as_mono,
     check_rate,
+    locale_voice,
     read_wav,
 )
 
@@ -49,12 +51,16 @@ class EspeakCliEngine:
     name = "espeak-cli"
 
     def __init__(self, voice: str | None = None, rate: int = DEFAULT_RATE, executable: str | None = None) -> None:
-        self.voice = voice or DEFAULT_VOICE
+        self.voice = voice or locale_voice()  # DEFAULT_VOICE ("default"): espeak-ng's own default
         self.rate = check_rate(rate)
         self.executable = executable
 
     def __repr__(self) -> str:
         return f"EspeakCliEngine(voice={self.voice!r}, rate={self.rate})"
+
+    @property
+    def sentence_gap_s(self) -> float:
+        return ESPEAK_SENTENCE_GAP_S * DEFAULT_RATE / self.rate
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():

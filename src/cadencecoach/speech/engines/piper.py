@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +206,11 @@ class PiperEngine:
     def __repr__(self) -> str:
         return f"PiperEngine(voice={self.voice!r}, rate={self.rate})"
 
+    @property
+    def sentence_gap_s(self) -> float:
+        """The gap this engine puts between the sentences of one text, at a voice's own length scale of 1."""
+        return PIPER_SENTENCE_GAP_S * PIPER_RATE_AT_UNIT_LENGTH / self.rate
+
     def load(self) -> _PiperRuntime:
         """The loaded voice (loads it on first use, once per process)."""
         return _piper_runtime(self.voice, self._model)
@@ -219,12 +224,14 @@ class PiperEngine:
             raise result
         return result
 
-    def synthesize_many(self, texts: Iterable[str]) -> dict[str, tuple[np.ndarray, int] | BaseException]:
+    def synthesize_many(
+        self, texts: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> dict[str, tuple[np.ndarray, int] | BaseException]:
         """Every text -> (audio, native rate), or the exception that text raised (EmptySpeechError, ...).
 
         Raises (SpeechError; ExtraUnavailable when the voice extra does not import) only when the voice cannot
         be loaded. The sentences of all texts are synthesized longest first on up to ``workers`` threads
-        (default: the usable CPUs).
+        (default: the usable CPUs); `progress` is called with the number of texts done so far.
         """
         texts = list(dict.fromkeys(texts))
         runtime = self.load()
@@ -252,13 +259,29 @@ class PiperEngine:
             except Exception as exc:
                 return exc
 
+        left = {text: len(chunks) for text, chunks in parts.items()}  # sentences still to speak, per text
+        done = len(out)
+
+        def count(job: tuple[str, int, list[int]]) -> None:
+            nonlocal done
+            left[job[0]] -= 1
+            if left[job[0]] == 0:
+                done += 1
+                if progress is not None:
+                    progress(done)
+
+        results: list[np.ndarray | BaseException] = []
         if workers == 1:
-            results = [run(job) for job in jobs]
+            for job in jobs:
+                results.append(run(job))
+                count(job)
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers, thread_name_prefix="cadencecoach-piper") as pool:
-                results = list(pool.map(run, jobs))
+                for job, result in zip(jobs, pool.map(run, jobs), strict=True):
+                    results.append(result)
+                    count(job)
         if jobs:
             _release_memory()  # the inference buffers: the process may now play for an hour
         for (text, index, _ids), result in zip(jobs, results, strict=True):

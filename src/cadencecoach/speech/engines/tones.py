@@ -29,6 +29,7 @@ class ToneEngine:
 
     name = "tones"
     cacheable = False  # cheaper to regenerate than to read
+    sentence_gap_s = None  # one chime per cue, not per sentence
 
     def __init__(self, voice: str | None = None, rate: int = DEFAULT_RATE, sample_rate: int = 48000) -> None:
         self.voice = voice or DEFAULT_VOICE
