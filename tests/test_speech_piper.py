@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -589,3 +590,37 @@ def test_run_coaches_with_piper_live(tmp_path: Path) -> None:
     # the cues were synthesized once by render and cached: the live stream is the offline render
     np.testing.assert_allclose(recorded[d : d + len(offline)], offline, atol=1e-4)
     assert float(np.sqrt(np.mean(np.square(recorded[max(d - 4 * rate, 0) : d])))) > 0.02  # the spoken lead-in
+
+
+# ---- the default voice is named, and a cold synthesis shows its progress (issue 19) ------------------
+
+
+@needs_extra
+def test_render_names_the_voice_and_a_terminal_sees_the_cold_synthesis(tmp_path: Path) -> None:
+    """`render` says which voice speaks (the default: piper, the extra being installed); on a terminal a
+    cold cache shows a progress bar while the phrases are spoken, a warm one none."""
+    import pexpect
+
+    workout = tmp_path / "w.yaml"
+    workout.write_text(WORKOUT)
+    env = {**os.environ, "CADENCECOACH_CACHE_DIR": str(tmp_path / "cache"), "CADENCECOACH_HOME": str(tmp_path)}
+    piped = subprocess.run(
+        [sys.executable, "-m", "cadencecoach", "render", str(workout), "-o", str(tmp_path / "a.wav")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert "voice: piper (en_US-joe-medium)\n" in piped.stderr and "speaking" not in piped.stderr  # no terminal
+    env["CADENCECOACH_CACHE_DIR"] = str(tmp_path / "cold")
+
+    def on_a_terminal(out: str) -> str:
+        args = ["-m", "cadencecoach", "render", str(workout), "-o", str(tmp_path / out), "--voice-engine", "espeak"]
+        child = pexpect.spawn(sys.executable, args, encoding="utf-8", dimensions=(24, 120), timeout=120, env=env)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", str(child.before))  # what the terminal shows, colours aside
+
+    cold = on_a_terminal("b.wav")
+    assert "speaking new phrases (espeak)" in cold and "voice: espeak (" in cold
+    warm = on_a_terminal("c.wav")
+    assert "speaking" not in warm and "voice: espeak (" in warm
