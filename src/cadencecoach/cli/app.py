@@ -441,6 +441,7 @@ def list_workouts() -> None:
         "  cadencecoach render tabata -o tabata.m4a --artist 'Sam' --album 'Mile plan'\n\n"
         "  cadencecoach render 10x400 -o 10x400.opus --bitrate 48 --labels vtt\n\n"
         "  cadencecoach render tabata -o tabata.wav --sound clave --sample-rate 48000\n\n"
+        "  cadencecoach render 10x400 -o 10x400.mp3 --voice-engine espeak --voice-name en-gb\n\n"
         "  cadencecoach render my-run.yaml -o run.flac --no-voice"
     )
 )

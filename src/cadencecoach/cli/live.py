@@ -112,6 +112,7 @@ def register(app: typer.Typer) -> None:
             "Examples:\n\n  cadencecoach run 10x400\n\n"
             "  cadencecoach run my-run.yaml --pace mile=6:10/mi --device USB\n\n"
             "  cadencecoach run tabata --no-voice --latency low\n\n"
+            "  cadencecoach run 10x400 --voice-engine espeak --voice-name en-gb\n\n"
             "Keys: space pause, n or → next step, +/- cadence, c click, v voice, q quit."
         ),
     )
