@@ -69,6 +69,7 @@ app = typer.Typer(
 
 class _State:
     debug = False
+    stop_said = False  # a stop's one line ("stopped.") has been printed
 
 
 STATE = _State()
@@ -92,6 +93,7 @@ def exit_code_for(exc: BaseException) -> int | None:
     if isinstance(exc, KeyboardInterrupt):
         # SIGTERM/SIGHUP (Stopped), or a Ctrl-C the live player re-raised after it stopped for one of them
         signum = exc.signum if isinstance(exc, Stopped) else STOP_SIGNALS.received
+        STATE.stop_said = True
         if signum is not None and signum in STOPS:
             _stderr(f"stopped ({signal.Signals(signum).name}).")
             return 128 + signum
@@ -148,18 +150,38 @@ def main(argv: list[str] | None = None) -> int:
     """Run the app with the stop signals handled (:mod:`cadencecoach.cli.stop`); returns the exit code."""
     STOP_SIGNALS.install()
     try:
-        try:
-            app(args=argv, prog_name="cadencecoach")
-        except SystemExit as exc:
-            code = exc.code
-            code = code if isinstance(code, int) else (0 if code is None else 1)
-            received = STOP_SIGNALS.received
-            if code == 1 and received is not None and received in STOPS:  # stopped while Click parsed ("Aborted!")
-                return 128 + received
-            return code
-        return 0
+        code = _run_app(argv)
     finally:
         STOP_SIGNALS.restore()
+    _forget_caught_interrupt()
+    return code
+
+
+def _run_app(argv: list[str] | None) -> int:
+    try:
+        app(args=argv, prog_name="cadencecoach")
+    except KeyboardInterrupt as exc:  # a stop while typer builds the commands, before any `guard` runs
+        stopped = exit_code_for(exc)
+        return 130 if stopped is None else stopped
+    except SystemExit as exc:
+        code = exc.code
+        code = code if isinstance(code, int) else (0 if code is None else 1)
+        received = STOP_SIGNALS.received
+        if received is not None and code in (1, 130) and not STATE.stop_said:
+            # stopped while the options were parsed: typer exits 130 without a word, Click 1 after "Aborted!"
+            stopped = exit_code_for(Stopped(received) if received in STOPS else KeyboardInterrupt())
+            return 130 if stopped is None else stopped
+        return code
+    return 0
+
+
+def _forget_caught_interrupt() -> None:
+    """CPython (3.11) marks a KeyboardInterrupt that leaves an ``exec`` of a string (dataclasses and namedtuples
+    make their methods that way, while modules load) as unhandled even when we catch it later, and then ends the
+    process by SIGINT (exit -2, after our ``stopped.``) instead of with our 130. Every ``exec`` of a string
+    clears that mark first, so one more, once the exit code is known, does (seen: 1 Ctrl-C in 6 in the first
+    0.3-0.7 s of ``render``; strace shows the interpreter's own ``kill(self, SIGINT)`` at exit)."""
+    exec("")  # an empty string: it runs nothing, it only resets the interpreter mark
 
 
 # ------------------------------------------------------------------------------------------ options

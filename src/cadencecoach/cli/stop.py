@@ -9,8 +9,11 @@ library calling back into Python, a temporary file being deleted) is raised when
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import signal
+import sys
+import threading
 import time
 from typing import Any
 
@@ -37,6 +40,12 @@ STOP_GRACE_S = 3.0
 STOPS = tuple(sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None)
 
 
+def _interrupt_main_soon(signum: int) -> None:
+    time.sleep(0.02)
+    with contextlib.suppress(Exception):
+        _thread.interrupt_main(signal.Signals(signum))
+
+
 class StopSignals:
     """The command line's handlers of SIGINT, SIGTERM and SIGHUP, installed for the whole command by :func:`main`
     (the one place). A signal the parent ignores (``nohup``, a background job's SIGINT) stays ignored. The live
@@ -47,9 +56,13 @@ class StopSignals:
         self.received: int | None = None
         self._at = 0.0
         self._old: dict[int, Any] = {}
+        self._old_hook: Any = None
 
     def install(self) -> None:
         self.received = None
+        if self._old_hook is None:
+            self._old_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         for sig in (signal.SIGINT, *STOPS):
             usual = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
             try:
@@ -64,6 +77,21 @@ class StopSignals:
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, old)
         self._old.clear()
+        if self._old_hook is not None:
+            sys.unraisablehook = self._old_hook
+            self._old_hook = None
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """A stop raised where Python cannot raise it (a finalizer, a weakref callback, while modules load) is
+        "ignored" with a traceback, and the command would go on as if no one had pressed Ctrl-C (seen once in 30
+        early Ctrl-Cs of ``render``): deliver it again instead, so it ends the command as every stop does."""
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.received is not None:
+            self._at = 0.0  # the grace period is for a second signal, not for this one
+            signum = self.received
+            # from another thread, a moment later: a stop raised in this hook would be ignored again
+            threading.Thread(target=_interrupt_main_soon, args=(signum,), daemon=True).start()
+            return
+        (self._old_hook or sys.__unraisablehook__)(unraisable)
 
     def _handle(self, signum: int, frame: Any) -> None:
         # inside libsndfile (an exception in its callback would be lost) or deleting a temporary file: stop after
