@@ -148,6 +148,7 @@ def guard(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app with the stop signals handled (:mod:`cadencecoach.cli.stop`); returns the exit code."""
+    STATE.stop_said = False  # main may run more than once in a process (the tests call it)
     STOP_SIGNALS.install()
     try:
         code = _run_app(argv)
