@@ -100,7 +100,6 @@ def synthesize_cues(
     engine: SpeechEngine | None = None,
     cache_dir: Path | None = None,
     warn: Callable[[str], None] | None = None,
-    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every distinct text -> float32 mono audio at ``sample_rate``, trimmed and peaking at :data:`CUE_PEAK`.
 
@@ -124,9 +123,6 @@ def synthesize_cues(
         Called with the one warning per process given when cues end up as tones although speech was asked
         for, or are spoken by a fallback of an engine marked ``warn_on_fallback`` (piper);
         ``warnings.warn`` (a RuntimeWarning) when None.
-    progress
-        Called as ``progress(done, total)`` while texts missing from the cache are synthesized (a cold start
-        takes seconds); never called when every text is cached.
 
     Returns
     -------
@@ -158,27 +154,27 @@ def synthesize_cues(
     >>> sorted(p.parent.name for p in folder.rglob("*.speech")).count("at-16000")  # ready to play next time
     2
     """
-    sample_rate = _check_rate(sample_rate)
-    chain = fallback_chain(engine if engine is not None else default_engine())
-    unique = list(dict.fromkeys(texts))
-    _check_budget(unique, chain[0])
-    return _synthesize(unique, sample_rate, chain, cache_dir, warn, progress)
+    sample_rate, chain, unique = _checked(texts, sample_rate, engine)
+    return _synthesize(unique, sample_rate, chain, cache_dir, warn, None)
 
 
-def _check_rate(sample_rate: int) -> int:
+def _checked(
+    texts: Iterable[str], sample_rate: int, engine: SpeechEngine | None
+) -> tuple[int, list[SpeechEngine], list[str]]:
+    """What :func:`synthesize_cues` and :func:`speak_cues` check first: the rate, as an int; the engine and its
+    fallbacks; the distinct texts, within the speech budget (a ValueError otherwise)."""
     if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, not {sample_rate!r}")
-    return int(sample_rate)
-
-
-def _check_budget(unique: list[str], engine: SpeechEngine) -> None:
-    over = budget.admit(unique, budget.rate_of(engine))
+    chain = fallback_chain(engine if engine is not None else default_engine())
+    unique = list(dict.fromkeys(texts))
+    over = budget.admit(unique, budget.rate_of(chain[0]))
     if over.cut is not None:  # the caller chooses what to leave out (pipeline.speech_for), before this call
         raise ValueError(
             f"{over.asked} cue texts (about {over.asked_s / 60:.0f} minutes of speech) are more than one call "
             f"synthesizes ({budget.MAX_CUE_TEXTS} texts, {budget.MAX_SPEECH_S / 60:.0f} minutes): "
             "choose them with cadencecoach.speech.budget.admit"
         )
+    return int(sample_rate), chain, unique
 
 
 def _synthesize(
@@ -313,7 +309,9 @@ def speak_cues(
     itself when given the whole text). So the sample span of each sentence is known: those of key
     sentences (:func:`cadencecoach.core.cues.is_key_sentence`, the rep number) go to
     :attr:`CueSpeech.key_spans`, where the renderer ducks the click deep. An engine with
-    ``sentence_gap_s = None`` (tones) gets whole texts. Parameters and errors are :func:`synthesize_cues`'s.
+    ``sentence_gap_s = None`` (tones) gets whole texts. Parameters and errors are :func:`synthesize_cues`'s, and
+    `progress`, called as ``progress(done, total)`` while sentences missing from the cache are synthesized (a cold
+    start takes seconds), never when every one is cached.
 
     Examples
     --------
@@ -326,10 +324,7 @@ def speak_cues(
     >>> len(cues["Run. Rep 2 of 8. 20 seconds."]), cues.key_spans
     (6400, {'Run. Rep 2 of 8. 20 seconds.': ((2800, 3600),)})
     """
-    sample_rate = _check_rate(sample_rate)
-    chain = fallback_chain(engine if engine is not None else default_engine())
-    unique = list(dict.fromkeys(texts))
-    _check_budget(unique, chain[0])  # the budget is of cue texts; their sentences are at most as long
+    sample_rate, chain, unique = _checked(texts, sample_rate, engine)  # the budget is of cue texts, not sentences
     gap_s = getattr(chain[0], "sentence_gap_s", ESPEAK_SENTENCE_GAP_S)  # not said: espeak-ng's
     if gap_s is None:
         return CueSpeech(_synthesize(unique, sample_rate, chain, cache_dir, warn, progress))

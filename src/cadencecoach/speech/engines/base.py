@@ -26,6 +26,7 @@ __all__ = [
     "as_mono",
     "check_rate",
     "describe",
+    "espeak_sentence_gap_s",
     "locale_voice",
     "read_wav",
 ]
@@ -55,6 +56,11 @@ def locale_voice(environ: Mapping[str, str] | None = None) -> str:
 ESPEAK_SENTENCE_GAP_S = 0.3
 """The pause espeak-ng makes between two sentences at :data:`DEFAULT_RATE` (measured: 0.30-0.31 s in
 ``Run. Rep 5 of 10. 400 meters at mile pace.``); it scales with 1/rate."""
+
+
+def espeak_sentence_gap_s(rate: int) -> float:
+    """espeak-ng's pause between two sentences at `rate` words per minute (both espeak engines')."""
+    return ESPEAK_SENTENCE_GAP_S * DEFAULT_RATE / rate
 
 
 class SpeechError(CoachError, RuntimeError):

@@ -12,11 +12,11 @@ import numpy as np
 from cadencecoach.speech.engines.base import (
     DEFAULT_RATE,
     DEFAULT_VOICE,
-    ESPEAK_SENTENCE_GAP_S,
     EmptySpeechError,
     SpeechError,
     as_mono,
     check_rate,
+    espeak_sentence_gap_s,
     locale_voice,
     read_wav,
 )
@@ -60,7 +60,7 @@ class EspeakCliEngine:
 
     @property
     def sentence_gap_s(self) -> float:
-        return ESPEAK_SENTENCE_GAP_S * DEFAULT_RATE / self.rate
+        return espeak_sentence_gap_s(self.rate)
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():
