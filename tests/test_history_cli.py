@@ -94,10 +94,15 @@ def test_paces_from_latest_trial_or_option(home: Path) -> None:
     assert "threshold" in out and "per 400 m" in out
     code, out, _ = cc("paces", "--trial", "1mi 6:00", "--json")
     d = json.loads(out)
-    assert d["trial"]["result"] == "1mi 6:00" and len(d["paces"]) == 10
+    assert d["trial"]["result"] == "1mi 6:00" and len(d["paces"]) == 11  # 6 races, E M T I R
     mile = d["paces"][0]
     assert mile["name"] == "mile" and mile["race_time"] == "6:00" and mile["per_mile"] == "6:00"
-    assert set(mile) >= {"per_km", "per_mile", "per_400m", "s_per_km"}
+    assert set(mile) >= {"per_km", "per_mile", "per_400m", "s_per_km"} and "range_s_per_km" not in mile
+    easy = next(p for p in d["paces"] if p["name"] == "easy")  # the middle, with the range (easy-fast, easy-slow)
+    fast, slow = easy["range_s_per_km"]
+    assert fast < easy["s_per_km"] < slow and easy["range_per_km"].count("-") == 1
+    code, out, _ = cc("paces", "--trial", "5k 24:08")  # VDOT 39.9: Daniels' Running Formula 3rd ed., Table 5.2, row 40
+    assert "5:56-6:38" in out and "marathon-training" in out  # E per km; M is a row of its own
 
 
 def _seed_sessions() -> None:

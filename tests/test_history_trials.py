@@ -97,10 +97,15 @@ def test_add_list_latest_remove(home: Path) -> None:
 
 def test_pace_table_matches_daniels() -> None:
     rows = {r.name: r for r in pace_table(50.0)}
-    assert list(rows) == ["mile", "3k", "5k", "10k", "half", "marathon", "easy", "threshold", "interval", "repetition"]
+    races = ["mile", "3k", "5k", "10k", "half", "marathon"]
+    assert list(rows) == [*races, "easy", "marathon-training", "threshold", "interval", "repetition"]
+    # Daniels' Running Formula, 3rd ed. (2014), Table 5.2, VDOT 50 (every row: tests/test_daniels_tables.py)
     assert round(rows["threshold"].s_per_km) == 255  # 4:15/km
-    assert round(rows["interval"].s_per_km) == 235  # 3:55/km
-    assert round(rows["repetition"].s_per_400m) == 88  # 1:28/400 m
+    assert rows["interval"].s_per_400m == pytest.approx(93, abs=1)  # 1:33/400 m
+    assert rows["repetition"].s_per_400m == pytest.approx(87, abs=1)  # 1:27/400 m
+    assert round(rows["marathon-training"].s_per_km) == 271  # 4:31/km
+    assert rows["easy"].range_s_per_km == pytest.approx((296, 334), abs=1)  # 4:56-5:34/km
+    assert rows["easy"].texts()[0] == "4:57-5:34"  # the range shown (the fast end is 296.6 s)
     assert abs(rows["5k"].race_time_s - (19 * 60 + 57)) < 2  # type: ignore[operator]
     assert rows["mile"].s_per_mile == pytest.approx(rows["mile"].race_time_s)
     assert rows["easy"].race_time_s is None

@@ -8,12 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadencecoach.workout.vdot import (
+    DERIVED_NAMES,
     RACE_DISTANCES,
-    TRAINING_FRACTIONS,
+    TRAINING_PACES,
     derived_paces,
+    easy_range,
     fraction_of_max,
+    marathon_training_pace,
     oxygen_cost,
     race_time,
+    repetition_pace,
     trial_paces,
     vdot,
     velocity_at_vo2,
@@ -68,19 +72,35 @@ def test_equation_pieces() -> None:
 
 
 def test_vdot50_training_paces() -> None:
+    """Daniels' Running Formula, 3rd ed. (2014), Table 5.2, VDOT 50: E 4:56-5:34/km, M 4:31/km, T 4:15/km,
+    I 93 s/400 m, R 87 s/400 m (every row: tests/test_daniels_tables.py)."""
     paces = derived_paces(50.0)
-    assert 300 <= paces["easy"] <= 335  # 5:00-5:35 /km
-    assert paces["marathon"] == pytest.approx(271, abs=2)  # 4:31 /km
-    assert paces["threshold"] == pytest.approx(255, abs=3)  # 4:15 /km
-    assert paces["interval"] == pytest.approx(235, abs=3)  # 3:55 /km, 1:34 /400 m
-    assert paces["repetition"] * 0.4 == pytest.approx(88, abs=1.5)  # 1:28 /400 m
+    assert easy_range(50.0) == pytest.approx((296, 334), abs=1)
+    assert paces["easy"] == pytest.approx(315, abs=1)  # the middle of the range
+    assert paces["marathon-training"] == pytest.approx(271, abs=1)  # 4:31 /km
+    assert paces["marathon"] == pytest.approx(271, abs=2)  # the race-equivalent, the same from VDOT 46 up
+    assert paces["threshold"] == pytest.approx(255, abs=1)  # 4:15 /km
+    assert paces["interval"] * 0.4 == pytest.approx(93, abs=1)  # 1:33 /400 m
+    assert paces["repetition"] * 0.4 == pytest.approx(87, abs=1)  # 1:27 /400 m
 
 
 def test_derived_paces_keys_and_race_paces() -> None:
     paces = derived_paces(45.0)
-    assert set(paces) == set(RACE_DISTANCES) | set(TRAINING_FRACTIONS)
+    assert list(paces) == list(DERIVED_NAMES) == [*RACE_DISTANCES, *TRAINING_PACES]
+    assert set(TRAINING_PACES) == {
+        "easy",
+        "easy-fast",
+        "easy-slow",
+        "marathon-training",
+        "threshold",
+        "interval",
+        "repetition",
+    }
     for name, distance in RACE_DISTANCES.items():
         assert paces[name] == pytest.approx(race_time(45.0, distance) / distance * 1000.0)
+    fast, slow = easy_range(45.0)
+    assert (paces["easy-fast"], paces["easy-slow"]) == (fast, slow)
+    assert paces["easy"] == pytest.approx((fast + slow) / 2)
 
 
 def test_trial_paces() -> None:
@@ -109,8 +129,9 @@ def test_race_time_rejects_bad_input(args: tuple[float, float]) -> None:
 def test_other_functions_reject_bad_input(bad: float) -> None:
     with pytest.raises(ValueError):
         velocity_at_vo2(bad)
-    with pytest.raises(ValueError):
-        derived_paces(bad)
+    for function in (derived_paces, easy_range, marathon_training_pace, repetition_pace):
+        with pytest.raises(ValueError):
+            function(bad)
 
 
 distances = st.floats(min_value=400.0, max_value=42195.0)
@@ -151,6 +172,7 @@ def test_faster_with_higher_vdot(distance: float, low: float, delta: float) -> N
 def test_training_pace_order(vdot_value: float) -> None:
     p = derived_paces(vdot_value)
     assert p["easy"] > p["marathon"] > p["threshold"] > p["interval"] > p["repetition"]
+    assert p["easy-slow"] > p["easy"] > p["easy-fast"] > p["marathon-training"] > p["threshold"]
 
 
 def test_race_paces_slow_down_with_distance() -> None:

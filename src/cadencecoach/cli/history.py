@@ -169,7 +169,9 @@ def register(app: typer.Typer) -> None:
     )
     @guard
     def paces(trial: TrialOpt = None, as_json: JsonOpt = False) -> None:
-        """Your training and race paces (per km, per mile, per 400 m) from your latest trial, or --trial."""
+        """Your training and race paces (per km, per mile, per 400 m) from your latest trial, or --trial.
+
+        Training paces follow Daniels' Running Formula (3rd ed., Table 5.2); easy is shown as its range."""
         from cadencecoach.errors import UsageError
         from cadencecoach.history.trials import make_trial, pace_table, read_latest_trial
 
@@ -211,13 +213,14 @@ def register(app: typer.Typer) -> None:
             table.add_row(
                 r.label,
                 r.name,
-                format_time(round(r.s_per_km)),
-                format_time(round(r.s_per_mile)),
-                format_time(round(r.s_per_400m)),
+                *r.texts(),  # the easy row: its range, fast-slow
                 "" if r.race_time_s is None else format_time(round(r.race_time_s)),
             )
         console.print(table)
-        console.print("[dim]use them by name in a workout: 'pace: threshold', 'pace: mile'[/]")
+        console.print(
+            "[dim]use them by name in a workout: 'pace: threshold', 'pace: mile'; 'easy' is the middle of the easy"
+            " range, 'easy-fast' and 'easy-slow' its ends[/]"
+        )
 
     # ------------------------------------------------------------------------------ history
     @app.command(

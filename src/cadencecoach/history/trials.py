@@ -267,11 +267,26 @@ RACE_LABELS = {
 }
 TRAINING_LABELS = {
     "easy": "easy (E)",
+    "marathon-training": "marathon training (M)",
     "threshold": "threshold (T)",
     "interval": "interval (I)",
     "repetition": "repetition (R)",
 }
+"""The training rows of :func:`pace_table`, easy to hard (``easy-fast`` and ``easy-slow`` are the easy row's range)."""
 MILE_M = float(METERS_PER_MILE)
+
+
+def _per_mile(s_per_km: float) -> float:
+    return s_per_km * MILE_M / 1000
+
+
+def _per_400m(s_per_km: float) -> float:
+    return s_per_km * 0.4
+
+
+def _range_text(low_high: tuple[float, float]) -> str:
+    """``5:56-6:38``: a range of seconds, each end rounded to the second."""
+    return "-".join(format_time(round(s)) for s in low_high)
 
 
 @dataclass(frozen=True)
@@ -281,17 +296,30 @@ class PaceRow:
     kind: str  # "race" or "training"
     s_per_km: float
     race_time_s: float | None  # equivalent race time, for race paces
+    range_s_per_km: tuple[float, float] | None = None  # (fast end, slow end), for the easy row
 
     @property
     def s_per_mile(self) -> float:
-        return self.s_per_km * MILE_M / 1000
+        return _per_mile(self.s_per_km)
 
     @property
     def s_per_400m(self) -> float:
-        return self.s_per_km * 0.4
+        return _per_400m(self.s_per_km)
+
+    def texts(self) -> tuple[str, str, str]:
+        """Per km, per mile, per 400 m, to the second: the range (``5:56-6:38``) when the row has one."""
+        if self.range_s_per_km is None:
+            km, mile, track = (format_time(round(s)) for s in (self.s_per_km, self.s_per_mile, self.s_per_400m))
+            return km, mile, track
+        fast, slow = self.range_s_per_km
+        return (
+            _range_text((fast, slow)),
+            _range_text((_per_mile(fast), _per_mile(slow))),
+            _range_text((_per_400m(fast), _per_400m(slow))),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "s_per_km": round(self.s_per_km, 2),
@@ -303,18 +331,32 @@ class PaceRow:
             "race_time_s": None if self.race_time_s is None else round(self.race_time_s, 1),
             "race_time": None if self.race_time_s is None else format_time(round(self.race_time_s)),
         }
+        if self.range_s_per_km is not None:  # the easy row: its ends (easy-fast, easy-slow); s_per_km is the middle
+            fast, slow = self.range_s_per_km
+            out["range_s_per_km"] = [round(fast, 2), round(slow, 2)]
+            out["range_per_km"], out["range_per_mile"], out["range_per_400m"] = self.texts()
+        return out
 
 
 def pace_table(vdot_value: float) -> list[PaceRow]:
-    """Every derived pace of a VDOT, race paces first (short to long), then training paces (easy to hard)."""
+    """Every derived pace of a VDOT, race paces first (short to long), then training paces (easy to hard). The
+    easy row is the middle of Daniels' easy range (the pace ``easy``) and carries the range (``easy-fast``,
+    ``easy-slow``).
+
+    Examples
+    --------
+    >>> easy = pace_table(40.0)[6]
+    >>> easy.name, easy.texts()[0]  # Daniels' Running Formula, 3rd ed., Table 5.2: E 5:56-6:38/km
+    ('easy', '5:56-6:38')
+    """
     paces = vdot_mod.derived_paces(vdot_value)
     rows = [
         PaceRow(name, RACE_LABELS[name], "race", paces[name], paces[name] * d / 1000)
         for name, d in vdot_mod.RACE_DISTANCES.items()
     ]
-    rows += [
-        PaceRow(name, TRAINING_LABELS[name], "training", paces[name], None) for name in vdot_mod.TRAINING_FRACTIONS
-    ]
+    for name, label in TRAINING_LABELS.items():
+        ends = (paces["easy-fast"], paces["easy-slow"]) if name == "easy" else None
+        rows.append(PaceRow(name, label, "training", paces[name], None, ends))
     return rows
 
 

@@ -4,9 +4,9 @@ A pace name is resolved, for the YAML loader and the importers alike, from (stro
 
 1. a pace override (``--pace NAME=VALUE`` on the command line), which wins over everything;
 2. a pace written in the workout (``paces: {mile: 5:45/mi}``), or an alias of another name (``jog: easy``);
-3. the paces derived from a time trial (Daniels' VDOT: ``mile``, ``5k``, ..., ``easy``, ``threshold``, ...): the
-   trial override (``--trial``), the workout's ``trial:``, or, when neither gives one and a derived pace is
-   needed, the default trial (the latest recorded one).
+3. the paces derived from a time trial (Daniels' VDOT, :data:`DERIVED_PACES`: ``mile``, ``5k``, ..., ``easy``,
+   ``marathon-training``, ``threshold``, ...): the trial override (``--trial``), the workout's ``trial:``, or,
+   when neither gives one and a derived pace is needed, the default trial (the latest recorded one).
 
 Every pace, however it is given (written, overridden, derived, relative, imported), is held to the same
 bounds here, :func:`check_pace`: from :data:`FASTEST_PACE_S_PER_KM` (1:30/km, faster than the 100 m world
@@ -35,8 +35,10 @@ from cadencecoach.workout import vdot as vdot_mod
 from cadencecoach.workout.source import did_you_mean
 from cadencecoach.workout.units import Pace, parse_clock, parse_pace, parse_trial
 
-DERIVED_PACES = tuple(vdot_mod.RACE_DISTANCES) + tuple(vdot_mod.TRAINING_FRACTIONS)
-"""The names a time trial gives a pace to."""
+DERIVED_PACES = vdot_mod.DERIVED_NAMES
+"""The names a time trial gives a pace to: the race equivalents ``mile`` ... ``marathon``, then the training paces
+``easy`` (the middle of Daniels' easy range), ``easy-fast`` and ``easy-slow`` (its ends), ``marathon-training``
+(Daniels' M), ``threshold``, ``interval`` and ``repetition`` (:data:`cadencecoach.workout.vdot.DERIVED_NAMES`)."""
 
 VDOT_RANGE = (10, 100)
 """A trial whose VDOT is outside this range is no runner's (a typo, or the wrong unit)."""
