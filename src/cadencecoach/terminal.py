@@ -87,6 +87,20 @@ def is_safe(text: str, *, multiline: bool = False) -> bool:
     return pattern.search(text) is None and _LONG_WORD.search(text) is None
 
 
+def bounded_text(text: str | None, limit: int, *, multiline: bool = False) -> str:
+    """`text` as it is written into a file another program shows (a tag, a label, a calendar event): made safe
+    (:func:`safe_text`; `multiline` keeps newlines and tabs), stripped and cut to `limit` characters, the last one
+    an ellipsis. None is ``""``.
+
+    >>> bounded_text("Run\\x1b[2J fast", 200), bounded_text("x" * 300, 200)[-3:], len(bounded_text("x" * 300, 200))
+    ('Run\\\\x1b[2J fast', 'xx…', 200)
+    """
+    if not text:
+        return ""
+    s = safe_text(text, multiline=multiline).strip()
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+
+
 def markup_safe(text: object, *, multiline: bool = False) -> str:
     """:func:`safe_text`, then rich markup escaped: file-borne text for a rich ``print`` or a table cell."""
     from rich.markup import escape

@@ -473,14 +473,14 @@ def _encode_chunk(codec: Codec, pcm: np.ndarray) -> list[Piece]:
 
 
 #: The signals a terminal sends to the whole process group: a worker leaves them to the main process.
-_GROUP_SIGNALS = tuple(
+GROUP_SIGNALS = tuple(
     s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP")) if s is not None
 )
 
 
 def _quiet_worker() -> None:
     """A worker process leaves Ctrl-C and the terminal's signals to the main process, which stops it."""
-    for sig in _GROUP_SIGNALS:
+    for sig in GROUP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
 
 
@@ -488,12 +488,12 @@ def _ready() -> None:
     """A worker's first job: it has started."""
 
 
-def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+def start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
     """Start the pool's worker processes now, with the terminal's signals blocked: a Ctrl-C while a worker is still
     starting (importing, before :func:`_quiet_worker` runs) is not a traceback from the worker; in this process
     the signal waits, blocked, until the workers are up, and is raised as they are (the caller stops them)."""
     block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS) if block else None
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, GROUP_SIGNALS) if block else None
     try:
         for f in [pool.submit(_ready) for _ in range(workers)]:
             f.result()
@@ -559,7 +559,7 @@ def encode_parallel(
             pool = cf.ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker
             )  # no process yet: they start here, and a stop that comes meanwhile stops them (below)
-            _start_workers(pool, workers)
+            start_workers(pool, workers)
         start, join = 0, 0
         while True:
             target = join * grid + nominal
@@ -594,7 +594,7 @@ def encode_parallel(
         if pool is not None:
             for chunk in pending:
                 chunk.future.cancel()
-            _stop(pool)
+            stop_pool(pool)
             pool = None
         raise
     finally:
@@ -661,7 +661,7 @@ def _join_mp3(a: list[Piece], b: list[Piece], at: int) -> tuple[list[Piece], lis
     raise RuntimeError(f"no MP3 frame near {at} takes the next chunk's bit reservoir")
 
 
-def _stop(pool: cf.Executor) -> None:
+def stop_pool(pool: cf.Executor) -> None:
     """Stop a pool now: cancel what has not started; worker processes are terminated (they hold nothing). The
     chunk being handed to a worker that is gone may be stuck half-written in the pipe: the queue's feeder thread
     is not waited for at exit (or the process would hang there after saying it stopped, seen on a fresh root)."""

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cadencecoach import atomic
 from cadencecoach.errors import UsageError, warn
 from cadencecoach.files import InputRefused, read_limited
-from cadencecoach.terminal import safe_text
+from cadencecoach.terminal import bounded_text
 from cadencecoach.workout.units import format_clock, number_text, written_extent
 
 if TYPE_CHECKING:
@@ -149,10 +149,7 @@ def tag_text(text: str | None, limit: int = MAX_TITLE, *, multiline: bool = Fals
     >>> tag_text("Run\\x1b[2J fast"), tag_text("x" * 300)[-3:], len(tag_text("x" * 300))
     ('Run\\\\x1b[2J fast', 'xx…', 200)
     """
-    if not text:
-        return ""
-    s = safe_text(text, multiline=multiline).strip()
-    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+    return bounded_text(text, limit, multiline=multiline)
 
 
 def _clean(meta: Metadata) -> Metadata:
