@@ -32,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "sinks": {"core", "workout.model", "workout.units"},
     "music": {"core", "workout", "sounds", "sinks.audiofile", "sinks.tags"},
     "ui": {"core", "workout", "history"},
+    "program": {"workout", "history"},  # a season of sessions: plans from the workouts, stored in the history
     "pipeline": {"core", "workout", "speech", "sounds", "history"},
     "settings": set(),
     "cli": {"*"},

@@ -319,7 +319,7 @@ def plot_workout(
         )
         ax.set_title(f"{data.title}  ({format_time(round(data.duration_s))}, {len(data.blocks)} steps)")
         fig.tight_layout()
-        data.size_px = _save(fig, path)
+        data.size_px = save_figure(fig, path)
     finally:
         plt.close(fig)
     data.path = path if isinstance(path, Path) else None
@@ -415,7 +415,7 @@ def plot_trials(
             bottom.set_xlim(day - 15, day + 15)
         fig.autofmt_xdate()
         fig.tight_layout()
-        data.size_px = _save(fig, path)
+        data.size_px = save_figure(fig, path)
     finally:
         plt.close(fig)
     data.path = path
@@ -425,7 +425,7 @@ def plot_trials(
 # ------------------------------------------------------------------------------------------- saving
 
 
-def _save(fig: Any, path: Path | io.BytesIO) -> tuple[int, int]:
+def save_figure(fig: Any, path: Path | io.BytesIO) -> tuple[int, int]:
     """Write beside `path`, then rename: never a half-written image under the target name (a BytesIO: a PNG)."""
     from cadencecoach.atomic import atomic_file
 

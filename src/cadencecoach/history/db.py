@@ -98,7 +98,20 @@ def _v1(con: sqlite3.Connection) -> None:
         con.execute(sql)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(con: sqlite3.Connection) -> None:
+    """Version 2: training programs (``program new``); the plan is JSON (cadencecoach.program.store)."""
+    con.execute(
+        """CREATE TABLE programs (
+            id          INTEGER PRIMARY KEY,
+            created_at  TEXT NOT NULL,             -- UTC, ISO 8601
+            inputs      TEXT NOT NULL,             -- JSON: what the runner asked for
+            plan        TEXT NOT NULL,             -- JSON: the weeks and sessions as planned
+            active      INTEGER NOT NULL DEFAULT 1 -- the one 'today' and 'program show' use
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 """``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. Append, never edit a released one."""
 
 
@@ -108,6 +121,9 @@ def schema_version() -> int:
 
 REQUIRED_TABLES = ("trials", "sessions", "session_steps")
 """The tables every schema version so far has: a database at version >= 1 without one of them is refused."""
+
+LATER_TABLES = {"programs": 2}
+"""Tables added later: a database at that version or above without one is refused like a lost table."""
 
 
 # ------------------------------------------------------------------------------------------- paths
@@ -372,6 +388,7 @@ def look_before_use(path: Path, *, repair: bool) -> None:
         raise _newer(path, version)
     if version >= 1:
         missing = [t for t in REQUIRED_TABLES if t not in tables]
+        missing += [t for t, since in LATER_TABLES.items() if version >= since and t not in tables]
         if missing:
             raise HistoryError(
                 f"the history database {path} has lost its tables ({', '.join(missing)}); nothing was changed: "

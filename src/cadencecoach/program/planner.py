@@ -1,0 +1,652 @@
+"""A training program for a faster mile, laid out week by week from the runner's inputs (docs/PROGRAM.md).
+
+:func:`build_program` is pure: the same inputs give the same program, to the session. Every rule below is a
+tested invariant (tests/test_program_rules.py), and docs/PROGRAM.md says each in words.
+
+The weeks
+    The program is ``weeks`` weeks of 7 days from ``start``. A **base** phase (a third of the weeks, at least 2;
+    half for a runner under 20 km a week) of easy running, one longer run, hills, strides and cadence work;
+    a **speed** phase (speed work once a week, a tempo run once a week); a **taper**: the last week, lighter,
+    ending with the goal mile on its last day.
+
+The days
+    ``days`` runs a week (3-6) on fixed days of the week (:data:`LAYOUTS`); the two quality days and the long
+    run are never on consecutive days, within a week or across two.
+
+The volume
+    Week 1 is the runner's current volume (more only when the sessions of ``days`` runs cannot be shorter: then
+    a note says so). A building week adds at most 10 % to the last full week; every 3rd or 4th week is lighter
+    (80 % of the last full week; a week with a time trial is the lighter one when it can be); the taper week is
+    60 %; no week goes above 1.6 times the start or 12 km a running day. The volume is what the sessions add up
+    to (their distance at their paces, easy pace where a step names none, nothing for a walk or a rest), so it
+    is the plan's real figure, never a target missed. Quality sessions give way first (fewer reps, shorter
+    warm-ups) when a week is tight; the long run is at least a quarter longer than an easy day, and no easy day
+    is longer than it.
+
+The time trials
+    A mile time trial every 4-6 weeks (the first 4-6 weeks after the runner's latest trial; at once in week 1
+    when that trial is more than 6 weeks old), none in the last 3 weeks before the goal; it takes the first
+    quality day of its week.
+
+The cadence
+    The click starts at ``cadence_from`` and goes up 2 steps per minute (3 when the way is long) every 2 weeks
+    until the target, then holds.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from cadencecoach.program.templates import TEMPLATES, Template, session_yaml
+from cadencecoach.workout import vdot as vdot_mod
+from cadencecoach.workout.units import METERS_PER_MILE, format_clock, parse_trial
+
+__all__ = [
+    "LAYOUTS",
+    "Program",
+    "ProgramError",
+    "ProgramInputs",
+    "Session",
+    "Week",
+    "build_program",
+    "next_monday",
+]
+
+DAYS_RANGE = (3, 6)
+WEEKS_RANGE = (6, 26)
+CADENCE_RANGE = (150, 200)
+VOLUME_RANGE_KM = (5.0, 200.0)
+
+GROWTH = 1.10
+"""A building week adds at most 10 % to the last full week."""
+LIGHT = 0.80
+"""A lighter week is 80 % of the last full week."""
+TAPER = 0.60
+"""The taper week is 60 % of the last full week."""
+LONG_SHARE = 0.28
+"""The long run is about 28 % of the week (Daniels: at most 25-30 % for runners under 40 miles a week)."""
+TRIAL_GAP_DAYS = (28, 42)
+"""A time trial every 4 to 6 weeks."""
+TRIAL_AIM_DAYS = 35
+"""... aiming at 5."""
+NO_TRIAL_BEFORE_GOAL_DAYS = 14
+"""No check trial in the last 2 weeks before the goal."""
+HILL_WEEKS = 6
+"""Hill repeats for six weeks (the seeds: "after six weeks of hill workouts ...")."""
+CADENCE_EVERY_WEEKS = 2
+BEGINNER_KM = 20.0
+"""A runner under 20 km a week (the seeds' beginner: 10-15 miles over 3-4 runs) gets the beginner speed work."""
+
+LAYOUTS: dict[int, tuple[tuple[int, str], ...]] = {
+    # days a week -> (day of the week counted from the week's first day, slot); Q = a quality day, L = long run
+    3: ((1, "Q1"), (3, "Q2"), (6, "L")),
+    4: ((1, "Q1"), (2, "E"), (4, "Q2"), (6, "L")),
+    5: ((0, "E"), (1, "Q1"), (3, "Q2"), (4, "E"), (6, "L")),
+    6: ((0, "E"), (1, "Q1"), (2, "E"), (3, "E"), (4, "Q2"), (6, "L")),
+}
+"""Which days of the week run, and what: the quality days and the long run are never next to each other."""
+
+HARD_KINDS = frozenset({"hills", "speed", "tempo", "trial", "goal"})
+KEY_KINDS = HARD_KINDS | {"long"}
+"""No two of these on consecutive days."""
+
+SPEED_BEGINNER = ("400-200", "400-200", "800-400", "800-400", "10x400", "tabata", "6x800")
+SPEED = ("800-400", "10x400", "6x800", "tabata", "4x1200", "800-then-400s", "10x400")
+"""The speed sessions of the speed phase, in order (the seeds: 400/200 for beginners, then 800/400, 10 x 400 m at
+mile pace, Tabata, 800 very hard then 400s), repeating from the mile-specific part when the phase is longer."""
+
+LONG_OVER_EASY = 1.25
+"""The long run is at least a quarter longer than an easy day (the seeds: "one weekly run that's slightly longer
+than the others")."""
+EASY_MINUTES = (20, 75)
+LONG_MINUTES = (40, 120)
+
+
+class ProgramError(ValueError):
+    """Inputs no program can be made from; ``option`` names the option (the CLI reports it, exit 2)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(f"{option}: {message}")
+
+
+def next_monday(today: date) -> date:
+    """The first Monday after `today` (a week later when today is one)."""
+    return today + timedelta(days=7 - today.weekday())
+
+
+@dataclass(frozen=True)
+class ProgramInputs:
+    """What the runner said (``program new``), everything explicit (the CLI fills in the defaults)."""
+
+    goal: str  # "1mi 5:30"
+    days: int
+    weeks: int
+    start: date
+    trial: str  # the current fitness: "1mi 6:30"
+    trial_date: date
+    volume_km: float  # the runner's current weekly volume
+    cadence: int  # the target
+    cadence_from: int  # where the click starts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "goal": self.goal,
+            "days": self.days,
+            "weeks": self.weeks,
+            "start": self.start.isoformat(),
+            "trial": self.trial,
+            "trial_date": self.trial_date.isoformat(),
+            "volume_km": self.volume_km,
+            "cadence": self.cadence,
+            "cadence_from": self.cadence_from,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgramInputs:
+        return cls(
+            goal=str(data["goal"]),
+            days=int(data["days"]),
+            weeks=int(data["weeks"]),
+            start=date.fromisoformat(data["start"]),
+            trial=str(data["trial"]),
+            trial_date=date.fromisoformat(data["trial_date"]),
+            volume_km=float(data["volume_km"]),
+            cadence=int(data["cadence"]),
+            cadence_from=int(data["cadence_from"]),
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """One planned run."""
+
+    index: int  # in the program, by day
+    week: int  # 0-based
+    day: date
+    template: str  # a key of TEMPLATES
+    params: tuple[tuple[str, int], ...]
+    cadence: int
+    distance_km: float  # at the paces of the trial it was planned with
+    planned_s: float
+
+    @property
+    def kind(self) -> str:
+        return TEMPLATES[self.template].kind
+
+    @property
+    def hard(self) -> bool:
+        return self.kind in HARD_KINDS
+
+    @property
+    def title(self) -> str:
+        p = dict(self.params)
+        return TEMPLATES[self.template].title.format(reps=p.get("reps", ""), minutes=p.get("minutes", ""))
+
+    def yaml(self, trial: str, goal_pace: str | None, *, program_name: str = "", weeks: int = 0) -> str:
+        """This session as a workout in our YAML, its paces from `trial`."""
+        t = TEMPLATES[self.template]
+        note = None
+        if program_name:
+            note = f"{program_name}, week {self.week + 1} of {weeks}: {self.day.strftime('%A %d %B %Y')}."
+        return session_yaml(
+            t,
+            params=dict(self.params),
+            cadence=self.cadence,
+            trial=trial,
+            goal_pace=goal_pace if self.kind in ("trial", "goal") else None,
+            name=self.title,
+            note=note,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "week": self.week,
+            "day": self.day.isoformat(),
+            "template": self.template,
+            "params": dict(self.params),
+            "cadence": self.cadence,
+            "distance_km": round(self.distance_km, 2),
+            "planned_s": round(self.planned_s, 1),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        if data["template"] not in TEMPLATES:
+            raise ValueError(f"unknown session template {data['template']!r}")
+        return cls(
+            index=int(data["index"]),
+            week=int(data["week"]),
+            day=date.fromisoformat(data["day"]),
+            template=str(data["template"]),
+            params=tuple(sorted((str(k), int(v)) for k, v in dict(data["params"]).items())),
+            cadence=int(data["cadence"]),
+            distance_km=float(data["distance_km"]),
+            planned_s=float(data["planned_s"]),
+        )
+
+
+@dataclass(frozen=True)
+class Week:
+    index: int
+    start: date
+    phase: str  # base, speed, taper
+    light: bool
+    cadence: int
+    sessions: tuple[Session, ...] = ()
+
+    @property
+    def volume_km(self) -> float:
+        return sum(s.distance_km for s in self.sessions)
+
+    @property
+    def planned_s(self) -> float:
+        return sum(s.planned_s for s in self.sessions)
+
+
+@dataclass(frozen=True)
+class Program:
+    inputs: ProgramInputs
+    vdot: float
+    goal_vdot: float
+    weeks: tuple[Week, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)  # what the runner should know (a raised first week...)
+
+    @property
+    def sessions(self) -> list[Session]:
+        return [s for w in self.weeks for s in w.sessions]
+
+    @property
+    def end(self) -> date:
+        return self.inputs.start + timedelta(days=7 * self.inputs.weeks - 1)
+
+    @property
+    def goal_pace(self) -> str:
+        """The goal as a mile pace (``5:30/mi``): the goal race's target."""
+        meters, secs = parse_trial(self.inputs.goal)
+        return f"{format_clock(float(secs / meters) * METERS_PER_MILE, tenths=True)}/mi"
+
+    @property
+    def name(self) -> str:
+        return f"Mile program, goal {self.inputs.goal}"
+
+
+# ------------------------------------------------------------------------------------------- estimates
+
+
+def _paces(vdot_value: float) -> dict[str, float]:
+    return vdot_mod.derived_paces(vdot_value)
+
+
+def estimate(text: str, easy_s_per_km: float) -> tuple[float, float]:
+    """(distance km, seconds) of a session's YAML: each step's distance, or its time at its pace (easy pace
+    where it names none; a walk or a rest counts no distance)."""
+    from cadencecoach.workout.loader import load_workout_text
+    from cadencecoach.workout.model import expand
+
+    w = load_workout_text(text, "<session>")
+    meters = Fraction(0)
+    for flat in expand(w):
+        step = flat.step
+        if step.extent.kind == "distance":
+            meters += step.extent.value
+            continue
+        if step.kind == "rest" or "walk" in (step.label or "").lower():
+            continue
+        s_per_m = step.pace.s_per_m if step.pace is not None else Fraction(easy_s_per_km) / 1000
+        if step.kind == "recover" and step.pace is None:
+            s_per_m = Fraction(easy_s_per_km * 1.1) / 1000  # a recovery jog: slower than easy
+        meters += step.duration / s_per_m
+    return float(meters) / 1000, float(w.total_duration)
+
+
+# ------------------------------------------------------------------------------------------- the layout
+
+
+def _check(inputs: ProgramInputs) -> tuple[float, float]:
+    lo, hi = DAYS_RANGE
+    if not lo <= inputs.days <= hi:
+        raise ProgramError("--days", f"{inputs.days} runs a week: give {lo} to {hi} (the material: 3-6)")
+    lo, hi = WEEKS_RANGE
+    if not lo <= inputs.weeks <= hi:
+        raise ProgramError("--weeks", f"{inputs.weeks} weeks: give {lo} to {hi}")
+    lo, hi = CADENCE_RANGE
+    for option, value in (("--cadence", inputs.cadence), ("--cadence-from", inputs.cadence_from)):
+        if not lo <= value <= hi:
+            raise ProgramError(option, f"{value} steps per minute: give {lo} to {hi}")
+    if inputs.cadence_from > inputs.cadence:
+        raise ProgramError("--cadence-from", f"{inputs.cadence_from} is above the target --cadence {inputs.cadence}")
+    vlo, vhi = VOLUME_RANGE_KM
+    if not (math.isfinite(inputs.volume_km) and vlo <= inputs.volume_km <= vhi):
+        raise ProgramError("--volume", f"{inputs.volume_km:g} km a week: give {vlo:g} to {vhi:g} km")
+    if inputs.trial_date > inputs.start:
+        raise ProgramError("--trial", f"the trial's day {inputs.trial_date} is after the start {inputs.start}")
+    values = []
+    for option, text in (("--trial", inputs.trial), ("--goal", inputs.goal)):
+        try:
+            meters, secs = parse_trial(text)
+            v = vdot_mod.vdot(float(meters), float(secs))
+        except ValueError as exc:
+            raise ProgramError(option, str(exc)) from None
+        if not 10 <= v <= 100:
+            raise ProgramError(option, f"'{text}' is VDOT {v:.1f}: no runner's result (a typo, or the wrong unit?)")
+        values.append(v)
+    return values[0], values[1]
+
+
+def _phases(inputs: ProgramInputs) -> list[str]:
+    share = 2 if inputs.volume_km < BEGINNER_KM else 3
+    base = max(2, round(inputs.weeks / share))
+    base = min(base, inputs.weeks - 2)
+    return ["base"] * base + ["speed"] * (inputs.weeks - base - 1) + ["taper"]
+
+
+def _cadences(inputs: ProgramInputs) -> list[int]:
+    gap = inputs.cadence - inputs.cadence_from
+    steps_available = max(1, (inputs.weeks - 2) // CADENCE_EVERY_WEEKS)
+    step = 2 if gap <= 2 * steps_available else 3
+    out = []
+    for w in range(inputs.weeks):
+        out.append(min(inputs.cadence, inputs.cadence_from + step * (w // CADENCE_EVERY_WEEKS)))
+    return out
+
+
+def _trial_days(inputs: ProgramInputs, q1_days: list[date], goal_day: date) -> set[date]:
+    """The days of the check trials: on a week's first quality day, 4-6 weeks apart."""
+    out: set[date] = set()
+    previous = inputs.trial_date
+    if (q1_days[0] - previous).days > TRIAL_GAP_DAYS[1]:
+        out.add(q1_days[0])  # the paces are stale: a trial at once
+        previous = q1_days[0]
+    while True:
+        candidates = [
+            d for d in q1_days if TRIAL_GAP_DAYS[0] <= (d - previous).days <= TRIAL_GAP_DAYS[1] and d not in out
+        ]
+        candidates = [d for d in candidates if (goal_day - d).days >= NO_TRIAL_BEFORE_GOAL_DAYS]
+        if not candidates:
+            return out
+        best = min(candidates, key=lambda d: (abs((d - previous).days - TRIAL_AIM_DAYS), d))
+        out.add(best)
+        previous = best
+
+
+# ------------------------------------------------------------------------------------------- building
+
+
+@dataclass
+class _Ctx:
+    inputs: ProgramInputs
+    vdot: float
+    easy: float  # s/km
+    trial: str
+    goal_pace: str
+    beginner: bool
+    speed_weeks: int = 0  # in the speed phase
+    hill_weeks: int = 0
+    speed_done: int = 0
+    tempo_done: int = 0
+
+
+def _measure(ctx: _Ctx, key: str, params: dict[str, int], cadence: int) -> tuple[float, float]:
+    """(km, seconds) of a session, at the paces of the program's trial."""
+    return _measured(key, tuple(sorted(params.items())), cadence, ctx.trial, ctx.goal_pace, ctx.easy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _measured(
+    key: str, params: tuple[tuple[str, int], ...], cadence: int, trial: str, goal_pace: str, easy: float
+) -> tuple[float, float]:
+    t = TEMPLATES[key]
+    text = session_yaml(
+        t, params=dict(params), cadence=cadence, trial=trial, goal_pace=goal_pace if t.goal_pace else None
+    )
+    return estimate(text, easy)
+
+
+def _quality(ctx: _Ctx, phase: str, slot: str, week: int, trial_day: bool) -> tuple[str, dict[str, int]]:
+    """The quality session of a slot: (template key, params) before fitting to the volume."""
+    if slot == "Q1":
+        if trial_day:
+            return "trial", {}
+        if phase == "taper":
+            return "10x400", {"reps": 5, "warmup": 15, "cooldown": 10}
+        if phase == "base":
+            reps = min(10, 6 + ctx.hill_weeks // 2)
+            return "hills", {"reps": reps, "warmup": 15, "cooldown": 10}
+        seq = SPEED_BEGINNER if ctx.beginner else SPEED
+        key = seq[ctx.speed_done % len(seq)]
+        t = TEMPLATES[key]
+        params: dict[str, int] = {}
+        if t.reps:  # from the least to the most reps over the speed phase
+            lo, hi = t.reps
+            params["reps"] = lo + round((hi - lo) * min(1.0, ctx.speed_done / max(1, ctx.speed_weeks - 1)))
+        if t.warmup:
+            params["warmup"] = t.warmup[1]
+        if t.cooldown:
+            params["cooldown"] = t.cooldown[1]
+        return key, params
+    # Q2
+    if phase == "taper":
+        return "strides", {"reps": 4, "warmup": 20, "cooldown": 5}
+    if phase == "base":
+        if ctx.inputs.days == 3 and week % 2:
+            return "strides", {"reps": 6, "warmup": 20, "cooldown": 10}
+        return "cadence", {}
+    if ctx.hill_weeks < HILL_WEEKS:
+        return "hills", {"reps": min(10, 6 + ctx.hill_weeks // 2), "warmup": 15, "cooldown": 10}
+    minutes = min(30, 15 + 5 * ctx.tempo_done)
+    if trial_day:
+        minutes = 15
+    return "tempo", {"minutes": minutes, "warmup": 15, "cooldown": 10}
+
+
+def _shrink(key: str, params: dict[str, int]) -> dict[str, int] | None:
+    """One step lighter (fewer reps, then shorter warm-up/cool-down), or None when it is at its least."""
+    t = TEMPLATES[key]
+    p = dict(params)
+    if t.reps and p.get("reps", t.reps[0]) > t.reps[0]:
+        p["reps"] = p.get("reps", t.reps[0]) - 1
+        return p
+    if t.main and p.get("minutes", t.main[1][0]) > t.main[1][0]:
+        p["minutes"] = max(t.main[1][0], p["minutes"] - 5)
+        return p
+    for name, bounds in (("warmup", t.warmup), ("cooldown", t.cooldown)):
+        if bounds and p.get(name, bounds[0]) > bounds[0]:
+            p[name] = max(bounds[0], p[name] - 5)
+            return p
+    return None
+
+
+def _minutes_for(km: float, easy: float, bounds: tuple[int, int], overhead_min: float = 10) -> int:
+    """Whole 5 minutes of easy running that fit in `km` (`overhead_min`: the rest of the session, e.g. the easy
+    run's 5-minute warm-up and cool-down), within `bounds`."""
+    run = km * easy / 60 - overhead_min
+    m = int(run // 5 * 5)
+    return min(bounds[1], max(bounds[0], m))
+
+
+def _split(remaining: float, target: float, n_easy: int, ctx: _Ctx) -> tuple[float, float]:
+    """(long run km, each easy day's km) for the `remaining` km of a week: the long run about
+    :data:`LONG_SHARE` of the week and never shorter than an easy day; each within its minutes."""
+
+    def km(minutes: float) -> float:
+        return (minutes + 10) * 60 / ctx.easy
+
+    lo_long, hi_long = km(LONG_MINUTES[0]), km(LONG_MINUTES[1])
+    lo_easy, hi_easy = km(EASY_MINUTES[0]), km(EASY_MINUTES[1])
+    if n_easy == 0:
+        return min(hi_long, max(lo_long, remaining)), 0.0
+    long_km = min(hi_long, max(lo_long, LONG_SHARE * target, remaining * LONG_OVER_EASY / (n_easy + LONG_OVER_EASY)))
+    each = (remaining - long_km) / n_easy
+    if each < lo_easy:
+        long_km = min(hi_long, max(lo_long, remaining - lo_easy * n_easy))
+        each = max(lo_easy, (remaining - long_km) / n_easy)
+    if each > hi_easy:
+        each = hi_easy
+        long_km = min(hi_long, max(lo_long, remaining - hi_easy * n_easy))
+    if each > long_km:  # the long run is the longest
+        long_km = each = min(hi_long, remaining / (n_easy + 1))
+    each = min(each, long_km / LONG_OVER_EASY) if long_km > lo_long else each
+    return long_km, each
+
+
+def _week(
+    ctx: _Ctx,
+    index: int,
+    start: date,
+    phase: str,
+    light: bool,
+    cadence: int,
+    target: float,
+    trial_days: set[date],
+) -> Week:
+    layout = LAYOUTS[ctx.inputs.days]
+    chosen: dict[int, tuple[str, dict[str, int]]] = {}
+    for offset, slot in layout:
+        day = start + timedelta(days=offset)
+        if slot in ("Q1", "Q2"):
+            chosen[offset] = _quality(ctx, phase, slot, index, day in trial_days)
+    easy_offsets = [o for o, slot in layout if slot == "E"]
+    long_offset = next(o for o, slot in layout if slot == "L")
+    # sprints after an easy run: the first easy day of every week but the first and the taper
+    strides_offset = easy_offsets[0] if easy_offsets and index > 0 and phase != "taper" else None
+
+    def quality_km() -> float:
+        return sum(_measure(ctx, k, p, cadence)[0] for k, p in chosen.values())
+
+    # the quality sessions give way (fewer reps, shorter warm-ups) when they leave too little for the rest
+    least_rest = (LONG_MINUTES[0] + 10 + (EASY_MINUTES[0] + 10) * len(easy_offsets)) * 60 / ctx.easy
+    if phase == "taper":
+        least_rest = _measure(ctx, "goal", {}, cadence)[0] + (EASY_MINUTES[0] + 10) * 60 / ctx.easy * len(easy_offsets)
+    while quality_km() + least_rest > target:
+        for offset in sorted(chosen, key=lambda o: -_measure(ctx, *chosen[o], cadence)[0]):
+            smaller = _shrink(*chosen[offset])
+            if smaller is not None:
+                chosen[offset] = (chosen[offset][0], smaller)
+                break
+        else:
+            break
+    remaining = max(0.0, target - quality_km())
+    sessions: list[tuple[int, str, dict[str, int]]] = [(o, k, p) for o, (k, p) in chosen.items()]
+    if phase == "taper":
+        each = (remaining - _measure(ctx, "goal", {}, cadence)[0]) / max(1, len(easy_offsets))
+    else:
+        _, each = _split(remaining, target, len(easy_offsets), ctx)
+    easy_days: list[tuple[int, str, dict[str, int], str]] = []
+    for o in easy_offsets:
+        if o == strides_offset:
+            params = {"reps": 6, "warmup": 10, "cooldown": 5}
+            sprints_km = _measure(ctx, "strides", params, cadence)[0] - 10 * 60 / ctx.easy
+            params["warmup"] = _minutes_for(each - sprints_km, ctx.easy, (10, 60), overhead_min=0)
+            easy_days.append((o, "strides", params, "warmup"))
+        else:
+            easy_days.append((o, "easy", {"minutes": _minutes_for(each, ctx.easy, EASY_MINUTES)}, "minutes"))
+    if phase == "taper":
+        sessions.append((long_offset, "goal", {}))
+        longest = math.inf
+    else:  # the long run: what the easy days leave, and never shorter than one of them
+        used = sum(_measure(ctx, k, p, cadence)[0] for _, k, p, _ in easy_days)
+        minutes = _minutes_for(remaining - used, ctx.easy, LONG_MINUTES)
+        sessions.append((long_offset, "long", {"minutes": minutes}))
+        longest = _measure(ctx, "long", {"minutes": minutes}, cadence)[0]
+    for o, key, params, name in easy_days:  # and no easy day is longer than the long run (in km)
+        t = TEMPLATES[key]
+        bounds = t.warmup if key == "strides" else (t.main[1] if t.main else None)
+        least = bounds[0] if bounds else 0
+        while _measure(ctx, key, params, cadence)[0] > longest and params[name] - 5 >= least:
+            params[name] -= 5
+        sessions.append((o, key, params))
+    sessions.sort()
+    out = []
+    for offset, key, params in sessions:
+        km, secs = _measure(ctx, key, params, cadence)
+        out.append(
+            Session(
+                index=0,
+                week=index,
+                day=start + timedelta(days=offset),
+                template=key,
+                params=tuple(sorted(params.items())),
+                cadence=cadence,
+                distance_km=km,
+                planned_s=secs,
+            )
+        )
+    return Week(index, start, phase, light, cadence, tuple(out))
+
+
+def build_program(inputs: ProgramInputs) -> Program:
+    """The program for `inputs` (see the module's docstring); ProgramError for inputs no program fits."""
+    vdot_value, goal_vdot = _check(inputs)
+    paces = _paces(vdot_value)
+    ctx = _Ctx(
+        inputs=inputs,
+        vdot=vdot_value,
+        easy=paces["easy"],
+        trial=inputs.trial,
+        goal_pace="",
+        beginner=inputs.volume_km < BEGINNER_KM or inputs.days <= 3,
+    )
+    gm, gs = parse_trial(inputs.goal)
+    ctx.goal_pace = f"{format_clock(float(gs / gm) * METERS_PER_MILE, tenths=True)}/mi"
+    phases = _phases(inputs)
+    ctx.speed_weeks = phases.count("speed")
+    cadences = _cadences(inputs)
+    q1 = next(o for o, slot in LAYOUTS[inputs.days] if slot == "Q1")
+    week_starts = [inputs.start + timedelta(days=7 * w) for w in range(inputs.weeks)]
+    goal_day = week_starts[-1] + timedelta(days=next(o for o, s in LAYOUTS[inputs.days] if s == "L"))
+    trial_days = _trial_days(inputs, [s + timedelta(days=q1) for s in week_starts], goal_day)
+    notes: list[str] = []
+    weeks: list[Week] = []
+    full = inputs.volume_km  # the last full week's volume
+    since_light = 0
+    peak_cap = max(inputs.volume_km, min(inputs.volume_km * 1.6, 12.0 * inputs.days))
+    for w, phase in enumerate(phases):
+        has_trial = week_starts[w] + timedelta(days=q1) in trial_days
+        if phase == "taper":
+            light, target = True, TAPER * full
+        elif w > 0 and (since_light >= 3 or (has_trial and since_light >= 2)):
+            light, target = True, LIGHT * full
+        else:
+            light = False
+            target = full if w == 0 else min(full * GROWTH, max(full, peak_cap))
+        week = _week(ctx, w, week_starts[w], phase, light, cadences[w], target, trial_days)
+        if w == 0 and week.volume_km > GROWTH * inputs.volume_km:
+            notes.append(
+                f"week 1 is {week.volume_km:.0f} km: the least {inputs.days} runs a week of this program take,"
+                f" above your {inputs.volume_km:g} km; with fewer days it would be less"
+            )
+        weeks.append(week)
+        kinds = {s.kind for s in week.sessions}
+        ctx.hill_weeks += "hills" in kinds
+        ctx.speed_done += "speed" in kinds
+        ctx.tempo_done += "tempo" in kinds
+        if light:
+            since_light = 0
+        else:
+            since_light += 1
+            full = week.volume_km
+    index = 0
+    numbered: list[Week] = []
+    for week in weeks:
+        sessions = []
+        for s in week.sessions:
+            sessions.append(replace(s, index=index))
+            index += 1
+        numbered.append(replace(week, sessions=tuple(sessions)))
+    if goal_vdot > vdot_value * 1.10:
+        notes.append(
+            f"the goal {inputs.goal} (VDOT {goal_vdot:.1f}) is {100 * (goal_vdot / vdot_value - 1):.0f} % above"
+            f" your {inputs.trial} (VDOT {vdot_value:.1f}): more than {inputs.weeks} weeks usually give"
+        )
+    return Program(inputs, vdot_value, goal_vdot, tuple(numbered), tuple(notes))
+
+
+def template_of(key: str) -> Template:
+    return TEMPLATES[key]
