@@ -389,6 +389,9 @@ def plan(
 ) -> None:
     """Show the compiled timeline: steps, times, cadences, cues and warnings. No audio is played."""
     from cadencecoach import pipeline as session
+    from cadencecoach.cli.program import today_arg
+
+    workout = today_arg(workout, warn)
 
     if plot is not None:  # the one output check (cli/options.py) with the chart formats, before any work
         from cadencecoach.cli.options import check_output, workout_input
@@ -508,17 +511,10 @@ def render(
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays: tagged, with one
     chapter per step, the workout's chart as cover art, encoded on every core."""
     from cadencecoach import pipeline as session
-    from cadencecoach.cli.options import (
-        check_audio_output,
-        check_encoding,
-        check_space,
-        rendered_tags,
-        workout_input,
-        write_chapter_labels,
-        writing,
-    )
-    from cadencecoach.sinks.file import render_to_file
+    from cadencecoach.cli.options import check_audio_output, check_encoding, check_space, render_loaded, workout_input
+    from cadencecoach.cli.program import today_arg
 
+    workout = today_arg(workout, warn, _stderr)
     inputs = [*workout_input(workout), *(("--music", Path(m)) for m in music or ())]
     check_audio_output(output, bit_depth, inputs)
     bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, quality, labels, sample_rate)
@@ -530,21 +526,25 @@ def render(
     frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
     check_space(output, frames, sample_rate, 1, bit_depth, bitrate, music=bool(music), vbr=quality is not None)
     audio = _audio(sample_rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
-    options = _options(no_voice, no_click, accent, voice_mode)
-    timeline, _ = session.compile_with_speech(w, options, audio, warn, tell=_stderr)
-    renderer = session.make_renderer(timeline, audio)
-    if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
-        from cadencecoach.music.bed import attach_music
+    render_loaded(
+        w,
+        output,
+        _options(no_voice, no_click, accent, voice_mode),
+        audio,
+        warn=warn,
+        tell=_stderr,
+        bit_depth=bit_depth,
+        bitrate=bitrate,
+        quality=quality,
+        artist=artist,
+        album=album,
+        cover=not no_cover,
+        music=music,
+        labels=labels,
+    )
 
-        attach_music(renderer, timeline, music, warn)
-    tags = rendered_tags(w, timeline, output, artist=artist, album=album, cover=not no_cover)
-    with writing(output):
-        render_to_file(renderer, output, bit_depth=bit_depth, bitrate=bitrate, quality=quality, tags=tags, label=w.name)
-    if labels is not None:
-        write_chapter_labels(output, tags.chapters, labels)
 
-
-FEATURE_MODULES = ("live", "track", "history", "convert")
+FEATURE_MODULES = ("live", "track", "history", "convert", "program")
 """Modules that add commands to the app: each defines ``register(app)``."""
 
 

@@ -60,8 +60,10 @@ def register(app: typer.Typer) -> None:
         """Convert a workout to our YAML or to a Garmin FIT workout file; what cannot be carried over is a warning."""
         from cadencecoach import pipeline as session
         from cadencecoach.cli.options import check_output, workout_input, writing
+        from cadencecoach.cli.program import today_arg
         from cadencecoach.workout.units import format_clock
 
+        workout = today_arg(workout, warn)
         suffix = output.suffix.lower()
         check_output(output, workout_input(workout), check_format=_check_suffix)
         warnings: list[str] = []

@@ -149,8 +149,11 @@ def register(app: typer.Typer) -> None:
         def audio_for(rate: int) -> object:
             return _audio(rate, sound, volume, voice_engine, voice_name, speech_rate, voice_volume)
 
+        from cadencecoach.cli.program import today_arg
+        from cadencecoach.errors import inform
+
         play_workout(
-            workout,
+            today_arg(workout, warn, inform),
             paces=pace,
             trial=trial,
             options=options,

@@ -319,6 +319,52 @@ def rendered_tags(
     )
 
 
+def render_loaded(
+    workout: Any,
+    output: Path,
+    options: Any,
+    audio: Any,
+    *,
+    warn: Any,
+    tell: Any = None,
+    bit_depth: int = 16,
+    bitrate: int | None = None,
+    quality: int | None = None,
+    artist: str | None = None,
+    album: str | None = None,
+    cover: bool = True,
+    music: list[Path] | None = None,
+    labels: str | None = None,
+    workers: int | None = None,
+) -> None:
+    """What ``render`` does once the workout is loaded and the output checked: speech, compile, the renderer
+    (with ``--music`` under it), tags and chapters, the file written atomically, ``--labels`` beside it.
+    ``cadencecoach render`` and ``program export --audio`` (cli/batch_render.py) both call it."""
+    from cadencecoach import pipeline as session
+    from cadencecoach.sinks.file import render_to_file
+
+    timeline, _ = session.compile_with_speech(workout, options, audio, warn, tell=tell)
+    renderer = session.make_renderer(timeline, audio)
+    if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
+        from cadencecoach.music.bed import attach_music
+
+        attach_music(renderer, timeline, music, warn)
+    tags = rendered_tags(workout, timeline, output, artist=artist, album=album, cover=cover)
+    with writing(output):
+        render_to_file(
+            renderer,
+            output,
+            bit_depth=bit_depth,
+            bitrate=bitrate,
+            quality=quality,
+            tags=tags,
+            label=workout.name,
+            workers=workers,
+        )
+    if labels is not None:
+        write_chapter_labels(output, tags.chapters, labels)
+
+
 def audiofile_has_cover(output: Path) -> bool:
     """Whether the format of `output` carries cover art (WAV does not)."""
     return output.suffix.lower() != ".wav"
