@@ -15,17 +15,19 @@ The days
 
 The volume
     Week 1 is the runner's current volume (more only when the sessions of ``days`` runs cannot be shorter: then
-    a note says so). A building week adds at most 10 % to the last full week; every 3rd or 4th week is lighter
-    (80 % of the last full week; a week with a time trial is the lighter one when it can be); the taper week is
-    60 %; no week goes above 1.6 times the start or 12 km a running day. The volume is what the sessions add up
-    to (their distance at their paces, easy pace where a step names none, nothing for a walk or a rest), so it
-    is the plan's real figure, never a target missed. Quality sessions give way first (fewer reps, shorter
-    warm-ups) when a week is tight; the long run is at least a quarter longer than an easy day, and no easy day
-    is longer than it.
+    a note says so; under half of that least, ProgramError). A building week adds at most 10 % to the last full
+    week; every 3rd or 4th week is lighter (80 %, at most 90 % of the last full week; a week with a time trial is
+    the lighter one when it can be); the taper week is 60 % (at most 70 %); no week goes above 1.6 times the
+    start or 12 km a running day (or the least week 1 could be). The volume is what the sessions add up to
+    (their distance at their paces, easy pace where a step names none, nothing for a walk or a rest). When a week
+    is tight: the quality sessions give way first (fewer reps, shorter warm-ups), then quality day 2 becomes an
+    easy run, then everything is at its least; a week still above the rules then is planned at that least
+    (``Week.at_least``) and a note names it. The long run is 28-35 % of the week and at least a quarter longer
+    than an easy day.
 
 The time trials
     A mile time trial every 4-6 weeks (the first 4-6 weeks after the runner's latest trial; at once in week 1
-    when that trial is more than 6 weeks old), none in the last 3 weeks before the goal; it takes the first
+    when that trial is more than 6 weeks old), none in the last 2 weeks before the goal; it takes the first
     quality day of its week.
 
 The cadence
@@ -64,12 +66,22 @@ VOLUME_RANGE_KM = (5.0, 200.0)
 
 GROWTH = 1.10
 """A building week adds at most 10 % to the last full week."""
+LIGHTER_THAN = 0.90
+"""A lighter week is at most 90 % of the last full week, even when its sessions cannot be shorter."""
+RAISED_AT_MOST = 2.0
+"""A runner whose volume is under half of the least week of the program is refused (with the way out)."""
+CAP_OVER_START = 1.6
+CAP_KM_PER_DAY = 12.0
+"""No week above 1.6 x the start or 12 km a running day (or the least week 1 could be)."""
 LIGHT = 0.80
 """A lighter week is 80 % of the last full week."""
 TAPER = 0.60
-"""The taper week is 60 % of the last full week."""
+TAPER_AT_MOST = 0.70
+"""The taper week is 60 % of the last full week, at most 70 % when its sessions cannot be shorter."""
 LONG_SHARE = 0.28
-"""The long run is about 28 % of the week (Daniels: at most 25-30 % for runners under 40 miles a week)."""
+LONG_SHARE_MAX = 0.35
+"""The long run is 28 % to 35 % of the week (Daniels: at most 25-30 % for runners under 40 miles a week; with two
+quality days in four, a quarter longer than the easy day needs up to 35 %)."""
 TRIAL_GAP_DAYS = (28, 42)
 """A time trial every 4 to 6 weeks."""
 TRIAL_AIM_DAYS = 35
@@ -98,13 +110,13 @@ KEY_KINDS = HARD_KINDS | {"long"}
 SPEED_BEGINNER = ("400-200", "400-200", "800-400", "800-400", "10x400", "tabata", "6x800")
 SPEED = ("800-400", "10x400", "6x800", "tabata", "4x1200", "800-then-400s", "10x400")
 """The speed sessions of the speed phase, in order (the seeds: 400/200 for beginners, then 800/400, 10 x 400 m at
-mile pace, Tabata, 800 very hard then 400s), repeating from the mile-specific part when the phase is longer."""
+mile pace, Tabata, 800 very hard then 400s), starting again from the first when the phase is longer."""
 
 LONG_OVER_EASY = 1.25
 """The long run is at least a quarter longer than an easy day (the seeds: "one weekly run that's slightly longer
 than the others")."""
 EASY_MINUTES = (20, 75)
-LONG_MINUTES = (40, 120)
+LONG_MINUTES = (30, 120)
 
 
 class ProgramError(ValueError):
@@ -199,7 +211,7 @@ class Session:
             params=dict(self.params),
             cadence=self.cadence,
             trial=trial,
-            goal_pace=goal_pace if self.kind in ("trial", "goal") else None,
+            goal_pace=goal_pace if self.kind == "goal" else None,  # a check trial: the mile the trial predicts
             name=self.title,
             note=note,
         )
@@ -240,6 +252,7 @@ class Week:
     light: bool
     cadence: int
     sessions: tuple[Session, ...] = ()
+    at_least: bool = False  # every session at its least and still above the volume rules (a note says so)
 
     @property
     def volume_km(self) -> float:
@@ -342,7 +355,7 @@ def _check(inputs: ProgramInputs) -> tuple[float, float]:
 
 def _phases(inputs: ProgramInputs) -> list[str]:
     share = 2 if inputs.volume_km < BEGINNER_KM else 3
-    base = max(2, round(inputs.weeks / share))
+    base = max(2, int(inputs.weeks / share + 0.5))  # halves round up
     base = min(base, inputs.weeks - 2)
     return ["base"] * base + ["speed"] * (inputs.weeks - base - 1) + ["taper"]
 
@@ -404,7 +417,7 @@ def _measured(
 ) -> tuple[float, float]:
     t = TEMPLATES[key]
     text = session_yaml(
-        t, params=dict(params), cadence=cadence, trial=trial, goal_pace=goal_pace if t.goal_pace else None
+        t, params=dict(params), cadence=cadence, trial=trial, goal_pace=goal_pace if t.kind == "goal" else None
     )
     return estimate(text, easy)
 
@@ -413,12 +426,14 @@ def _quality(ctx: _Ctx, phase: str, slot: str, week: int, trial_day: bool) -> tu
     """The quality session of a slot: (template key, params) before fitting to the volume."""
     if slot == "Q1":
         if trial_day:
-            return "trial", {}
+            return "trial", {"warmup": 15, "cooldown": 10}
         if phase == "taper":
             return "10x400", {"reps": 5, "warmup": 15, "cooldown": 10}
-        if phase == "base":
+        if phase == "base" and ctx.hill_weeks < HILL_WEEKS:
             reps = min(10, 6 + ctx.hill_weeks // 2)
             return "hills", {"reps": reps, "warmup": 15, "cooldown": 10}
+        if phase == "base":  # six weeks of hills done: a tempo run
+            return "tempo", {"minutes": min(30, 15 + 5 * ctx.tempo_done), "warmup": 15, "cooldown": 10}
         seq = SPEED_BEGINNER if ctx.beginner else SPEED
         key = seq[ctx.speed_done % len(seq)]
         t = TEMPLATES[key]
@@ -440,10 +455,7 @@ def _quality(ctx: _Ctx, phase: str, slot: str, week: int, trial_day: bool) -> tu
         return "cadence", {}
     if ctx.hill_weeks < HILL_WEEKS:
         return "hills", {"reps": min(10, 6 + ctx.hill_weeks // 2), "warmup": 15, "cooldown": 10}
-    minutes = min(30, 15 + 5 * ctx.tempo_done)
-    if trial_day:
-        minutes = 15
-    return "tempo", {"minutes": minutes, "warmup": 15, "cooldown": 10}
+    return "tempo", {"minutes": min(30, 15 + 5 * ctx.tempo_done), "warmup": 15, "cooldown": 10}
 
 
 def _shrink(key: str, params: dict[str, int]) -> dict[str, int] | None:
@@ -472,28 +484,21 @@ def _minutes_for(km: float, easy: float, bounds: tuple[int, int], overhead_min: 
 
 
 def _split(remaining: float, target: float, n_easy: int, ctx: _Ctx) -> tuple[float, float]:
-    """(long run km, each easy day's km) for the `remaining` km of a week: the long run about
-    :data:`LONG_SHARE` of the week and never shorter than an easy day; each within its minutes."""
+    """(long run km, each easy day's km) for the `remaining` km of a week: the long run a quarter longer than
+    each easy day (:data:`LONG_OVER_EASY`), from :data:`LONG_SHARE` to :data:`LONG_SHARE_MAX` of the week; each
+    within its minutes."""
 
     def km(minutes: float) -> float:
         return (minutes + 10) * 60 / ctx.easy
 
     lo_long, hi_long = km(LONG_MINUTES[0]), km(LONG_MINUTES[1])
     lo_easy, hi_easy = km(EASY_MINUTES[0]), km(EASY_MINUTES[1])
-    if n_easy == 0:
-        return min(hi_long, max(lo_long, remaining)), 0.0
-    long_km = min(hi_long, max(lo_long, LONG_SHARE * target, remaining * LONG_OVER_EASY / (n_easy + LONG_OVER_EASY)))
-    each = (remaining - long_km) / n_easy
-    if each < lo_easy:
-        long_km = min(hi_long, max(lo_long, remaining - lo_easy * n_easy))
-        each = max(lo_easy, (remaining - long_km) / n_easy)
-    if each > hi_easy:
-        each = hi_easy
-        long_km = min(hi_long, max(lo_long, remaining - hi_easy * n_easy))
-    if each > long_km:  # the long run is the longest
-        long_km = each = min(hi_long, remaining / (n_easy + 1))
-    each = min(each, long_km / LONG_OVER_EASY) if long_km > lo_long else each
-    return long_km, each
+    if n_easy == 0:  # three days: the long run takes what is left, up to 45 % of the week
+        return min(hi_long, max(lo_long, min(remaining, 0.45 * target))), 0.0
+    shared = remaining * LONG_OVER_EASY / (n_easy + LONG_OVER_EASY)  # a quarter longer than each easy day
+    long_km = min(hi_long, max(lo_long, LONG_SHARE * target, min(shared, LONG_SHARE_MAX * target)))
+    each = min(hi_easy, long_km / LONG_OVER_EASY, (remaining - long_km) / n_easy)
+    return long_km, max(lo_easy, each)
 
 
 def _week(
@@ -505,14 +510,20 @@ def _week(
     cadence: int,
     target: float,
     trial_days: set[date],
+    relief: int = 0,
 ) -> Week:
+    """One week at about `target` km. `relief` 1: the second quality day is an easy run; 2: and the quality
+    sessions and the long run at their least (a week whose least is still above what the rules allow)."""
     layout = LAYOUTS[ctx.inputs.days]
     chosen: dict[int, tuple[str, dict[str, int]]] = {}
+    easy_offsets = [o for o, slot in layout if slot == "E"]
     for offset, slot in layout:
         day = start + timedelta(days=offset)
-        if slot in ("Q1", "Q2"):
+        if slot == "Q2" and relief >= 1:
+            easy_offsets.append(offset)
+        elif slot in ("Q1", "Q2"):
             chosen[offset] = _quality(ctx, phase, slot, index, day in trial_days)
-    easy_offsets = [o for o, slot in layout if slot == "E"]
+    easy_offsets.sort()
     long_offset = next(o for o, slot in layout if slot == "L")
     # sprints after an easy run: the first easy day of every week but the first and the taper
     strides_offset = easy_offsets[0] if easy_offsets and index > 0 and phase != "taper" else None
@@ -520,46 +531,44 @@ def _week(
     def quality_km() -> float:
         return sum(_measure(ctx, k, p, cadence)[0] for k, p in chosen.values())
 
-    # the quality sessions give way (fewer reps, shorter warm-ups) when they leave too little for the rest
-    least_rest = (LONG_MINUTES[0] + 10 + (EASY_MINUTES[0] + 10) * len(easy_offsets)) * 60 / ctx.easy
-    if phase == "taper":
-        least_rest = _measure(ctx, "goal", {}, cadence)[0] + (EASY_MINUTES[0] + 10) * 60 / ctx.easy * len(easy_offsets)
-    while quality_km() + least_rest > target:
+    def lighter() -> bool:
         for offset in sorted(chosen, key=lambda o: -_measure(ctx, *chosen[o], cadence)[0]):
             smaller = _shrink(*chosen[offset])
             if smaller is not None:
                 chosen[offset] = (chosen[offset][0], smaller)
-                break
-        else:
-            break
+                return True
+        return False
+
+    # the quality sessions give way (fewer reps, shorter warm-ups) when they leave too little for the rest
+    easy_least = (EASY_MINUTES[0] + 10) * 60 / ctx.easy
+    least_rest = (LONG_MINUTES[0] + 10) * 60 / ctx.easy + easy_least * len(easy_offsets)
+    if phase == "taper":
+        least_rest = _measure(ctx, "goal", {}, cadence)[0] + easy_least * len(easy_offsets)
+    while (relief >= 2 or quality_km() + least_rest > target) and lighter():
+        pass
     remaining = max(0.0, target - quality_km())
     sessions: list[tuple[int, str, dict[str, int]]] = [(o, k, p) for o, (k, p) in chosen.items()]
     if phase == "taper":
+        long_km = math.inf
         each = (remaining - _measure(ctx, "goal", {}, cadence)[0]) / max(1, len(easy_offsets))
+        sessions.append((long_offset, "goal", {}))
     else:
-        _, each = _split(remaining, target, len(easy_offsets), ctx)
-    easy_days: list[tuple[int, str, dict[str, int], str]] = []
+        long_km, each = _split(remaining, target, len(easy_offsets), ctx)
+        minutes = LONG_MINUTES[0] if relief >= 2 else _minutes_for(long_km, ctx.easy, LONG_MINUTES)
+        sessions.append((long_offset, "long", {"minutes": minutes}))
+        long_km = _measure(ctx, "long", {"minutes": minutes}, cadence)[0]
     for o in easy_offsets:
         if o == strides_offset:
-            params = {"reps": 6, "warmup": 10, "cooldown": 5}
-            sprints_km = _measure(ctx, "strides", params, cadence)[0] - 10 * 60 / ctx.easy
+            key, name, params = "strides", "warmup", {"reps": 6, "warmup": 10, "cooldown": 5}
+            sprints_km = _measure(ctx, key, params, cadence)[0] - 10 * 60 / ctx.easy
             params["warmup"] = _minutes_for(each - sprints_km, ctx.easy, (10, 60), overhead_min=0)
-            easy_days.append((o, "strides", params, "warmup"))
         else:
-            easy_days.append((o, "easy", {"minutes": _minutes_for(each, ctx.easy, EASY_MINUTES)}, "minutes"))
-    if phase == "taper":
-        sessions.append((long_offset, "goal", {}))
-        longest = math.inf
-    else:  # the long run: what the easy days leave, and never shorter than one of them
-        used = sum(_measure(ctx, k, p, cadence)[0] for _, k, p, _ in easy_days)
-        minutes = _minutes_for(remaining - used, ctx.easy, LONG_MINUTES)
-        sessions.append((long_offset, "long", {"minutes": minutes}))
-        longest = _measure(ctx, "long", {"minutes": minutes}, cadence)[0]
-    for o, key, params, name in easy_days:  # and no easy day is longer than the long run (in km)
+            key, name, params = "easy", "minutes", {"minutes": _minutes_for(each, ctx.easy, EASY_MINUTES)}
         t = TEMPLATES[key]
         bounds = t.warmup if key == "strides" else (t.main[1] if t.main else None)
         least = bounds[0] if bounds else 0
-        while _measure(ctx, key, params, cadence)[0] > longest and params[name] - 5 >= least:
+        # the long run is at least a quarter longer than an easy day (in km)
+        while _measure(ctx, key, params, cadence)[0] * LONG_OVER_EASY > long_km and params[name] - 5 >= least:
             params[name] -= 5
         sessions.append((o, key, params))
     sessions.sort()
@@ -603,25 +612,42 @@ def build_program(inputs: ProgramInputs) -> Program:
     goal_day = week_starts[-1] + timedelta(days=next(o for o, s in LAYOUTS[inputs.days] if s == "L"))
     trial_days = _trial_days(inputs, [s + timedelta(days=q1) for s in week_starts], goal_day)
     notes: list[str] = []
+    least: list[int] = []  # the weeks at their least and above the rules
     weeks: list[Week] = []
     full = inputs.volume_km  # the last full week's volume
     since_light = 0
-    peak_cap = max(inputs.volume_km, min(inputs.volume_km * 1.6, 12.0 * inputs.days))
+    cap = max(inputs.volume_km, min(inputs.volume_km * CAP_OVER_START, CAP_KM_PER_DAY * inputs.days))
     for w, phase in enumerate(phases):
         has_trial = week_starts[w] + timedelta(days=q1) in trial_days
         if phase == "taper":
-            light, target = True, TAPER * full
+            light, target, allowed = True, TAPER * full, TAPER_AT_MOST * full
         elif w > 0 and (since_light >= 3 or (has_trial and since_light >= 2)):
-            light, target = True, LIGHT * full
+            light, target, allowed = True, LIGHT * full, LIGHTER_THAN * full
+        elif w == 0:
+            light, target, allowed = False, full, GROWTH * full
         else:
-            light = False
-            target = full if w == 0 else min(full * GROWTH, max(full, peak_cap))
-        week = _week(ctx, w, week_starts[w], phase, light, cadences[w], target, trial_days)
-        if w == 0 and week.volume_km > GROWTH * inputs.volume_km:
+            light, target = False, min(full * GROWTH, cap)
+            allowed = target
+        for relief in range(3):  # the week as planned, else with the second quality day easy, else at its least
+            week = _week(ctx, w, week_starts[w], phase, light, cadences[w], target, trial_days, relief)
+            if week.volume_km <= allowed + 1e-9:
+                break
+        if w == 0 and week.volume_km > allowed:
+            if week.volume_km > RAISED_AT_MOST * inputs.volume_km:
+                raise ProgramError(
+                    "--volume",
+                    f"{inputs.volume_km:g} km a week is less than half of the least {inputs.days} runs a week of"
+                    f" this program take ({week.volume_km:.0f} km): run fewer days (--days), or build up with easy"
+                    f" runs to about {week.volume_km / RAISED_AT_MOST:.0f} km a week first",
+                )
             notes.append(
                 f"week 1 is {week.volume_km:.0f} km: the least {inputs.days} runs a week of this program take,"
                 f" above your {inputs.volume_km:g} km; with fewer days it would be less"
             )
+            cap = max(cap, week.volume_km)
+        elif week.volume_km > allowed + 1e-9:
+            week = replace(week, at_least=True)
+            least.append(w + 1)
         weeks.append(week)
         kinds = {s.kind for s in week.sessions}
         ctx.hill_weeks += "hills" in kinds
@@ -632,6 +658,16 @@ def build_program(inputs: ProgramInputs) -> Program:
         else:
             since_light += 1
             full = week.volume_km
+    if least:
+        notes.append(
+            f"week{'s' if len(least) > 1 else ''} {', '.join(map(str, least))}: every session at its least, and"
+            " still more than the 10 % rule or a lighter week allows (a bigger session in a small week)"
+        )
+    if cadences[-1] < inputs.cadence:
+        notes.append(
+            f"the click reaches {cadences[-1]} of your target {inputs.cadence} steps per minute: a few steps every"
+            f" two weeks is as fast as a cadence should rise (a longer program, or --cadence-from higher)"
+        )
     index = 0
     numbered: list[Week] = []
     for week in weeks:

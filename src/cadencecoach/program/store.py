@@ -38,6 +38,7 @@ def _plan_json(program: Program) -> str:
                     "phase": w.phase,
                     "light": w.light,
                     "cadence": w.cadence,
+                    "at_least": w.at_least,
                     "sessions": [s.to_json() for s in w.sessions],
                 }
                 for w in program.weeks
@@ -60,6 +61,7 @@ def _program(inputs_text: str, plan_text: str) -> Program:
             light=bool(w["light"]),
             cadence=int(w["cadence"]),
             sessions=tuple(Session.from_json(s) for s in w["sessions"]),
+            at_least=bool(w.get("at_least", False)),
         )
         for w in plan["weeks"]
     )

@@ -20,6 +20,7 @@ accepts, ``run``, ``render``, ``plan`` and ``convert`` accept.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -45,6 +46,7 @@ class Template:
     main: tuple[int, tuple[int, int]] | None = None  # (index of the top-level step, minutes range)
     paces: dict[str, str | None] = field(default_factory=dict)  # name -> derived alias, or None to drop it
     goal_pace: bool = False  # the workout has a `goal` pace: the trial's target
+    notes: str = ""  # the session's notes ({reps}, {minutes}, {cadence}), when the shipped ones name its numbers
 
 
 def _t(workout: str, kind: str, title: str, **kw: Any) -> Template:
@@ -52,16 +54,68 @@ def _t(workout: str, kind: str, title: str, **kw: Any) -> Template:
 
 
 JOG = {"jog": "easy-slow"}
+EASY_NOTES = "{minutes} minutes at an easy, conversational pace: the aerobic base your speed is built on."
+LONG_NOTES = "The week's longer run, {minutes} minutes easy: the endurance to hold a fast pace for a whole mile."
+SPRINTS_NOTES = (
+    "An easy run, then {reps} sprints of 25 seconds at 90 % with full recovery: speed and a quick stride turnover "
+    "without tiring you out."
+)
+CADENCE_NOTES = "Your step rate worked up to {cadence} steps per minute in small stages, at the same easy effort."
+HILLS_NOTES = (
+    "{reps} hard 30-second climbs on a hill of 100 to 200 m: leg strength and endurance that pay off as speed on "
+    "the flat (expect a higher top speed after about six weeks of hills)."
+)
 
 _ALL = (
-    ("easy", _t("easy-run", "easy", "Easy run, {minutes} min", warmup=(5, 5), cooldown=(5, 5), main=(1, (10, 80)))),
-    ("long", _t("easy-run", "long", "Long run, {minutes} min", warmup=(5, 5), cooldown=(5, 5), main=(1, (30, 120)))),
+    (
+        "easy",
+        _t(
+            "easy-run",
+            "easy",
+            "Easy run, {minutes} min",
+            warmup=(5, 5),
+            cooldown=(5, 5),
+            main=(1, (10, 80)),
+            notes=EASY_NOTES,
+        ),
+    ),
+    (
+        "long",
+        _t(
+            "easy-run",
+            "long",
+            "Long run, {minutes} min",
+            warmup=(5, 5),
+            cooldown=(5, 5),
+            main=(1, (30, 120)),
+            notes=LONG_NOTES,
+        ),
+    ),
     (
         "strides",
-        _t("flat-sprints", "strides", "Easy run with {reps} sprints", reps=(4, 8), warmup=(10, 60), cooldown=(5, 10)),
+        _t(
+            "flat-sprints",
+            "strides",
+            "Easy run with {reps} sprints",
+            reps=(4, 8),
+            warmup=(10, 60),
+            cooldown=(5, 10),
+            notes=SPRINTS_NOTES,
+        ),
     ),
-    ("cadence", _t("cadence-builder", "cadence", "Cadence builder")),
-    ("hills", _t("hill-repeats", "hills", "{reps} hill repeats", reps=(6, 10), warmup=(10, 15), cooldown=(10, 10))),
+    ("cadence", _t("cadence-builder", "cadence", "Cadence builder", notes=CADENCE_NOTES)),
+    (
+        "hills",
+        _t(
+            "hill-repeats",
+            "hills",
+            "{reps} hill repeats",
+            reps=(6, 10),
+            warmup=(10, 15),
+            cooldown=(10, 10),
+            notes=HILLS_NOTES,
+        ),
+    ),
     (
         "400-200",
         _t(
@@ -96,21 +150,86 @@ _ALL = (
             warmup=(10, 15),
             cooldown=(10, 10),
             paces={"mile": None, **JOG},
+            notes="{reps} laps at your mile pace teach your body the rhythm of the race and the toughness to keep "
+            "running fast while it hurts. Stay relaxed, drive the arms.",
         ),
     ),
     (
         "6x800",
-        _t("6x800", "speed", "{reps} x 800 m at mile pace", reps=(3, 6), warmup=(10, 15), cooldown=(10, 15), paces=JOG),
+        _t(
+            "6x800",
+            "speed",
+            "{reps} x 800 m at mile pace",
+            reps=(3, 6),
+            warmup=(10, 15),
+            cooldown=(10, 15),
+            paces=JOG,
+            notes="{reps} 800s at your mile pace with 400 m jogs: mile-specific, and the will to hold race pace.",
+        ),
     ),
     (
         "4x1200",
-        _t("4x1200", "speed", "{reps} x 1200 m at 3K pace", reps=(3, 4), warmup=(10, 15), cooldown=(10, 10), paces=JOG),
+        _t(
+            "4x1200",
+            "speed",
+            "{reps} x 1200 m at 3K pace",
+            reps=(3, 4),
+            warmup=(10, 15),
+            cooldown=(10, 10),
+            paces=JOG,
+            notes="{reps} 1200s at 3K pace with 800 m jogs: the stamina to hold a fast pace for the whole mile.",
+        ),
     ),
-    ("tabata", _t("tabata", "speed", "Tabata, {reps} rounds", reps=(6, 8), warmup=(10, 15), cooldown=(10, 10))),
+    (
+        "tabata",
+        _t(
+            "tabata",
+            "speed",
+            "Tabata, {reps} rounds",
+            reps=(6, 8),
+            warmup=(10, 15),
+            cooldown=(10, 10),
+            notes="{reps} rounds of 20 seconds flat out and 10 seconds of rest: speed and VO2 max.",
+        ),
+    ),
     ("800-then-400s", _t("800-then-400s", "speed", "800 m very hard, then 4 x 400 m", paces=JOG)),
-    ("tempo", _t("tempo", "tempo", "Tempo run, {minutes} min", warmup=(10, 15), cooldown=(10, 10), main=(1, (15, 30)))),
-    ("trial", _t("mile-trial", "trial", "Mile time trial", goal_pace=True)),
-    ("goal", _t("mile-trial", "goal", "Goal mile", goal_pace=True)),
+    (
+        "tempo",
+        _t(
+            "tempo",
+            "tempo",
+            "Tempo run, {minutes} min",
+            warmup=(10, 15),
+            cooldown=(10, 10),
+            main=(1, (15, 30)),
+            notes="{minutes} minutes at a comfortably hard pace, one you could hold for about an hour: a higher "
+            "lactate threshold, and the focus to keep going.",
+        ),
+    ),
+    (
+        "trial",
+        _t(
+            "mile-trial",
+            "trial",
+            "Mile time trial",
+            warmup=(10, 15),
+            cooldown=(5, 10),
+            goal_pace=True,
+            notes="An all-out mile: the step lasts as long as the mile your latest trial predicts. Record your time "
+            "with 'cadencecoach trial add 1mi M:SS': the paces of the sessions after it come from it.",
+        ),
+    ),
+    (
+        "goal",
+        _t(
+            "mile-trial",
+            "goal",
+            "Goal mile",
+            goal_pace=True,
+            notes="Your goal mile: the step lasts as long as your goal pace. Even pace, and all the way through the "
+            "line; record it with 'cadencecoach trial add 1mi M:SS'.",
+        ),
+    ),
 )
 
 TEMPLATES: dict[str, Template] = dict(_ALL)
@@ -156,10 +275,16 @@ def shift_cadence(value: object, delta: int) -> object:
     return value
 
 
+_CADENCE_IN_TEXT = re.compile(r"\b(1[4-9]\d|20\d)\b")
+"""A cadence named in a step's label ("Build to 175"): moved with the step's cadence."""
+
+
 def _shift_all(steps: Any, delta: int) -> None:
     for step in steps:
         if "cadence" in step:
             step["cadence"] = shift_cadence(step["cadence"], delta)
+            if isinstance(step.get("label"), str):
+                step["label"] = _CADENCE_IN_TEXT.sub(lambda m: str(int(m.group()) + delta), step["label"])
         if "steps" in step:
             _shift_all(step["steps"], delta)
 
@@ -231,8 +356,12 @@ def session_yaml(
     doc["trial"] = trial
     if name:
         doc["name"] = name
-    if note:
-        doc["notes"] = f"{note}\n\n{doc.get('notes', '')}".strip()
+    own = (
+        template.notes.format(reps=params.get("reps", ""), minutes=params.get("minutes", ""), cadence=cadence)
+        if template.notes
+        else str(doc.get("notes", ""))
+    )
+    doc["notes"] = f"{note}\n\n{own}".strip() if note else own
     _drop_comments(doc)
     out = io.StringIO()
     yaml.dump(doc, out)
