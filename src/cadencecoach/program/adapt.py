@@ -5,16 +5,21 @@ answer every time, so nothing but the plan is stored, and no status can go stale
 each tested in tests/test_program_adapt.py):
 
 1. **Done or shortened.** A planned session is *done* when a recorded run of it (the file ``today`` wrote for
-   it, or a run on its day with its name) completed or ran at least 90 % of it; *shortened* when it ran less.
-   A shortened session is not repeated: the part run counts.
+   it, on any day; or a run with its name on its day, or, for a quality session, on a later day of the week it
+   could move to) completed or ran at least 90 % of it; *shortened* when it ran less. A shortened session is
+   not repeated: the part run counts. A quality session run on another day than planned is shown on that day,
+   and the easy session it took the place of *gave way*.
 2. **Missed, and moved.** A session with no run on a day before today is *missed*. A missed quality session
    (hills, speed, tempo, a time trial) *moves* to the first later day of its week (a trial: of the next 7 days)
-   from today on that is a rest day or an easy run (which it replaces), and is not next to another quality
-   day or the long run. When no day fits, it stays missed: a week is never crammed. Easy and long runs are not
-   made up (the volume rule: a missed run is not added to the next one). The goal race never moves.
-3. **A short week.** When a past week's runs add up to less than 70 % of its plan, the next week's easy and
-   long runs still to come are shortened so that that week is at most 110 % of what was run (the same
-   10 % rule as the plan, counted from what was really run).
+   from today on that is a rest day or an easy day (an easy run, strides or cadence work, which gives way), and
+   is not next to another quality day or the long run. When no day fits, it stays missed: a week is never
+   crammed. Easy and long runs are not made up (the volume rule: a missed run is not added to the next one).
+   The goal race never moves.
+3. **A short week.** When a past week's runs (the program's, and any other run that week, at easy pace) add up
+   to less than 70 % of its plan, the next week's easy and long runs still to come are cut, 5 minutes at a
+   time from the longest, until that week is at most 110 % of what was run, or they are at the planner's least
+   (easy runs 20 minutes, long runs 30, the easy running before sprints 10). A week that ended before the
+   program was made counts only when the history holds a run in it.
 4. **Paces from the latest trial.** Every session's paces come from the latest trial on or before its day: the
    program's, or one recorded since (``trial add``, or a reviewed trial). A new trial re-derives the paces of
    every session after it, and of nothing before it.
@@ -26,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from cadencecoach.program.planner import KEY_KINDS, TEMPLATES, Program, Session, _measured
+from cadencecoach.program.planner import EASY_MINUTES, KEY_KINDS, LONG_MINUTES, Program, Session, _measured
 
 __all__ = ["DONE_SHARE", "SHORT_WEEK_SHARE", "Entry", "Run", "TrialResult", "adapt", "session_for"]
 
@@ -72,10 +77,6 @@ class Entry:
     def distance_km(self) -> float:
         return self.session.distance_km
 
-    @property
-    def runs_today(self) -> bool:
-        return self.status in ("today", "moved") and self.run is None
-
 
 def _trial_on(program: Program, trials: Sequence[TrialResult], day: date) -> str:
     best = (program.inputs.trial_date, program.inputs.trial)
@@ -85,22 +86,36 @@ def _trial_on(program: Program, trials: Sequence[TrialResult], day: date) -> str
     return best[1]
 
 
+def _window_end(program: Program, s: Session) -> date:
+    """The last day a missed session may be moved to (or run late on): the end of its week; a trial: 7 days."""
+    week_end = program.inputs.start + timedelta(days=7 * (s.week + 1) - 1)
+    return min(s.day + timedelta(days=7) if s.kind == "trial" else week_end, program.end)
+
+
 def _match(program: Program, runs: Sequence[Run], path_of: Callable[[Session], str]) -> dict[int, Run]:
+    """Each session's run: the run of its file (any day), else a run with its name on its day, else (a moved
+    quality session run late) a run with its name on a later day of its window. A run counts once."""
     used: set[int] = set()
     out: dict[int, Run] = {}
 
     def better(r: Run) -> tuple[bool, float]:
         return (r.status == "completed", r.run_s)
 
-    for s in program.sessions:
-        path = path_of(s)
-        candidates = [i for i, r in enumerate(runs) if i not in used and r.source == path]
-        if not candidates:
-            candidates = [i for i, r in enumerate(runs) if i not in used and r.day == s.day and r.name == s.title]
+    def take(s: Session, candidates: list[int]) -> None:
         if candidates:
             best = max(candidates, key=lambda i: better(runs[i]))
             used.add(best)
             out[s.index] = runs[best]
+
+    for s in program.sessions:
+        take(s, [i for i, r in enumerate(runs) if i not in used and r.source == path_of(s)])
+    for s in program.sessions:
+        if s.index not in out:
+            take(s, [i for i, r in enumerate(runs) if i not in used and r.day == s.day and r.name == s.title])
+    for s in program.sessions:
+        if s.index not in out and s.kind in MOVABLE:
+            last = _window_end(program, s)
+            take(s, [i for i, r in enumerate(runs) if i not in used and s.day < r.day <= last and r.name == s.title])
     return out
 
 
@@ -117,14 +132,17 @@ def _easy_pace(trial: str) -> float:
     return vdot_mod.derived_paces(vdot_mod.vdot(float(meters), float(secs)))["easy"]
 
 
-def _shorter(session: Session, factor: float) -> Session:
-    """The session's easy running cut to `factor` (whole 5 minutes, within the template's bounds)."""
-    t = TEMPLATES[session.template]
+def _shorter(session: Session) -> Session | None:
+    """The session with 5 minutes less easy running, or None at the planner's least (easy runs
+    :data:`~cadencecoach.program.planner.EASY_MINUTES`, long runs :data:`~cadencecoach.program.planner.LONG_MINUTES`,
+    the easy running before sprints 10 minutes)."""
     p = dict(session.params)
-    key, bounds = ("minutes", t.main[1]) if t.main else ("warmup", t.warmup)
-    if bounds is None or key not in p:
-        return session
-    p[key] = max(bounds[0], min(p[key], int(p[key] * factor // 5 * 5)))
+    key, least = {"easy": ("minutes", EASY_MINUTES[0]), "long": ("minutes", LONG_MINUTES[0])}.get(
+        session.template, ("warmup", 10)
+    )
+    if key not in p or p[key] - 5 < least:
+        return None
+    p[key] -= 5
     return replace(session, params=tuple(sorted(p.items())))
 
 
@@ -134,6 +152,7 @@ def adapt(
     trials: Sequence[TrialResult],
     today: date,
     path_of: Callable[[Session], str],
+    created: date | None = None,
 ) -> list[Entry]:
     """Every session of `program` as it stands on `today` (see the module's docstring), in day order."""
     matched = _match(program, runs, path_of)
@@ -144,71 +163,96 @@ def adapt(
         if trial != program.inputs.trial:
             s = _remeasure(s, trial, goal_pace, _easy_pace(trial))
         run = matched.get(s.index)
+        day, note = s.day, ""
         if run is not None:
             share = run.run_s / s.planned_s if s.planned_s else 1.0
             status = "done" if run.status == "completed" or share >= DONE_SHARE else "shortened"
+            if run.day != s.day:
+                day, note = run.day, f"run on {run.day.strftime('%a %d %b')}, planned {s.day.strftime('%a %d %b')}"
         elif s.day < today:
             status = "missed"
         elif s.day == today:
             status = "today"
         else:
             status = "planned"
-        entries[s.index] = Entry(s, s.day, status, trial, run)
+        entries[s.index] = Entry(s, day, status, trial, run, note)
 
-    # rule 2: a missed quality session moves to a free or easy day of its week
+    def give_way(day: date, to: Session) -> None:
+        for x in list(entries.values()):
+            if x.day == day and x.session.index != to.index and x.session.kind in GIVES_WAY and x.run is None:
+                entries[x.session.index] = replace(x, status="replaced", note=f"gave way to {to.title}")
+
+    # a quality session run on another day than planned: the easy session of that day gave way to it
+    for e in list(entries.values()):
+        if e.run is not None and e.day != e.session.day:
+            give_way(e.day, e.session)
+
+    # rule 2: a missed quality session moves to a free or easy day of its window
     for s in program.sessions:
         e = entries[s.index]
         if e.status != "missed" or s.kind not in MOVABLE:
             continue
-        week_end = program.inputs.start + timedelta(days=7 * (s.week + 1) - 1)
-        last = s.day + timedelta(days=7) if s.kind == "trial" else week_end
-        last = min(last, program.end)
+        last = _window_end(program, s)
         day = max(today, s.day + timedelta(days=1))
         while day <= last:
             here = [x for x in entries.values() if x.day == day and x.status not in ("replaced", "missed")]
             if all(x.session.kind in GIVES_WAY and x.run is None for x in here) and not _next_to_key(
                 entries, day, exclude={s.index, *(x.session.index for x in here)}
             ):
-                for x in here:
-                    entries[x.session.index] = replace(x, status="replaced", note=f"gave way to {s.title}")
                 entries[s.index] = replace(e, day=day, status="moved", note=f"moved from {s.day.strftime('%a %d %b')}")
+                give_way(day, s)
                 break
             day += timedelta(days=1)
 
     # rule 3: after a short week, the next one is at most 110 % of what was run
+    matched_runs = {id(r) for r in matched.values()}
     for w in program.weeks[:-1]:
         week_end = w.start + timedelta(days=6)
         if week_end >= today:
-            break
+            continue  # not over yet
+        if created is not None and week_end < created and not any(w.start <= r.day <= week_end for r in runs):
+            continue  # over before the program was made, and no run recorded in it: nothing to go by
         planned = sum(s.distance_km for s in w.sessions)
         ran = 0.0
         for s in w.sessions:
             e = entries[s.index]
             if e.run is not None and e.session.planned_s:
                 ran += e.session.distance_km * min(1.0, e.run.run_s / e.session.planned_s)
+        easy = _easy_pace(_trial_on(program, trials, w.start))
+        for r in runs:  # other runs that week count too, at easy pace
+            if id(r) not in matched_runs and w.start <= r.day <= week_end:
+                ran += r.run_s / easy
         if planned <= 0 or ran >= SHORT_WEEK_SHARE * planned:
             continue
         nxt = program.weeks[w.index + 1]
-        next_entries = [entries[s.index] for s in nxt.sessions]
-        total = sum(x.distance_km for x in next_entries if x.status != "replaced")
         allowed = 1.10 * ran
-        if total <= allowed:
-            continue
-        fixed = sum(
-            x.distance_km
-            for x in next_entries
-            if x.status != "replaced" and not (x.session.kind in ("easy", "long", "strides") and x.day >= today)
-        )
-        flexible = total - fixed
-        factor = max(0.0, (allowed - fixed) / flexible) if flexible > 0 else 1.0
-        for x in next_entries:
-            if x.session.kind in ("easy", "long", "strides") and x.day >= today and x.status != "replaced":
-                cut = _remeasure(_shorter(x.session, factor), x.trial, goal_pace, _easy_pace(x.trial))
-                if cut.params != x.session.params:
-                    entries[x.session.index] = replace(
+        flexible = [
+            s.index
+            for s in nxt.sessions
+            if s.kind in ("easy", "long", "strides")
+            and entries[s.index].day >= today
+            and entries[s.index].status not in ("replaced", "done", "shortened")
+        ]
+
+        while (
+            _volume(entries, nxt.sessions) > allowed
+        ):  # 5 minutes off the longest flexible run, down to the planner's least
+            for i in sorted(flexible, key=lambda i: -entries[i].distance_km):
+                x = entries[i]
+                cut = _shorter(x.session)
+                if cut is not None:
+                    cut = _remeasure(cut, x.trial, goal_pace, _easy_pace(x.trial))
+                    entries[i] = replace(
                         x, session=cut, note=f"shortened: week {w.index + 1} ran {ran:.0f} of {planned:.0f} km"
                     )
+                    break
+            else:
+                break
     return sorted(entries.values(), key=lambda e: (e.day, e.session.index))
+
+
+def _volume(entries: dict[int, Entry], sessions: Sequence[Session]) -> float:
+    return sum(entries[s.index].distance_km for s in sessions if entries[s.index].status != "replaced")
 
 
 def _next_to_key(entries: dict[int, Entry], day: date, exclude: set[int]) -> bool:
