@@ -106,8 +106,18 @@ def standing(program_id: int | None, warn: Any, today: date | None = None) -> tu
         trials,
         today or date.today(),
         lambda s: str(session_path(stored.id, s)),
+        created=_created_day(stored.created_at),
     )
     return stored, entries
+
+
+def _created_day(created_at: str) -> date | None:
+    """The local day a program was made (stored as UTC ISO 8601)."""
+    try:
+        when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone().date()
 
 
 def entry_yaml(stored: Any, entry: Any) -> str:
@@ -355,7 +365,10 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--start {start}: write the day as YYYY-MM-DD, like 2027-01-04") from None
             if not today - timedelta(days=7) <= first <= today + timedelta(days=366):
                 raise UsageError(f"--start {start}: give a day from a week ago to a year ahead")
-        found = make_trial(trial, today) if trial else read_latest_trial(warn=warn)
+        try:
+            found = make_trial(trial, today) if trial else read_latest_trial(warn=warn)
+        except UsageError as exc:
+            raise UsageError(f"--trial {trial}: {exc}") from None
         if found is None:
             raise UsageError(
                 'no trial to start from: pass --trial "1mi 6:30" (your current mile), or record one with '
@@ -389,7 +402,7 @@ def register(app: typer.Typer) -> None:
             program_id = save_program(db, program)
             stored = get_program(db, program_id)
         assert stored is not None
-        entries = adapt(stored.program, runs, [], today, lambda s: str(session_path(stored.id, s)))
+        entries = adapt(stored.program, runs, [], today, lambda s: str(session_path(stored.id, s)), created=today)
         if as_json:
             sys.stdout.write(json.dumps(_program_json(stored, entries)) + "\n")
             return
@@ -432,7 +445,8 @@ def register(app: typer.Typer) -> None:
         epilog=(
             "Examples:\n\n  cadencecoach program export -o season\n\n"
             "  cadencecoach program export -o season --audio\n\n"
-            "  cadencecoach program export -o season --audio --format mp3 --at 18:30"
+            "  cadencecoach program export -o season --audio --format m4a --at 18:30\n\n"
+            "  cadencecoach program export -o week3 --audio --from 2027-01-18 --to 2027-01-24"
         ),
     )
     @guard
@@ -440,16 +454,23 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="The folder (made if needed).")],
         audio: Annotated[bool, typer.Option("--audio", help="Also one audio file per session, for a phone.")] = False,
         audio_format: Annotated[
-            str, typer.Option("--format", metavar="EXT", help="The audio files' format: mp3, m4a, opus, ogg, flac, wav.")
+            str,
+            typer.Option("--format", metavar="EXT", help="The audio files' format: mp3, m4a, opus, ogg, flac, wav."),
         ] = "mp3",
         at: Annotated[
             str, typer.Option("--at", metavar="HH:MM", help="When the sessions start in the calendar.")
         ] = "07:00",
+        since: Annotated[
+            str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="Only the sessions from this day on.")
+        ] = None,
+        until: Annotated[
+            str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Only the sessions up to this day.")
+        ] = None,
         program_id: IdOpt = None,
     ) -> None:
         """Write the program for your calendar (program.ics), your watch (one FIT workout per session) and, with
         --audio, your phone (one audio file per session, a chapter per step), rendered on every core."""
-        export(output, audio, audio_format, at, program_id, warn)
+        export(output, audio, audio_format, at, program_id, warn, since=since, until=until)
 
     @app.command(
         "today",
@@ -489,7 +510,28 @@ def register(app: typer.Typer) -> None:
         print("play it: cadencecoach run today   (or: cadencecoach render today -o today.m4a)")
 
 
-def export(output: Path, audio: bool, audio_format: str, at: str, program_id: int | None, warn: Any) -> None:
+def _day_option(option: str, text: str | None) -> date | None:
+    from cadencecoach.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text}: write the day as YYYY-MM-DD, like 2027-01-04") from None
+
+
+def export(
+    output: Path,
+    audio: bool,
+    audio_format: str,
+    at: str,
+    program_id: int | None,
+    warn: Any,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+) -> None:
     from cadencecoach import extras
     from cadencecoach.errors import UsageError
     from cadencecoach.program.calendar import Event, write_calendar
@@ -503,6 +545,9 @@ def export(output: Path, audio: bool, audio_format: str, at: str, program_id: in
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise UsageError(f"--at {at}: write the time as HH:MM, like 07:00")
     starts_at = time(int(m.group(1)), int(m.group(2)))
+    first, last = _day_option("--from", since), _day_option("--to", until)
+    if first and last and last < first:
+        raise UsageError(f"--to {until} is before --from {since}")
     if output.exists() and not output.is_dir():
         raise UsageError(f"-o {output}: is a file, not a folder")
     stored, entries = standing(program_id, warn)
@@ -510,7 +555,13 @@ def export(output: Path, audio: bool, audio_format: str, at: str, program_id: in
     (output / "workouts").mkdir(exist_ok=True)
     from cadencecoach import atomic
 
-    plays = [e for e in entries if e.status not in ("replaced",)]
+    plays = [
+        e
+        for e in entries
+        if e.status != "replaced" and (first is None or e.day >= first) and (last is None or e.day <= last)
+    ]
+    if not plays:
+        raise UsageError(f"no session of program {stored.id} between --from and --to")
     events = []
     files: list[tuple[Any, Path]] = []
     for e in plays:
@@ -546,7 +597,8 @@ def export(output: Path, audio: bool, audio_format: str, at: str, program_id: in
 
         (output / "fit").mkdir(exist_ok=True)
         for workout, yaml_path in files:
-            write_fit(workout, output / "fit" / f"{yaml_path.stem}.fit")
+            for message in write_fit(workout, output / "fit" / f"{yaml_path.stem}.fit"):
+                warn(f"{yaml_path.stem}.fit: {message}")
         print(f"wrote {len(files)} FIT workouts to {output / 'fit'}", file=sys.stderr)
     if audio:
         from cadencecoach.cli.batch_render import RenderJob, render_sessions
