@@ -46,15 +46,17 @@ def test_forward_migration_keeps_data(home: Path, monkeypatch: pytest.MonkeyPatc
     with db:
         add_trial(db, make_trial("1mi 6:12"))
 
-    def v2(con: sqlite3.Connection) -> None:
+    released = len(dbmod.MIGRATIONS)
+
+    def later(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE trials ADD COLUMN course TEXT")
         con.execute("UPDATE trials SET course = 'track'")
 
-    monkeypatch.setattr(dbmod, "MIGRATIONS", [*dbmod.MIGRATIONS, v2])
+    monkeypatch.setattr(dbmod, "MIGRATIONS", [*dbmod.MIGRATIONS, later])
     db = open_db()
     assert db is not None
     with db:
-        assert db.query("PRAGMA user_version")[0][0] == 2
+        assert db.query("PRAGMA user_version")[0][0] == released + 1
         assert [tuple(r) for r in db.query("SELECT course FROM trials")] == [("track",)]
         assert len(list_trials(db)) == 1
 
@@ -66,11 +68,12 @@ def test_a_failing_migration_leaves_the_old_version(home: Path, monkeypatch: pyt
         con.execute("CREATE TABLE half_done (x)")
         raise sqlite3.OperationalError("boom")
 
+    released = len(dbmod.MIGRATIONS)
     monkeypatch.setattr(dbmod, "MIGRATIONS", [*dbmod.MIGRATIONS, broken])
     with pytest.raises(HistoryError):
         open_db()
     con = sqlite3.connect(home / "history.sqlite3")
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == released
     assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     con.close()
 
@@ -148,4 +151,34 @@ def test_missing_folder_that_cannot_be_created_is_a_clear_error(
     blocker.write_text("not a folder")
     monkeypatch.setenv("CADENCECOACH_HOME", str(blocker / "cadencecoach"))
     with pytest.raises(HistoryError, match="cannot create the data folder"):
+        open_db()
+
+
+def test_a_version_1_history_is_migrated_to_2_with_its_data(home: Path) -> None:
+    """A history made before programs existed (schema 1) gets the programs table and keeps its trials."""
+    home.mkdir()
+    path = home / "history.sqlite3"
+    con = sqlite3.connect(path)
+    with con:
+        dbmod._v1(con)
+        con.execute("PRAGMA user_version = 1")
+        con.execute(
+            "INSERT INTO trials (date, distance, distance_m, time_s, vdot, note, created_at)"
+            " VALUES ('2026-11-20', '1mi', 1609.344, 372, 46.6, NULL, '2026-11-20T10:00:00Z')"
+        )
+    con.close()
+    db = open_db()
+    assert db is not None
+    with db:
+        assert db.query("PRAGMA user_version")[0][0] == 2
+        assert [t.result for t in list_trials(db)] == ["1mi 6:12"]
+        assert db.query("SELECT count(*) FROM programs")[0][0] == 0
+
+
+def test_a_version_2_history_without_its_programs_table_is_refused(home: Path) -> None:
+    open_db().close()  # type: ignore[union-attr]
+    con = sqlite3.connect(home / "history.sqlite3")
+    con.execute("DROP TABLE programs")
+    con.close()
+    with pytest.raises(HistoryError, match="lost its tables \\(programs\\)"):
         open_db()

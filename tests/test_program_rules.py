@@ -621,7 +621,7 @@ def test_every_rule_on_random_inputs(x: ProgramInputs) -> None:
 def test_determinism() -> None:
     x = CASES["6d-16w-50km-stale"]
     first = build_program(x)
-    planner._measured.cache_clear()  # built again from nothing, not from the cache
+    planner._measured_at.cache_clear()  # built again from nothing, not from the cache
     again = build_program(x)
     assert again == first
     assert [s.to_json() for s in again.sessions] == [s.to_json() for s in first.sessions]

@@ -19,6 +19,7 @@ accepts, ``run``, ``render``, ``plan`` and ``convert`` accept.
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from dataclasses import dataclass, field
@@ -255,6 +256,16 @@ def shipped_text(name: str) -> str:
     return _SHIPPED[name]
 
 
+_DOCS: dict[str, Any] = {}
+
+
+def _shipped_doc(name: str) -> Any:
+    """The shipped workout parsed once (round trip); each session edits a deep copy (a tenth of a parse)."""
+    if name not in _DOCS:
+        _DOCS[name] = _yaml().load(shipped_text(name))
+    return _DOCS[name]
+
+
 def shift_cadence(value: object, delta: int) -> object:
     """A cadence as written (``182`` or ``"165-170"``) moved by `delta` steps per minute, kept within 60-300.
 
@@ -311,7 +322,7 @@ def session_yaml(
     from; `goal_pace` (``"6:10/mi"``) the target of a trial.
     """
     yaml = _yaml()
-    doc = yaml.load(shipped_text(template.workout))
+    doc = copy.deepcopy(_shipped_doc(template.workout))
     steps = doc["steps"]
     for key, value in params.items():
         bounds = {"reps": template.reps, "warmup": template.warmup, "cooldown": template.cooldown}.get(key)
