@@ -426,7 +426,6 @@ def _measured_at(
     return estimate(text, easy)
 
 
-
 def _quality(ctx: _Ctx, phase: str, slot: str, week: int, trial_day: bool) -> tuple[str, dict[str, int]]:
     """The quality session of a slot: (template key, params) before fitting to the volume."""
     if slot == "Q1":
