@@ -21,7 +21,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 
@@ -36,17 +35,7 @@ def main() -> int:
     from cadencecoach.program import planner
     from cadencecoach.sinks.encode import usable_cores
 
-    inputs = planner.ProgramInputs(
-        goal="1mi 5:30",
-        days=4,
-        weeks=12,
-        start=date(2027, 1, 4),
-        trial="1mi 6:30",
-        trial_date=date(2026, 12, 28),
-        volume_km=25.0,
-        cadence=180,
-        cadence_from=174,
-    )
+    inputs = planner.example_inputs()  # the 6:30 miler of docs/PROGRAM.md
     t = time.perf_counter()
     program = planner.build_program(inputs)
     cold = time.perf_counter() - t

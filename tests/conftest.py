@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -147,3 +148,17 @@ class ScriptedKeys:
 
     def restore(self) -> None:
         pass
+
+
+def living_in_group(group: int) -> list[str]:
+    """The processes of a process group that still run (not zombies, which only their parent can reap): a stopped
+    render or batch must leave none (read from /proc, Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(stat.parent.name)
+    return found

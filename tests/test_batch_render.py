@@ -24,6 +24,7 @@ from cadencecoach.cli.batch_render import DEFAULT_AUDIO_FORMAT, RenderJob, rende
 from cadencecoach.core.timeline import CompileOptions
 from cadencecoach.errors import UsageError, WorkoutError
 from cadencecoach.sinks.tags import Chapter, step_chapters
+from conftest import living_in_group
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -226,19 +227,6 @@ if __name__ == "__main__":
 """
 
 
-def _living(group: int) -> list[str]:
-    """The processes of a process group that still run (not zombies)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            found.append(stat.parent.name)
-    return found
-
-
 def _start(d: Path, names: list[str], *, fsize: int | None = None) -> subprocess.Popen[str]:
     (d / "out").mkdir()
     (d / "batch.py").write_text(SCRIPT)
@@ -252,9 +240,9 @@ def _start(d: Path, names: list[str], *, fsize: int | None = None) -> subprocess
 
 def _all_gone(group: int) -> None:
     deadline = time.monotonic() + 5
-    while _living(group) and time.monotonic() < deadline:
+    while living_in_group(group) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _living(group) == []  # no worker (nor an encoder of one) outlived the batch
+    assert living_in_group(group) == []  # no worker (nor an encoder of one) outlived the batch
 
 
 @pytest.mark.parametrize("how", ["ctrl-c to the terminal group", "sigterm to the main process"])

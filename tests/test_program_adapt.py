@@ -33,40 +33,7 @@ from cadencecoach.program.adapt import Entry, Run, TrialResult, adapt, session_f
 from cadencecoach.program.planner import KEY_KINDS, Program, ProgramInputs, Session, build_program, estimate
 from cadencecoach.workout import vdot as vdot_mod
 from cadencecoach.workout.units import parse_trial
-
-MILER = ProgramInputs(
-    goal="1mi 5:30",
-    days=4,
-    weeks=12,
-    start=date(2027, 1, 4),
-    trial="1mi 6:30",
-    trial_date=date(2026, 12, 28),
-    volume_km=25.0,
-    cadence=180,
-    cadence_from=174,
-)
-SIX_DAYS = ProgramInputs(
-    goal="1mi 5:10",
-    days=6,
-    weeks=16,
-    start=date(2027, 1, 4),
-    trial="5k 19:57",
-    trial_date=date(2026, 10, 1),
-    volume_km=50.0,
-    cadence=182,
-    cadence_from=172,
-)
-THREE_DAYS = ProgramInputs(
-    goal="1mi 9:00",
-    days=3,
-    weeks=8,
-    start=date(2027, 1, 4),
-    trial="1mi 9:45",
-    trial_date=date(2027, 1, 1),
-    volume_km=12.0,
-    cadence=172,
-    cadence_from=166,
-)
+from program_cases import MILER, SIX_DAYS, THREE_DAYS
 
 
 @functools.cache

@@ -18,46 +18,17 @@ from typing import Any
 import pytest
 
 from cadencecoach.program.planner import Program, ProgramInputs, build_program
+from program_cases import MILER, SIX_DAYS, THREE_DAYS
 
 DATA = Path(__file__).parent / "data" / "programs"
 
 GOLDENS: dict[str, ProgramInputs] = {
     # the docs' runner: a 6:30 miler after a 5:30 mile, 4 runs a week
-    "miler-6-30": ProgramInputs(
-        goal="1mi 5:30",
-        days=4,
-        weeks=12,
-        start=date(2027, 1, 4),
-        trial="1mi 6:30",
-        trial_date=date(2026, 12, 28),
-        volume_km=25.0,
-        cadence=180,
-        cadence_from=174,
-    ),
+    "miler-6-30": MILER,
     # a beginner: 3 runs a week, 8 weeks, 12 km a week
-    "beginner-3d-8w": ProgramInputs(
-        goal="1mi 9:00",
-        days=3,
-        weeks=8,
-        start=date(2027, 1, 4),
-        trial="1mi 9:45",
-        trial_date=date(2027, 1, 1),
-        volume_km=12.0,
-        cadence=172,
-        cadence_from=166,
-    ),
+    "beginner-3d-8w": THREE_DAYS,
     # 6 runs a week for 16 weeks at 50 km, the trial (a 5k) three months old: a trial at once
-    "6d-16w-50km-stale": ProgramInputs(
-        goal="1mi 5:10",
-        days=6,
-        weeks=16,
-        start=date(2027, 1, 4),
-        trial="5k 19:57",
-        trial_date=date(2026, 10, 1),
-        volume_km=50.0,
-        cadence=182,
-        cadence_from=172,
-    ),
+    "6d-16w-50km-stale": SIX_DAYS,
     # 5 runs a week from a Wednesday, 10 weeks at 35 km
     "5d-10w-wednesday": ProgramInputs(
         goal="1mi 6:00",

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from cadencecoach.cli.app import app
 from cadencecoach.sinks import tags
+from conftest import living_in_group
 
 av = pytest.importorskip("av", reason="PyAV (the formats extra) decodes the files")
 mutagen = pytest.importorskip("mutagen")
@@ -198,19 +199,6 @@ def test_encoding_options_the_format_cannot_use_are_refused(tmp_path: Path, args
     assert not any(tmp_path.glob("x.*"))
 
 
-def _living(group: int) -> list[str]:
-    """The processes of a process group that still run (not zombies, which only their parent can reap)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            found.append(stat.parent.name)
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc (Linux)")
 @pytest.mark.parametrize("when", ["preparing", "encoding"])
 def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, when: str) -> None:
@@ -232,9 +220,9 @@ def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, when: str) -> N
         time.sleep(1.0)
     else:  # the workers (and multiprocessing's resource tracker) are up: the main process and three more
         deadline = time.monotonic() + 30
-        while len(_living(proc.pid)) < 4 and time.monotonic() < deadline:
+        while len(living_in_group(proc.pid)) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(_living(proc.pid)) >= 4
+        assert len(living_in_group(proc.pid)) >= 4
         time.sleep(0.3)  # encoding, not starting
     os.killpg(proc.pid, signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
@@ -242,9 +230,9 @@ def test_ctrl_c_to_the_terminal_group_mid_render(tmp_path: Path, when: str) -> N
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and err.strip().endswith("stopped.")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     deadline = time.monotonic() + 5
-    while _living(proc.pid) and time.monotonic() < deadline:
+    while living_in_group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _living(proc.pid) == []  # no worker outlived the render
+    assert living_in_group(proc.pid) == []  # no worker outlived the render
 
 
 def test_track_click_files_are_tagged_too(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ __all__ = [
     "Session",
     "Week",
     "build_program",
+    "example_inputs",
     "next_monday",
 ]
 
@@ -172,6 +173,21 @@ class ProgramInputs:
             cadence=int(data["cadence"]),
             cadence_from=int(data["cadence_from"]),
         )
+
+
+def example_inputs() -> ProgramInputs:
+    """The runner of docs/PROGRAM.md: a 6:30 miler after a 5:30 mile, 4 runs a week for 12 weeks, 25 km a week."""
+    return ProgramInputs(
+        goal="1mi 5:30",
+        days=4,
+        weeks=12,
+        start=date(2027, 1, 4),
+        trial="1mi 6:30",
+        trial_date=date(2026, 12, 28),
+        volume_km=25.0,
+        cadence=180,
+        cadence_from=174,
+    )
 
 
 @dataclass(frozen=True)
