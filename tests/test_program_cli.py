@@ -886,3 +886,22 @@ def test_help_texts_have_examples() -> None:
     for args in (["program", "new"], ["program", "show"], ["program", "export"], ["today"]):
         r = cc(*args, "--help")
         assert r.code == 0 and "Example" in r.out, args
+
+
+def test_run_today_plays_the_days_session_file(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run today` hands the live player the session file `today` wrote (the file the run is recorded under, so
+    the program sees it done); the live playing itself is tested end to end in tests/e2e."""
+    import cadencecoach.cli.play as play
+
+    d = new(today() - timedelta(days=1))
+    (s,) = [s for s in sessions(d) if s["day"] == today().isoformat()]
+    played: list[str] = []
+
+    def fake_play(workout_arg: str, **_kw: Any) -> int:
+        played.append(workout_arg)
+        return 0
+
+    monkeypatch.setattr(play, "play_workout", fake_play)
+    r = ok("run", "today", "--voice-engine", "tones")
+    assert played == [str(session_file(home, 1, s))]
+    assert f"today: {s['title']} (week 1 of 12)" in r.err
