@@ -699,7 +699,7 @@ def build_program(inputs: ProgramInputs) -> Program:
     if goal_vdot > vdot_value * 1.10:
         notes.append(
             f"the goal {inputs.goal} (VDOT {goal_vdot:.1f}) is {100 * (goal_vdot / vdot_value - 1):.0f} % above"
-            f" your {inputs.trial} (VDOT {vdot_value:.1f}): more than {inputs.weeks} weeks usually give"
+            f" your {inputs.trial} (VDOT {vdot_value:.1f}): a gain that usually takes longer than {inputs.weeks} weeks"
         )
     return Program(inputs, vdot_value, goal_vdot, tuple(numbered), tuple(notes))
 
