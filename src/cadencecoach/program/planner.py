@@ -44,7 +44,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from cadencecoach.program.templates import TEMPLATES, Template, session_yaml
+from cadencecoach.program.templates import TEMPLATES, session_yaml
 from cadencecoach.workout import vdot as vdot_mod
 from cadencecoach.workout.units import METERS_PER_MILE, format_clock, parse_trial
 
@@ -702,7 +702,3 @@ def build_program(inputs: ProgramInputs) -> Program:
             f" your {inputs.trial} (VDOT {vdot_value:.1f}): a gain that usually takes longer than {inputs.weeks} weeks"
         )
     return Program(inputs, vdot_value, goal_vdot, tuple(numbered), tuple(notes))
-
-
-def template_of(key: str) -> Template:
-    return TEMPLATES[key]
