@@ -33,7 +33,18 @@ from datetime import date, timedelta
 
 from cadencecoach.program.planner import EASY_MINUTES, KEY_KINDS, LONG_MINUTES, Program, Session, _measured
 
-__all__ = ["DONE_SHARE", "SHORT_WEEK_SHARE", "Entry", "Run", "TrialResult", "adapt", "session_for"]
+__all__ = [
+    "DONE_SHARE",
+    "SHORT_WEEK_SHARE",
+    "Entry",
+    "Run",
+    "TrialResult",
+    "adapt",
+    "by_week",
+    "next_session",
+    "session_for",
+    "week_km",
+]
 
 DONE_SHARE = 0.9
 """A run of at least 90 % of the session's planned time is the session done."""
@@ -76,6 +87,13 @@ class Entry:
     @property
     def distance_km(self) -> float:
         return self.session.distance_km
+
+    @property
+    def ran_km(self) -> float:
+        """The part of the session run, in km: its distance times the share of its time run (at most all)."""
+        if self.run is None or not self.session.planned_s:
+            return 0.0
+        return self.session.distance_km * min(1.0, self.run.run_s / self.session.planned_s)
 
 
 def _trial_on(program: Program, trials: Sequence[TrialResult], day: date) -> str:
@@ -213,11 +231,7 @@ def adapt(
         if created is not None and week_end < created and not any(w.start <= r.day <= week_end for r in runs):
             continue  # over before the program was made, and no run recorded in it: nothing to go by
         planned = sum(s.distance_km for s in w.sessions)
-        ran = 0.0
-        for s in w.sessions:
-            e = entries[s.index]
-            if e.run is not None and e.session.planned_s:
-                ran += e.session.distance_km * min(1.0, e.run.run_s / e.session.planned_s)
+        ran = sum(entries[s.index].ran_km for s in w.sessions)
         easy = _easy_pace(_trial_on(program, trials, w.start))
         for r in runs:  # other runs that week count too, at easy pace
             if id(r) not in matched_runs and w.start <= r.day <= week_end:
@@ -234,9 +248,8 @@ def adapt(
             and entries[s.index].status not in ("replaced", "done", "shortened")
         ]
 
-        while (
-            _volume(entries, nxt.sessions) > allowed
-        ):  # 5 minutes off the longest flexible run, down to the planner's least
+        # 5 minutes off the longest flexible run, down to the planner's least
+        while week_km([entries[s.index] for s in nxt.sessions]) > allowed:
             for i in sorted(flexible, key=lambda i: -entries[i].distance_km):
                 x = entries[i]
                 cut = _shorter(x.session)
@@ -251,10 +264,6 @@ def adapt(
     return sorted(entries.values(), key=lambda e: (e.day, e.session.index))
 
 
-def _volume(entries: dict[int, Entry], sessions: Sequence[Session]) -> float:
-    return sum(entries[s.index].distance_km for s in sessions if entries[s.index].status != "replaced")
-
-
 def _next_to_key(entries: dict[int, Entry], day: date, exclude: set[int]) -> bool:
     for x in entries.values():
         if x.session.index in exclude or x.status in ("replaced", "missed"):
@@ -262,6 +271,24 @@ def _next_to_key(entries: dict[int, Entry], day: date, exclude: set[int]) -> boo
         if x.session.kind in KEY_KINDS and abs((x.day - day).days) <= 1:
             return True
     return False
+
+
+def by_week(entries: Sequence[Entry]) -> dict[int, list[Entry]]:
+    """The entries of each week (by the week planned), in the order given."""
+    out: dict[int, list[Entry]] = {}
+    for e in entries:
+        out.setdefault(e.session.week, []).append(e)
+    return out
+
+
+def week_km(entries: Sequence[Entry]) -> float:
+    """What a week's sessions add up to as they stand (a session that gave way counts nothing)."""
+    return sum(e.distance_km for e in entries if e.status != "replaced")
+
+
+def next_session(entries: Sequence[Entry], day: date) -> Entry | None:
+    """The first session after `day` still to run (planned, or moved there)."""
+    return next((e for e in entries if e.day > day and e.status in ("planned", "moved")), None)
 
 
 def session_for(entries: Sequence[Entry], day: date) -> Entry | None:

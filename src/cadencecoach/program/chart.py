@@ -28,15 +28,13 @@ class SeasonChart:
 
 
 def season_data(program: Any, entries: Sequence[Any]) -> SeasonChart:
+    from cadencecoach.program.adapt import by_week, week_km
+
     chart = SeasonChart()
+    weeks = by_week(entries)
     for w in program.weeks:
-        rows = [e for e in entries if e.session.week == w.index and e.status != "replaced"]
-        planned = sum(e.distance_km for e in rows)
-        ran = 0.0
-        for e in rows:
-            if e.run is not None and e.session.planned_s:
-                ran += e.distance_km * min(1.0, e.run.run_s / e.session.planned_s)
-        chart.weeks.append((planned, ran, w.phase, w.light, w.cadence))
+        rows = [e for e in weeks.get(w.index, []) if e.status != "replaced"]
+        chart.weeks.append((week_km(rows), sum(e.ran_km for e in rows), w.phase, w.light, w.cadence))
         for e in rows:
             if e.session.kind in ("trial", "goal"):
                 chart.trials.append((w.index, e.session.kind))

@@ -128,6 +128,12 @@ class ProgramError(ValueError):
         super().__init__(f"{option}: {message}")
 
 
+def mile_pace(result: str) -> str:
+    """A result as the mile pace it is run at: ``"1mi 5:30"`` -> ``"5:30/mi"``, ``"5k 20:00"`` -> ``"6:26.2/mi"``."""
+    meters, secs = parse_trial(result)
+    return f"{format_clock(float(secs / meters) * METERS_PER_MILE, tenths=True)}/mi"
+
+
 def next_monday(today: date) -> date:
     """The first Monday after `today` (a week later when today is one)."""
     return today + timedelta(days=7 - today.weekday())
@@ -298,8 +304,7 @@ class Program:
     @property
     def goal_pace(self) -> str:
         """The goal as a mile pace (``5:30/mi``): the goal race's target."""
-        meters, secs = parse_trial(self.inputs.goal)
-        return f"{format_clock(float(secs / meters) * METERS_PER_MILE, tenths=True)}/mi"
+        return mile_pace(self.inputs.goal)
 
     @property
     def name(self) -> str:
@@ -307,10 +312,6 @@ class Program:
 
 
 # ------------------------------------------------------------------------------------------- estimates
-
-
-def _paces(vdot_value: float) -> dict[str, float]:
-    return vdot_mod.derived_paces(vdot_value)
 
 
 def estimate(text: str, easy_s_per_km: float) -> tuple[float, float]:
@@ -613,17 +614,15 @@ def _week(
 def build_program(inputs: ProgramInputs) -> Program:
     """The program for `inputs` (see the module's docstring); ProgramError for inputs no program fits."""
     vdot_value, goal_vdot = _check(inputs)
-    paces = _paces(vdot_value)
+    paces = vdot_mod.derived_paces(vdot_value)
     ctx = _Ctx(
         inputs=inputs,
         vdot=vdot_value,
         easy=paces["easy"],
         trial=inputs.trial,
-        goal_pace="",
+        goal_pace=mile_pace(inputs.goal),
         beginner=inputs.volume_km < BEGINNER_KM or inputs.days <= 3,
     )
-    gm, gs = parse_trial(inputs.goal)
-    ctx.goal_pace = f"{format_clock(float(gs / gm) * METERS_PER_MILE, tenths=True)}/mi"
     phases = _phases(inputs)
     ctx.speed_weeks = phases.count("speed")
     cadences = _cadences(inputs)
