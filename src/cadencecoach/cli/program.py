@@ -58,48 +58,50 @@ def session_path(program_id: int, session: Any) -> Path:
     return program_dir(program_id) / f"{session.day.isoformat()}-{session.template}.yaml"
 
 
-def _history(warn: Any) -> tuple[list[Any], list[Any]]:
-    """(runs, trials) of the history, as the program reads them; empty without a database."""
-    from cadencecoach.history.db import open_db
+def _history_in(db: Any, warn: Any) -> tuple[list[Any], list[Any]]:
+    """(runs, trials) of the history in `db`, as the program reads them."""
     from cadencecoach.history.sessions import list_sessions
     from cadencecoach.history.trials import list_trials
     from cadencecoach.program.adapt import Run, TrialResult
+
+    rows = list_sessions(db)
+    trials = list_trials(db, warn)
+    runs = [Run(r.local_start.date(), r.workout_source, r.workout_name, r.status, r.run_s, r.planned_s) for r in rows]
+    return runs, [TrialResult(t.date, t.result, t.vdot) for t in trials]
+
+
+def _history(warn: Any) -> tuple[list[Any], list[Any]]:
+    """(runs, trials) of the history; empty without a database."""
+    from cadencecoach.history.db import open_db
 
     db = open_db(create=False, warn=warn)
     if db is None:
         return [], []
     with db:
-        rows = list_sessions(db)
-        trials = list_trials(db, warn)
-    runs = [Run(r.local_start.date(), r.workout_source, r.workout_name, r.status, r.run_s, r.planned_s) for r in rows]
-    return runs, [TrialResult(t.date, t.result, t.vdot) for t in trials]
+        return _history_in(db, warn)
 
 
-def _stored(program_id: int | None, warn: Any) -> Any:
+def standing(program_id: int | None, warn: Any, today: date | None = None) -> tuple[Any, list[Any]]:
+    """(the stored program, its sessions as they stand today): the program, the runs and the trials read from
+    the history at once."""
     from cadencecoach.errors import UsageError
     from cadencecoach.history.db import open_db
+    from cadencecoach.program.adapt import adapt
     from cadencecoach.program.store import active_program, get_program
 
     db = open_db(create=False, warn=warn)
-    found = None
+    stored = None
     if db is not None:
         with db:
-            found = active_program(db) if program_id is None else get_program(db, program_id)
-    if found is None:
+            stored = active_program(db) if program_id is None else get_program(db, program_id)
+            if stored is not None:
+                runs, trials = _history_in(db, warn)
+    if stored is None:
         if program_id is not None:
             raise UsageError(f"--id {program_id}: no such program (see 'cadencecoach program show')")
         raise UsageError(
             "no training program yet: make one with 'cadencecoach program new --goal \"1mi 5:30\" --days 4 --weeks 12'"
         )
-    return found
-
-
-def standing(program_id: int | None, warn: Any, today: date | None = None) -> tuple[Any, list[Any]]:
-    """(the stored program, its sessions as they stand today)."""
-    from cadencecoach.program.adapt import adapt
-
-    stored = _stored(program_id, warn)
-    runs, trials = _history(warn)
     entries = adapt(
         stored.program,
         runs,
@@ -113,11 +115,13 @@ def standing(program_id: int | None, warn: Any, today: date | None = None) -> tu
 
 def _created_day(created_at: str) -> date | None:
     """The local day a program was made (stored as UTC ISO 8601)."""
+    from cadencecoach.history.sessions import parse_timestamp
+
     try:
-        when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        when = parse_timestamp(created_at)
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone().date()
+    return when.astimezone().date() if when else None
 
 
 def entry_yaml(stored: Any, entry: Any) -> str:
@@ -149,13 +153,21 @@ def today_arg(arg: str, warn: Any, tell: Any = None) -> str:
     day = date.today()
     entry = session_for(entries, day)
     if entry is None:
-        ahead = [e for e in entries if e.day > day and e.status in ("planned", "moved")]
-        nxt = f"; next: {ahead[0].day.strftime('%a %d %b')}, {ahead[0].session.title}" if ahead else ""
-        raise UsageError(f"today: nothing is planned today in program {stored.id} (a rest day){nxt}")
+        raise UsageError(
+            f"today: nothing is planned today in program {stored.id} (a rest day){_next_text(entries, day)}"
+        )
     path = write_session(stored, entry)
     if tell is not None:
         tell(f"today: {entry.session.title} (week {entry.session.week + 1} of {stored.program.inputs.weeks})")
     return str(path)
+
+
+def _next_text(entries: list[Any], day: date) -> str:
+    """``; next: Thu 12 Mar, Tempo run, 20 min`` (or nothing at the end of the program)."""
+    from cadencecoach.program.adapt import next_session
+
+    nxt = next_session(entries, day)
+    return f"; next: {nxt.day.strftime('%a %d %b')}, {nxt.session.title}" if nxt else ""
 
 
 def parse_volume(text: str) -> float:
@@ -199,10 +211,10 @@ def _entry_json(e: Any) -> dict[str, Any]:
 
 
 def _program_json(stored: Any, entries: list[Any]) -> dict[str, Any]:
+    from cadencecoach.program.adapt import by_week, week_km
+
     p = stored.program
-    by_week: dict[int, list[Any]] = {}
-    for e in entries:
-        by_week.setdefault(e.session.week, []).append(e)
+    weeks = by_week(entries)
     return {
         "id": stored.id,
         "name": p.name,
@@ -219,8 +231,8 @@ def _program_json(stored: Any, entries: list[Any]) -> dict[str, Any]:
                 "phase": w.phase,
                 "light": w.light,
                 "cadence": w.cadence,
-                "volume_km": round(sum(e.distance_km for e in by_week.get(w.index, []) if e.status != "replaced"), 2),
-                "sessions": [_entry_json(e) for e in by_week.get(w.index, [])],
+                "volume_km": round(week_km(weeks.get(w.index, [])), 2),
+                "sessions": [_entry_json(e) for e in weeks.get(w.index, [])],
             }
             for w in p.weeks
         ],
@@ -230,6 +242,7 @@ def _program_json(stored: Any, entries: list[Any]) -> dict[str, Any]:
 def print_program(stored: Any, entries: list[Any]) -> None:
     from rich.table import Table
 
+    from cadencecoach.program.adapt import by_week, week_km
     from cadencecoach.workout.units import format_clock
 
     p = stored.program
@@ -250,12 +263,10 @@ def print_program(stored: Any, entries: list[Any]) -> None:
         ("", False),
     ):
         table.add_column(col, justify="right" if right else "left", overflow="fold")
-    by_week: dict[int, list[Any]] = {}
-    for e in entries:
-        by_week.setdefault(e.session.week, []).append(e)
+    weeks = by_week(entries)
     for w in p.weeks:
-        rows = by_week.get(w.index, [])
-        km = sum(e.distance_km for e in rows if e.status != "replaced")
+        rows = weeks.get(w.index, [])
+        km = week_km(rows)
         secs = sum(e.session.planned_s for e in rows if e.status != "replaced")
         for i, e in enumerate(rows):
             mark = STATUS_MARK.get(e.status, e.status)
@@ -356,15 +367,9 @@ def register(app: typer.Typer) -> None:
         from cadencecoach.workout import vdot as vdot_mod
 
         today = date.today()
-        if start is None:
-            first = next_monday(today)
-        else:
-            try:
-                first = date.fromisoformat(start.strip())
-            except ValueError:
-                raise UsageError(f"--start {start}: write the day as YYYY-MM-DD, like 2027-01-04") from None
-            if not today - timedelta(days=7) <= first <= today + timedelta(days=366):
-                raise UsageError(f"--start {start}: give a day from a week ago to a year ahead")
+        first = _day_option("--start", start) or next_monday(today)
+        if not today - timedelta(days=7) <= first <= today + timedelta(days=366):
+            raise UsageError(f"--start {start}: give a day from a week ago to a year ahead")
         try:
             found = make_trial(trial, today) if trial else read_latest_trial(warn=warn)
         except UsageError as exc:
@@ -481,25 +486,24 @@ def register(app: typer.Typer) -> None:
     @guard
     def today_command(as_json: JsonOpt = False) -> None:
         """What your program has for today (play it with 'cadencecoach run today')."""
-        from cadencecoach.program.adapt import session_for
+        from cadencecoach.program.adapt import next_session, session_for
         from cadencecoach.workout.units import format_clock
 
         stored, entries = standing(None, warn)
         day = date.today()
         entry = session_for(entries, day)
-        ahead = [e for e in entries if e.day > day and e.status in ("planned", "moved")]
         if as_json:
+            nxt = next_session(entries, day)
             out = {
                 "program": stored.id,
                 "date": day.isoformat(),
                 "session": None if entry is None else _entry_json(entry),
-                "next": None if not ahead else _entry_json(ahead[0]),
+                "next": None if nxt is None else _entry_json(nxt),
             }
             sys.stdout.write(json.dumps(out) + "\n")
             return
         if entry is None:
-            nxt = f"; next: {ahead[0].day.strftime('%a %d %b')}, {ahead[0].session.title}" if ahead else ""
-            print(f"a rest day in program {stored.id}{nxt}")
+            print(f"a rest day in program {stored.id}{_next_text(entries, day)}")
             return
         s = entry.session
         print(

@@ -86,7 +86,9 @@ def process_alive(pid: int, identity: str | None) -> bool:
 # ------------------------------------------------------------------------------------------ sessions
 
 
-def _parse_ts(text: str | None) -> datetime | None:
+def parse_timestamp(text: str | None) -> datetime | None:
+    """A stored time (UTC ISO 8601, as :func:`cadencecoach.history.db.utc_now` writes it) as an aware datetime;
+    None for none; ValueError for text that is no time."""
     if not text:
         return None
     ts = datetime.fromisoformat(text)
@@ -150,7 +152,7 @@ def _effective_status(row: Any, now: datetime, host: str) -> str:
         return status
     if row["host"] == host and row["pid"] is not None:
         return "running" if process_alive(int(row["pid"]), row["proc_id"]) else "interrupted"
-    beat = _parse_ts(row["heartbeat_at"]) or now
+    beat = parse_timestamp(row["heartbeat_at"]) or now
     return "interrupted" if (now - beat).total_seconds() > STALE_AFTER_S else "running"
 
 
@@ -173,9 +175,9 @@ def list_sessions(db: Database, *, limit: int | None = None, mark: bool = True) 
                 workout_name=r["workout_name"],
                 workout_source=r["workout_source"],
                 workout_hash=r["workout_hash"],
-                started_at=_parse_ts(r["started_at"]) or now,
-                ended_at=_parse_ts(r["ended_at"]),
-                heartbeat_at=_parse_ts(r["heartbeat_at"]) or now,
+                started_at=parse_timestamp(r["started_at"]) or now,
+                ended_at=parse_timestamp(r["ended_at"]),
+                heartbeat_at=parse_timestamp(r["heartbeat_at"]) or now,
                 planned_s=r["planned_s"],
                 run_s=r["run_s"],
                 steps_total=r["steps_total"],
