@@ -33,6 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "music": {"core", "workout", "sounds", "sinks.audiofile", "sinks.tags"},
     "ui": {"core", "workout", "history"},
     "program": {"workout", "history"},  # a season of sessions: plans from the workouts, stored in the history
+    "activity": {"workout", "core"},  # recorded runs (FIT/TCX/GPX/CSV) and their review against a workout
+    # footpods and replays, and the live coaching that follows them (an observer of the player, like the ui)
+    "sensors": {"activity", "core", "workout", "sinks.live", "speech"},
     "pipeline": {"core", "workout", "speech", "sounds", "history"},
     "settings": set(),
     "cli": {"*"},

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from cadencecoach.core.timeline import (
     COUNTDOWN_MAX_S,
+    TAIL_S,
     CompileOptions,
     Cue,
     Segment,
@@ -289,6 +290,161 @@ def end_step(segments: Sequence[Segment], now_s: Fraction) -> tuple[list[Segment
     for seg in segments[last + 1 :]:
         out.append(replace(seg, start=seg.start + shift, end=seg.end + shift))
     return out, step
+
+
+def _sample_of(t: Fraction, sr: int) -> int:
+    return round(t * sr)
+
+
+def _step_span(segments: Sequence[Segment], i: int) -> tuple[int, int]:
+    """Indexes of the first and last segment of the step segment `i` belongs to."""
+    step = segments[i].flat.index
+    first = last = i
+    while first > 0 and segments[first - 1].flat.index == step:
+        first -= 1
+    while last + 1 < len(segments) and segments[last + 1].flat.index == step:
+        last += 1
+    return first, last
+
+
+def follow_cadence(
+    segments: Sequence[Segment], now_s: Fraction, start: Fraction, target: Fraction, rate: Fraction
+) -> list[Segment] | None:
+    """Segments where, from `now_s` to the end of the step playing then, the click plays `start` spm and moves
+    toward `target` by `rate` spm per second (a linear ramp, then `target`): how follow mode walks a runner's
+    cadence toward the plan. The click's phase stays continuous (the timeline integrates the tempo).
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+        The playing timeline's segments.
+    now_s : Fraction
+        Seconds from which the new tempo applies.
+    start, target : Fraction
+        Steps per minute at `now_s`, and where the ramp ends (both kept within CADENCE_MIN..CADENCE_MAX).
+    rate : Fraction
+        Steps per minute per second (> 0): 1 spm per 30 s is ``Fraction(1, 30)``.
+
+    Returns
+    -------
+    list of Segment or None
+        None when nothing plays at `now_s` or the step does not click.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> out = follow_cadence(tl.segments, Fraction(60), Fraction(170), Fraction(180), Fraction(1, 30))
+    >>> [(float(s.start), float(s.end), [float(c) for c in s.cadence]) for s in out]
+    [(0.0, 60.0, [180.0, 180.0]), (60.0, 360.0, [170.0, 180.0]), (360.0, 3600.0, [180.0, 180.0])]
+    """
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    i = segment_index(segments, now_s)
+    if i is None or not segments[i].click:
+        return None
+    _first, last = _step_span(segments, i)
+    cur = segments[i]
+    step_end = segments[last].end
+    start, target = _clamp(start), _clamp(target)
+    out = list(segments[:i])
+    if cur.start < now_s:
+        out.append(replace(cur, end=now_s, cadence=(cur.cadence[0], _cadence_in(cur, now_s))))
+    ramp_end = now_s + abs(target - start) / rate
+    first_flag = cur.first and cur.start >= now_s
+    if ramp_end >= step_end:  # the step ends on the way
+        sign = 1 if target >= start else -1
+        reached = start + sign * rate * (step_end - now_s)
+        out.append(replace(cur, start=now_s, end=step_end, cadence=(start, reached), first=first_flag))
+    else:
+        if ramp_end > now_s:
+            out.append(replace(cur, start=now_s, end=ramp_end, cadence=(start, target), first=first_flag))
+            first_flag = False
+        out.append(replace(cur, start=ramp_end, end=step_end, cadence=(target, target), first=first_flag))
+    out.extend(segments[last + 1 :])
+    return out
+
+
+def retime_step(segments: Sequence[Segment], now_s: Fraction, new_end_s: Fraction) -> list[Segment] | None:
+    """Segments with the step playing at `now_s` ending at `new_end_s` instead, and every later segment moved by
+    the difference (exact): how a distance step follows the footpod (the end is where the runner's speed says
+    the distance will be reached, so the preview and the countdown land before the real boundary).
+
+    The step's last segment is stretched or shortened; segments of the step wholly after `new_end_s` go.
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+        The playing timeline's segments.
+    now_s : Fraction
+        The present (the step must be playing then).
+    new_end_s : Fraction
+        The step's new end (> `now_s`).
+
+    Returns
+    -------
+    list of Segment or None
+        None when nothing plays at `now_s`, or `new_end_s` is not after it.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> [float(s.end) for s in retime_step(tl.segments, Fraction(5), Fraction(100))]
+    [100.0]
+    """
+    i = segment_index(segments, now_s)
+    if i is None or new_end_s <= now_s:
+        return None
+    _first, last = _step_span(segments, i)
+    old_end = segments[last].end
+    shift = new_end_s - old_end
+    out = list(segments[:i])
+    for seg in segments[i : last + 1]:
+        if seg.start >= new_end_s:
+            break
+        if seg.end >= new_end_s or seg is segments[last]:
+            span = seg.end - seg.start
+            a, b = seg.cadence
+            if seg.end > new_end_s and span > 0:  # cut inside a ramp: the tempo reached there
+                b = a + (b - a) * (new_end_s - seg.start) / span
+            out.append(replace(seg, end=new_end_s, cadence=(a, b)))
+            break
+        out.append(seg)
+    for seg in segments[last + 1 :]:
+        out.append(replace(seg, start=seg.start + shift, end=seg.end + shift))
+    return out
+
+
+def add_cue(timeline: Timeline, cue: Cue, gap: int = 0) -> Timeline | None:
+    """The timeline with `cue` added (a cue the live coach says: kind ``coach``), or None when it would sound
+    within `gap` samples of a cue the timeline has: a coaching remark never talks over a planned cue.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The playing timeline.
+    cue : Cue
+        The cue, with its audio and length.
+    gap : int, optional
+        Samples of silence kept before and after it.
+
+    Returns
+    -------
+    Timeline or None
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> words = np.zeros(500, np.float32)
+    >>> tl2 = add_cue(tl, Cue(2000, "coach", "Cadence 172. Up to 180.", 500, 0, words))
+    >>> [(c.at, c.kind) for c in tl2.cues], add_cue(tl2, Cue(2400, "coach", "Hi.", 500, 0, words))
+    ([(2000, 'coach')], None)
+    """
+    lo, hi = cue.at - gap, cue.end + gap
+    if any(c.at < hi and c.end > lo for c in timeline.cues):
+        return None
+    cues = sorted([*timeline.cues, cue], key=lambda c: c.at)
+    tail = _sample_of(TAIL_S, timeline.sample_rate)
+    return replace(timeline, cues=cues, length=max(timeline.length, cue.end + tail))
 
 
 def cut_cues(timeline: Timeline, at: int, fade: int) -> tuple[Timeline, int]:

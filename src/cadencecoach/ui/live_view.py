@@ -27,7 +27,8 @@ from cadencecoach.terminal import safe_text
 
 REFRESH_HZ = 8  # live display refreshes per second
 PROGRESS_EVERY_S = 30  # plain progress lines (no TTY): at every step change and this often
-DUMB_TERMINALS = ("dumb", "unknown")  # TERM values that cannot redraw (rich's Console.is_dumb_terminal)
+DUMB_TERMINALS = ("dumb", "unknown")
+REMARK_SHOWN_S = 10  # the panel shows the coach's latest remark this long  # TERM values that cannot redraw (rich's Console.is_dumb_terminal)
 
 
 class _Config(Protocol):
@@ -78,6 +79,37 @@ class PlayerView(Protocol):
     def position(self) -> int: ...
 
 
+class SensorState(Protocol):
+    """What the display shows of a footpod or replay (``sensors.coach.SensorStatus``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...  # "searching", "live", "lost", "ended", "failed"
+
+    @property
+    def measured(self) -> float | None: ...
+
+    @property
+    def tolerance(self) -> float: ...
+
+    @property
+    def note(self) -> str | None: ...
+
+    @property
+    def step_distance_m(self) -> float | None: ...
+
+    @property
+    def last_remark(self) -> tuple[float, str] | None: ...  # (seconds into the workout, what the coach said)
+
+
+class SensorView(Protocol):
+    """The live coach as the display reads it (``sensors.coach.SensorCoach``)."""
+
+    def status(self) -> SensorState: ...
+
+
 def _step_text(step: TimedStep) -> str:
     """The step as the displays show it (safe for a terminal; not rich markup)."""
     from cadencecoach.workout.units import format_pace_per_km
@@ -114,10 +146,11 @@ class Snapshot:
     voice_muted: bool
     clicks: int
     underflows: int
+    sensor: SensorState | None = None
 
 
-def snapshot(player: PlayerView) -> Snapshot:
-    """What the display shows now, read from `player`."""
+def snapshot(player: PlayerView, sensor: SensorView | None = None) -> Snapshot:
+    """What the display shows now, read from `player` (and the sensor coach's status)."""
     tl = player.timeline
     sr = tl.sample_rate
     pos = player.position()
@@ -145,7 +178,39 @@ def snapshot(player: PlayerView) -> Snapshot:
         voice_muted=not player.voice_enabled,
         clicks=int(np.searchsorted(tl.clicks, pos, side="left")),
         underflows=e.underflows,
+        sensor=sensor.status() if sensor is not None else None,
     )
+
+
+def feet_text(s: Snapshot) -> tuple[str, str] | None:
+    """The sensor's line: ``("you", "176 spm  ·  312 m")`` and its style; None without a sensor.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> snap = NS(sensor=NS(name="replay run.csv", state="live", measured=175.6, tolerance=4.0, note=None,
+    ...           step_distance_m=312.4), cadence=180.0)
+    >>> feet_text(snap)
+    ('176 spm  ·  312 m', 'bold yellow')
+    """
+    sensor = s.sensor
+    if sensor is None:
+        return None
+    if sensor.state != "live" or sensor.measured is None:
+        what = {"searching": "searching", "lost": "lost", "ended": "replay ended", "failed": "unavailable"}
+        text = f"{safe_text(sensor.name)}: {what.get(sensor.state, sensor.state)}"
+        if sensor.note:
+            text += f" ({safe_text(sensor.note)})"
+        return text, "dim" if sensor.state == "searching" else "yellow"
+    text = f"{sensor.measured:.0f} spm"
+    if sensor.step_distance_m is not None:
+        text += f"  ·  {sensor.step_distance_m:.0f} m"
+    if sensor.note:
+        text += f"  ·  {safe_text(sensor.note)}"
+    style = "bold green"
+    if s.cadence is not None and abs(sensor.measured - s.cadence) > sensor.tolerance:
+        style = "bold yellow"
+    return text, style
 
 
 def render_snapshot(s: Snapshot, keys_help: str = "") -> Any:
@@ -197,6 +262,12 @@ def render_snapshot(s: Snapshot, keys_help: str = "") -> Any:
         grid.add_row("cadence", Text(f"{s.cadence:.0f} spm", style="bold cyan"))
     elif s.step is not None:
         grid.add_row("cadence", Text("no click", style="dim"))
+    feet = feet_text(s)
+    if feet is not None:
+        grid.add_row("you", Text(feet[0], style=feet[1]))
+        said = s.sensor.last_remark if s.sensor is not None else None
+        if said is not None and 0 <= s.elapsed - said[0] < REMARK_SHOWN_S:
+            grid.add_row("coach", Text(safe_text(said[1]), style="italic"))
     if s.mode != "click":
         if s.next_step is not None:
             length = format_clock(float(s.next_step.end_s - s.next_step.start_s))
@@ -248,17 +319,18 @@ class LiveDisplay(_Shown):
     """rich.live.Live in the main thread (refreshed by :meth:`update`, REFRESH_HZ times a second); a player
     observer: shown from ``on_start`` to ``on_end``."""
 
-    def __init__(self, player: PlayerView, keys_help: str = "") -> None:
+    def __init__(self, player: PlayerView, keys_help: str = "", sensor: SensorView | None = None) -> None:
         from rich.live import Live
 
         from cadencecoach.terminal import console as make_console
 
         self.player = player
         self.keys_help = keys_help
+        self.sensor = sensor
         out = player.config.out
         console = make_console(file=out, force_terminal=True) if out is not None else make_console()
         self._live = Live(
-            render_snapshot(snapshot(player), keys_help),
+            render_snapshot(snapshot(player, sensor), keys_help),
             console=console,
             auto_refresh=False,
             transient=False,
@@ -273,7 +345,7 @@ class LiveDisplay(_Shown):
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
-            self._live.update(render_snapshot(snapshot(self.player), self.keys_help), refresh=True)
+            self._live.update(render_snapshot(snapshot(self.player, self.sensor), self.keys_help), refresh=True)
         self._live.__exit__(None, None, None)
 
     def update(self) -> None:
@@ -281,19 +353,21 @@ class LiveDisplay(_Shown):
         if now < self._next:
             return
         self._next = now + 1.0 / REFRESH_HZ
-        self._live.update(render_snapshot(snapshot(self.player), self.keys_help), refresh=True)
+        self._live.update(render_snapshot(snapshot(self.player, self.sensor), self.keys_help), refresh=True)
 
 
 class ProgressLines(_Shown):
     """Without a terminal: one line per step change, and one every PROGRESS_EVERY_S seconds (a player
     observer, like :class:`LiveDisplay`)."""
 
-    def __init__(self, player: PlayerView, keys_help: str = "") -> None:
+    def __init__(self, player: PlayerView, keys_help: str = "", sensor: SensorView | None = None) -> None:
         self.player = player
+        self.sensor = sensor
         self.out = player.config.out or sys.stdout
         self._step: int | None = None
         self._next_tick = float(PROGRESS_EVERY_S)
         self._paused = False
+        self._remark: tuple[float, str] | None = None
 
     def _print(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -302,14 +376,21 @@ class ProgressLines(_Shown):
     def update(self) -> None:
         from cadencecoach.workout.units import format_clock
 
-        s = snapshot(self.player)
+        s = snapshot(self.player, self.sensor)
         if s.pos < 0:
             return
         cadence = f", {s.cadence:.0f} spm" if s.cadence is not None else ""
+        feet = feet_text(s)
+        if feet is not None:
+            cadence += f", you {feet[0]}"
         clock = format_clock(s.elapsed)
         if s.paused != self._paused:
             self._paused = s.paused
             self._print(f"[{clock}] {'paused' if s.paused else 'resumed'}")
+        said = s.sensor.last_remark if s.sensor is not None else None
+        if said is not None and said != self._remark:
+            self._remark = said
+            self._print(f"[{format_clock(max(said[0], 0))}] coach: {safe_text(said[1])}")
         index = s.step.index if s.step is not None else None
         if index != self._step:
             self._step = index
@@ -343,7 +424,9 @@ def show_live(player: PlayerView) -> bool:
     )
 
 
-def display_for(player: PlayerView, keys_help: str = "") -> LiveDisplay | ProgressLines:
+def display_for(
+    player: PlayerView, keys_help: str = "", sensor: SensorView | None = None
+) -> LiveDisplay | ProgressLines:
     """The display observer for `player` (see :func:`show_live`).
 
     Parameters
@@ -352,10 +435,14 @@ def display_for(player: PlayerView, keys_help: str = "") -> LiveDisplay | Progre
         The live player (``sinks.live.player.LivePlayer``).
     keys_help : str, optional
         The keys line the panel shows (``sinks.live.keys.HELP``).
+    sensor : SensorView, optional
+        The sensor coach (``run --sensor``): its cadence is shown beside the click's.
 
     Returns
     -------
     LiveDisplay or ProgressLines
         Append it to ``player.observers``.
     """
-    return LiveDisplay(player, keys_help) if show_live(player) else ProgressLines(player, keys_help)
+    if show_live(player):
+        return LiveDisplay(player, keys_help, sensor)
+    return ProgressLines(player, keys_help, sensor)

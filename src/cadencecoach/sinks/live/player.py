@@ -144,6 +144,21 @@ class PlayerConfig:
 RendererFactory = Callable[[Timeline], BlockRenderer]
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A live change asked for by something other than a key: the sensor coach's remark, its follow-mode
+    tempo, a distance step ended at the footpod's distance (:mod:`cadencecoach.sensors.coach`).
+
+    ``make(playing, now)`` is pure and runs in the main thread: it returns the new timeline and the first sample
+    where it may differ from `playing` (the swap point, >= ``now`` unless a cue is cut), or None when there is
+    nothing to do at `now` (it is asked again with a later `now` if the callback played past the swap point).
+    ``what`` names it in the player's events. Unlike ``n``, an edit that ends a step does not count as a skip.
+    """
+
+    what: str
+    make: Callable[[Timeline, int], tuple[Timeline, int] | None]
+
+
 class PlayerObserver(Protocol):
     """Something that follows a run from the main thread: the live display, the history recorder.
 
@@ -161,8 +176,9 @@ class PlayerObserver(Protocol):
         closed and the keyboard restored, before the summary is printed. ``player.finished`` says whether it
         played to the end.
 
-    Observers read the player (``timeline``, ``position()``, ``skipped``, ``engine``...) and never change
-    it. An observer that raises ends the run like any other error.
+    Observers read the player (``timeline``, ``position()``, ``skipped``, ``engine``...) and change it only
+    through :meth:`LivePlayer.request` (an :class:`Edit`: the sensor coach). An observer that raises ends the
+    run like any other error.
     """
 
     def on_start(self, player: LivePlayer) -> None: ...
@@ -238,10 +254,10 @@ class LivePlayer:
         self.steps_total = len(timeline.steps)
         self.skipped: set[int] = set()
         self.quit = False
-        self._queue: deque[Command] = deque()
+        self._queue: deque[Command | Edit] = deque()
         self._posted: deque[Command] = deque()  # from other threads (see post)
         self._seq = 0
-        self._inflight: tuple[Swap, Timeline, Command, float] | None = None
+        self._inflight: tuple[Swap, Timeline, Command | Edit, float] | None = None
         self._latency = 0  # output latency in samples (display only)
         self.scheduling = "normal"  # of the callback thread: "realtime", "nice" or "normal"
         self.stream_threads: dict[int, str] = {}  # the stream's other threads (native id -> what they got)
@@ -268,6 +284,12 @@ class LivePlayer:
             self.engine.want_stop = True
             return
         self._queue.append(command)
+        self.process()
+
+    def request(self, edit: Edit) -> None:
+        """Take a live edit (from an observer, in the main thread): queued behind the commands waiting, built on
+        the timeline playing when its turn comes."""
+        self._queue.append(edit)
         self.process()
 
     def post(self, command: Command) -> None:
@@ -312,9 +334,11 @@ class LivePlayer:
             return self._inflight is None
         return False
 
-    def _run(self, command: Command, margin_s: float | None = None) -> None:
+    def _run(self, command: Command | Edit, margin_s: float | None = None) -> None:
         e = self.engine
-        if command is Command.PAUSE:
+        if isinstance(command, Edit):
+            self._edit(command, self.config.margin_s if margin_s is None else margin_s)
+        elif command is Command.PAUSE:
             e.want_pause = not e.want_pause
             self._events.append(("pause" if e.want_pause else "resume", e.pos))
         elif command is Command.MUTE_CLICK:
@@ -367,15 +391,27 @@ class LivePlayer:
                 return
             segments, step = changed, -1
         timeline, first = recompile(playing, segments, self.speech, self.config.voice_mode, now, cut=cut)
+        if command is Command.SKIP:
+            self.skipped.add(step)
+        self._swap_in(timeline, first, now, command, margin_s)
+
+    def _edit(self, edit: Edit, margin_s: float) -> None:
+        now = max(self.now(margin_s), 0)
+        made = edit.make(self.timeline, now)
+        if made is None:
+            return
+        timeline, first = made
+        self._swap_in(timeline, first, now, edit, margin_s)
+
+    def _swap_in(self, timeline: Timeline, first: int, now: int, command: Command | Edit, margin_s: float) -> None:
+        """Hand `timeline` (equal to the playing one before `first`) to the callback; one swap in flight."""
         if now == self.engine.pos:  # paused: what a cut cue's fade-out would change was faded out already
             first = now
         renderer = self._renderer(timeline)
         self._seq += 1
         swap = Swap(self._seq, renderer, first)
         self._inflight = (swap, timeline, command, margin_s)
-        if command is Command.SKIP:
-            self.skipped.add(step)
-        self._events.append((command.value, now))
+        self._events.append((command.what if isinstance(command, Edit) else command.value, now))
         old = self.engine.pending
         if old is not None:  # the callback may still hold it for the block it is in: keep it alive till then
             self._graveyard.append((self.engine.callbacks, old))
