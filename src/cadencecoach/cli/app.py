@@ -544,7 +544,7 @@ def render(
     )
 
 
-FEATURE_MODULES = ("live", "track", "history", "convert", "program")
+FEATURE_MODULES = ("live", "track", "history", "convert", "program", "review", "sensors")
 """Modules that add commands to the app: each defines ``register(app)``."""
 
 

@@ -30,6 +30,51 @@ BreathingOpt = Annotated[
     str | None,
     typer.Option("--breathing", metavar="IN:OUT", help="Breathing pattern, e.g. 3:2 (distinct inhale/exhale clicks)."),
 ]
+SensorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sensor",
+        metavar="ble[:NAME_OR_ADDRESS]|replay:FILE",
+        help="Listen to your feet: a Bluetooth footpod or watch (Running Speed and Cadence), or a recorded"
+        " activity (FIT, TCX, GPX, CSV) replayed as if it were one. See `cadencecoach sensors`.",
+    ),
+]
+SensorUnitOpt = Annotated[
+    str,
+    typer.Option(
+        "--sensor-unit",
+        metavar="auto|steps|strides",
+        help="What the footpod's cadence counts: steps (the standard), strides (per leg), or auto (steps, unless"
+        " it reads like strides while running).",
+    ),
+]
+ToleranceOpt = Annotated[
+    float, typer.Option("--cadence-tolerance", metavar="SPM", help="Remark when your cadence is this far off.")
+]
+HoldOpt = Annotated[
+    float, typer.Option("--cadence-hold", metavar="SECONDS", help="... once it has been off this long.")
+]
+EveryOpt = Annotated[
+    float, typer.Option("--cadence-every", metavar="SECONDS", help="At most one cadence remark this often.")
+]
+FollowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow", help="Start the click at your own cadence and walk it to the target (with --sensor)."
+    ),
+]
+FollowRateOpt = Annotated[
+    str | None,
+    typer.Option("--follow-rate", metavar="SPM/SECONDS", help="How fast --follow walks (1/30: 1 spm per 30 s)."),
+]
+RecordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--record",
+        metavar="FILE.tcx",
+        help="Save the sensor's readings here (default: runs/ in the history folder); review them afterwards.",
+    ),
+]
 SpmArg = Annotated[int, typer.Argument(metavar="[SPM]", min=60, max=300, help="Steps per minute (60-300).")]
 
 
@@ -74,6 +119,7 @@ def register(app: typer.Typer) -> None:
         epilog=(
             "Examples:\n\n  cadencecoach click\n\n  cadencecoach click 172 --accent 4 --sound clave\n\n"
             "  cadencecoach click 180 --breathing 3:2 --device pulse\n\n"
+            "  cadencecoach click 180 --sensor ble --follow\n\n"
             "Keys: space pause, +/- cadence, c mute, q quit."
         )
     )
@@ -88,10 +134,18 @@ def register(app: typer.Typer) -> None:
         latency: LatencyOpt = "0.1",
         sample_rate: LiveRateOpt = None,
         block_size: BlockOpt = 0,
+        sensor: SensorOpt = None,
+        sensor_unit: SensorUnitOpt = "auto",
+        cadence_tolerance: ToleranceOpt = 4.0,
+        cadence_hold: HoldOpt = 10.0,
+        cadence_every: EveryOpt = 60.0,
+        follow: FollowOpt = False,
+        follow_rate: FollowRateOpt = None,
+        record: RecordOpt = None,
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
-        from cadencecoach.cli.play import LiveOptions, play_click
+        from cadencecoach.cli.play import LiveOptions, SensorOptions, play_click
         from cadencecoach.errors import AudioUnavailableError
 
         try:
@@ -102,6 +156,9 @@ def register(app: typer.Typer) -> None:
                 breathing=breathing,
                 volume=volume,
                 live=LiveOptions(device, latency, sample_rate, block_size),
+                sensor=SensorOptions(
+                    sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
+                ),
             )
         except AudioUnavailableError as exc:  # the player names `render WORKOUT`; a metronome has no workout
             raise exc.with_hint(click_hint(spm)) from None
@@ -113,6 +170,9 @@ def register(app: typer.Typer) -> None:
             "  cadencecoach run my-run.yaml --pace mile=6:10/mi --device USB\n\n"
             "  cadencecoach run tabata --no-voice --latency low\n\n"
             "  cadencecoach run 10x400 --voice-engine espeak --voice-name en-gb\n\n"
+            "  cadencecoach run 10x400 --sensor ble            (a footpod: 'Cadence 172. Up to 180.', 400 m"
+            " reps end at 400 m)\n\n"
+            "  cadencecoach run tempo --sensor replay:monday.fit   (hear what the coach would have said)\n\n"
             "Keys: space pause, n or → next step, +/- cadence, c click, v voice, q quit."
         ),
     )
@@ -136,13 +196,21 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = None,
         latency: LatencyOpt = "0.1",
         block_size: BlockOpt = 0,
+        sensor: SensorOpt = None,
+        sensor_unit: SensorUnitOpt = "auto",
+        cadence_tolerance: ToleranceOpt = 4.0,
+        cadence_hold: HoldOpt = 10.0,
+        cadence_every: EveryOpt = 60.0,
+        follow: FollowOpt = False,
+        follow_rate: FollowRateOpt = None,
+        record: RecordOpt = None,
     ) -> None:
         """Play a workout live: clicks, spoken cues, a live display and keyboard control."""
         _preload_sounddevice()
         from dataclasses import replace
 
         from cadencecoach.cli.options import parse_breathing
-        from cadencecoach.cli.play import LiveOptions, play_workout
+        from cadencecoach.cli.play import LiveOptions, SensorOptions, play_workout
 
         options = replace(_options(no_voice, no_click, accent, voice_mode), breathing=parse_breathing(breathing))
 
@@ -160,6 +228,9 @@ def register(app: typer.Typer) -> None:
             audio_settings=audio_for,
             warn=warn,
             live=LiveOptions(device, latency, sample_rate, block_size),
+            sensor=SensorOptions(
+                sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
+            ),
         )
 
     @app.command(epilog="Examples:\n\n  cadencecoach devices\n\n  cadencecoach click --device 3")

@@ -11,7 +11,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,11 @@ from cadencecoach.core.edits import CADENCE_MAX, CADENCE_MIN, click_timeline, le
 from cadencecoach.core.renderer import BlockRenderer
 from cadencecoach.core.timeline import CompileOptions, Timeline
 from cadencecoach.errors import UsageError, inform
+from cadencecoach.errors import warn as warn_stderr
 from cadencecoach.sinks.live import devices
 from cadencecoach.sinks.live.keys import HELP, KeyReader
 from cadencecoach.sinks.live.player import LEAD_S, LivePlayer, PlayerConfig, PlayerObserver, RendererFactory
+from cadencecoach.terminal import safe_text
 from cadencecoach.ui.live_view import display_for
 
 TRACE_ENV = "CADENCECOACH_TRACE_STARTUP"
@@ -37,6 +41,58 @@ class LiveOptions:
     block_size: int = 0
 
 
+@dataclass(frozen=True)
+class SensorOptions:
+    """``--sensor`` and the coach's settings (``run``, ``click``); see :mod:`cadencecoach.sensors.coach`."""
+
+    sensor: str | None = None  # ble[:NAME_OR_ADDRESS] | replay:FILE
+    unit: str = "auto"  # --sensor-unit: steps, strides, auto
+    tolerance: float = 4.0
+    hold_s: float = 10.0
+    every_s: float = 60.0
+    follow: bool = False
+    follow_rate: str | None = None  # "1/30": spm per seconds
+    record: str | None = None  # --record FILE (default: a file under the history folder's runs/)
+
+    def check(self) -> None:
+        """Options that need --sensor, and the settings' ranges: UsageError naming the option (exit 2)."""
+        if self.sensor is None:
+            for name, given in (("--follow", self.follow), ("--follow-rate", self.follow_rate is not None),
+                                ("--record", self.record is not None)):
+                if given:
+                    raise UsageError(f"{name} needs --sensor (a footpod or a replay)")
+        for name, value, top in (
+            ("--cadence-tolerance", self.tolerance, 50.0),
+            ("--cadence-hold", self.hold_s, 3600.0),
+            ("--cadence-every", self.every_s, 3600.0),
+        ):
+            if not 0 <= value <= top:
+                raise UsageError(f"{name} must be between 0 and {top:g} (got {value:g})")
+
+
+def parse_follow_rate(text: str | None) -> Fraction:
+    """``--follow-rate SPM/SECONDS``: how fast the follow click walks toward the plan (default 1 spm per 30 s).
+
+    Examples
+    --------
+    >>> parse_follow_rate("1/30"), parse_follow_rate("2/60"), parse_follow_rate(None)
+    (Fraction(1, 30), Fraction(1, 30), Fraction(1, 30))
+    """
+    if text is None:
+        return Fraction(1, 30)
+    spm, slash, seconds = text.strip().partition("/")
+    try:
+        rate = Fraction(spm.strip()) / Fraction(seconds.strip()) if slash else None
+    except (ValueError, ZeroDivisionError):
+        rate = None
+    if rate is None or not Fraction(1, 3600) <= rate <= 10:
+        raise UsageError(
+            f"--follow-rate {safe_text(text)}: give steps per minute per seconds, e.g. 1/30 (1 spm every 30 s),"
+            " between 1/3600 and 10/1"
+        )
+    return rate
+
+
 def open_output(options: LiveOptions) -> tuple[Any, devices.OutputDevice, int, str | float]:
     """sounddevice, the chosen device, the sample rate and the latency; exit 3 at once without a device."""
     latency = parse_latency(options.latency)
@@ -45,6 +101,91 @@ def open_output(options: LiveOptions) -> tuple[Any, devices.OutputDevice, int, s
     rate = options.sample_rate or round(device.default_samplerate) or 44100
     devices.check_settings(sd, device, rate)
     return sd, device, rate, latency
+
+
+class _Recording:
+    """A player observer that saves what the sensor read (``SensorCoach.recorded``) as a TCX file when the run
+    ends, however it ends, and says where: ``cadencecoach review FILE --workout W`` reads it back."""
+
+    def __init__(self, coach: Any, path: Path, workout: str | None) -> None:
+        self.coach = coach
+        self.path = path
+        self.workout = workout
+
+    def on_start(self, player: Any) -> None:
+        return None
+
+    def on_step(self, player: Any, step: Any) -> None:
+        return None
+
+    def on_tick(self, player: Any) -> None:
+        return None
+
+    def on_end(self, player: Any) -> None:
+        from cadencecoach.activity.tcx import write_tcx
+        from cadencecoach.files import os_reason
+
+        activity = self.coach.recorded(str(self.path))
+        if activity is None:
+            inform("sensor: no readings to record")
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_tcx(self.path, activity)
+        except OSError as exc:
+            warn_stderr(f"the sensor's recording was not saved to {safe_text(str(self.path))}: {os_reason(exc)}")
+            return
+        review = f"cadencecoach review {self.path}" + (f" --workout {self.workout}" if self.workout else "")
+        inform(f"recorded: {safe_text(str(self.path))} (review it: {safe_text(review)})")
+
+
+def recording_path(name: str, when: float | None = None) -> Path:
+    """Where a run's sensor readings go by default: ``runs/2026-12-02-0715-10-x-400-m.tcx`` in the history's
+    folder (``$CADENCECOACH_HOME``)."""
+    import re
+    import time
+
+    from cadencecoach.workout.library import home_dir
+
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "run"
+    stamp = time.strftime("%Y-%m-%d-%H%M%S", time.localtime(when))
+    return home_dir() / "runs" / f"{stamp}-{slug}.tcx"
+
+
+def open_coach(options: SensorOptions, warn: Callable[[str], None] | None) -> Any:
+    """The sensor coach for ``--sensor`` (the sensor opened, not started), or None without one. A replay's file
+    is read here: its errors are exit 2 before any audio."""
+    options.check()
+    if options.sensor is None:
+        return None
+    from cadencecoach.sensors.coach import CoachSettings, SensorCoach
+    from cadencecoach.sensors.source import open_sensor, parse_sensor
+
+    spec = parse_sensor(options.sensor)
+    settings = CoachSettings(
+        tolerance=options.tolerance,
+        hold_s=options.hold_s,
+        every_s=options.every_s,
+        follow=options.follow,
+        follow_rate=parse_follow_rate(options.follow_rate),
+    )
+    coaches: list[Any] = []
+
+    def heard() -> float:  # a replay plays on the run's own clock: paused with it, exact in tests
+        return float(coaches[0].heard_s()) if coaches else 0.0
+
+    sensor = open_sensor(spec, clock=heard if spec.kind == "replay" else None, cadence_unit=options.unit)
+    coach = SensorCoach(sensor, settings, sensor_clock=sensor.clock, warn=warn or warn_stderr)
+    coaches.append(coach)
+    return coach
+
+
+def _coach_speech(coach: Any, timeline: Timeline, voice: Any, warn: Callable[[str], None] | None) -> None:
+    """Synthesize (or load from the cache) the coach's words for `timeline` before the run."""
+    from cadencecoach import pipeline as session
+    from cadencecoach.sensors.coach import vocabulary
+
+    coach.speech = session.speech_for(vocabulary(timeline), timeline.sample_rate, voice, warn)
 
 
 def _keys() -> KeyReader:
@@ -78,6 +219,8 @@ def play_click(
     breathing: str | None = None,
     volume: float = 1.0,
     live: LiveOptions | None = None,
+    sensor: SensorOptions | None = None,
+    voice: Any = None,
 ) -> int:
     """``cadencecoach click``: a metronome through the audio output until ``q`` or Ctrl-C.
 
@@ -95,6 +238,9 @@ def play_click(
         Click volume.
     live : LiveOptions, optional
         Device, latency, sample rate, block size.
+    sensor : SensorOptions, optional
+        ``--sensor`` and the coach's settings: the coach speaks with `voice` (``pipeline.VoiceSettings``; None:
+        the default voice).
 
     Returns
     -------
@@ -112,11 +258,29 @@ def play_click(
     if not CADENCE_MIN <= spm <= CADENCE_MAX:
         raise UsageError(f"SPM must be between {CADENCE_MIN} and {CADENCE_MAX} (got {spm})")
     breath = parse_breathing(breathing)
-    with _sigint_default():
+    coach = open_coach(sensor or SensorOptions(), None)
+    with _sigint_default(), _running(coach):
         sd, device, rate, latency = open_output(live)
         timeline = click_timeline(spm, rate, accent=accent, breathing=breath)
+        observers: list[PlayerObserver] = []
+        if coach is not None:
+            if voice is None:
+                from cadencecoach.pipeline import VoiceSettings
+
+                voice = VoiceSettings("auto", None, 175, 1.0)
+            _coach_speech(coach, timeline, voice, None)
+            assert sensor is not None
+            observers.append(_Recording(coach, _record_path(sensor, "click"), None))
         # an unknown --sound is exit 2 before the stream opens: _play builds the first renderer before it
-        return _play(timeline, _click_renderers(sound, volume), (sd, device, rate, latency), live, mode="click")
+        return _play(
+            timeline,
+            _click_renderers(sound, volume),
+            (sd, device, rate, latency),
+            live,
+            mode="click",
+            observers=observers,
+            coach=coach,
+        )
 
 
 def _play(
@@ -130,6 +294,7 @@ def _play(
     pre_roll: int = 0,
     speech: Mapping[str, np.ndarray] | None = None,
     observers: Sequence[PlayerObserver] = (),
+    coach: Any = None,
 ) -> int:
     """Build the first renderer (a bad option fails here, before the stream opens), the player on `output`
     (from :func:`open_output`) with the keyboard, the display and `observers`, and play; the exit code."""
@@ -154,7 +319,9 @@ def _play(
             keys=keys,
             renderer=first,
         )
-        player.observers.append(display_for(player, HELP))
+        if coach is not None:  # before the display: the panel shows what the coach read this poll
+            player.observers.append(coach)
+        player.observers.append(display_for(player, HELP, coach))
         player.observers.extend(observers)
         return player.play()
 
@@ -189,6 +356,7 @@ def play_workout(
     audio_settings: Callable[[int], Any],
     warn: Callable[[str], None] | None,
     live: LiveOptions | None = None,
+    sensor: SensorOptions | None = None,
 ) -> int:
     """``cadencecoach run``: load, find the output (exit 3 at once without one), synthesize every cue and
     the lead-in (cached), compile, play, and record the run in the history.
@@ -207,6 +375,8 @@ def play_workout(
         Where warnings go (speech synthesis, history).
     live : LiveOptions, optional
         Device, latency, sample rate, block size.
+    sensor : SensorOptions, optional
+        ``--sensor`` and the coach's settings (:mod:`cadencecoach.sensors.coach`).
 
     Returns
     -------
@@ -226,6 +396,8 @@ def play_workout(
         from cadencecoach.workout.formats import for_live
 
         workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
+        coach = open_coach(sensor or SensorOptions(), warn)  # a replay's file: exit 2 here, before any audio
+    with _sigint_default(), _running(coach):
         sd, device, rate, latency = open_output(live)
         audio = audio_settings(rate)
         voice_mode = options.voice_mode or workout.voice_mode
@@ -236,6 +408,14 @@ def play_workout(
         pre_roll = make_pre_roll(workout.name, speech, rate) if lead_in else None
         from cadencecoach.history.progress import RunProgress  # history: record this run (docs/HISTORY.md)
 
+        observers: list[PlayerObserver] = [RunProgress.for_run(workout, timeline, warn)]
+        if coach is not None:
+            if voice_mode != "off":
+                _coach_speech(coach, timeline, audio.voice, warn)
+            else:
+                coach.settings = replace(coach.settings, voice=False)
+            assert sensor is not None
+            observers.append(_Recording(coach, _record_path(sensor, workout.name), workout_arg))
         return _play(
             timeline,
             _renderer_factory(audio, pre_roll, session.make_renderer),
@@ -245,5 +425,23 @@ def play_workout(
             voice_mode=voice_mode,
             pre_roll=0 if pre_roll is None else len(pre_roll),
             speech=speech,
-            observers=[RunProgress.for_run(workout, timeline, warn)],
+            observers=observers,
+            coach=coach,
         )
+
+
+def _record_path(sensor: SensorOptions, name: str) -> Path:
+    return Path(sensor.record) if sensor.record else recording_path(name)
+
+
+@contextlib.contextmanager
+def _running(coach: Any) -> Iterator[None]:
+    """The coach's sensor started (a footpod connects while the cues are synthesized) and always stopped."""
+    if coach is None:
+        yield
+        return
+    coach.sensor.start()
+    try:
+        yield
+    finally:
+        coach.sensor.stop()

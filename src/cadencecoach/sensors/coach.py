@@ -274,6 +274,7 @@ class SensorCoach:
         self.drift = DriftWatch(settings)
         self.state = "searching"
         self.note: str | None = None
+        self.unit_note: str | None = None  # the footpod counts strides: shown with the cadence
         self.remarks: list[tuple[float, str]] = []  # (heard seconds, text) of every remark that got in
         self._numbers = range(SPOKEN_RANGE[0], SPOKEN_RANGE[1] + 1)
         self._last_reading_s: float | None = None  # heard seconds of the latest reading
@@ -358,6 +359,10 @@ class SensorCoach:
             self._lost_said = False
             self.state = "live"
             self.note = None
+            if "stride" in event.detail:  # the footpod counts strides (sensors.rsc.CadenceScale): doubled
+                self.unit_note = "strides, doubled"
+                if self.warn is not None:
+                    self.warn(f"sensor: {event.detail}")
         elif event.state == "lost":
             self._lose(now, event.detail or "connection lost")
         elif event.state in ("ended", "failed"):
@@ -602,7 +607,7 @@ class SensorCoach:
             state=self.state,
             measured=self.window.value(now) if self.state == "live" else None,
             tolerance=self.settings.tolerance,
-            note=self.note,
+            note=self.note or self.unit_note,
             step_distance_m=covered,
             following=self.settings.follow,
             last_remark=self.remarks[-1] if self.remarks else None,
