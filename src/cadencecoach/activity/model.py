@@ -1,7 +1,7 @@
 """A recorded run, whatever file it came from: samples over time (cadence, speed, distance, heart rate) and
 the laps the watch recorded.
 
-Every reader (:mod:`.fit`, :mod:`.tcx`, :mod:`.gpx`, :mod:`.csv`) returns an :class:`Activity`; the sensor
+Every reader (:mod:`.fit`, :mod:`.tcx`, :mod:`.gpx`, :mod:`.csvfile`) returns an :class:`Activity`; the sensor
 replay (:mod:`cadencecoach.sensors.replay`) plays one as if it were a footpod, and :mod:`.review` compares one
 with a workout. Units are fixed here, once: seconds from the start, steps per minute (both feet), metres per
 second, metres, beats per minute; NaN where the file recorded nothing.
