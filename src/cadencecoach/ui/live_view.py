@@ -27,8 +27,8 @@ from cadencecoach.terminal import safe_text
 
 REFRESH_HZ = 8  # live display refreshes per second
 PROGRESS_EVERY_S = 30  # plain progress lines (no TTY): at every step change and this often
-DUMB_TERMINALS = ("dumb", "unknown")
-REMARK_SHOWN_S = 10  # the panel shows the coach's latest remark this long  # TERM values that cannot redraw (rich's Console.is_dumb_terminal)
+DUMB_TERMINALS = ("dumb", "unknown")  # TERM values that cannot redraw (rich's Console.is_dumb_terminal)
+REMARK_SHOWN_S = 10  # the panel shows the coach's latest remark this long
 
 
 class _Config(Protocol):
