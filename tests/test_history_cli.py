@@ -72,7 +72,7 @@ def test_trial_add_refuses_bad_input(home: Path, args: list[str], message: str) 
 
 def test_listing_commands_create_nothing(home: Path) -> None:
     assert cc("trial", "list")[1].startswith("no trials recorded yet")
-    assert json.loads(cc("history", "--json")[1]) == {"weeks": [], "sessions": []}
+    assert json.loads(cc("history", "--json")[1]) == {"weeks": [], "sessions": [], "reviews": []}
     assert cc("history")[1].startswith("no sessions recorded yet")
     assert not home.exists()
 

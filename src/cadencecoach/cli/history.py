@@ -1,4 +1,5 @@
-"""The history commands of the CLI: ``trial`` (add, list, rm, plot), ``paces`` and ``history``.
+"""The history commands of the CLI: ``trial`` (add, list, rm, plot), ``paces`` and ``history`` (the sessions, the
+weekly totals and the latest reviews: ``review``'s adherence, docs/REVIEW.md).
 
 Registered by cli/app.py (``register(app)``). Like cli/live.py this module has no ``from __future__ import
 annotations``, so Typer sees real annotation objects. The work is in the ``history`` package.
@@ -237,27 +238,34 @@ def register(app: typer.Typer) -> None:
         ] = False,
         weekly: Annotated[bool, typer.Option("--weekly", help="Only the weekly totals.")] = False,
         limit: Annotated[
-            int | None, typer.Option("--limit", "-n", min=1, metavar="N", help="Only the N latest sessions.")
+            int | None,
+            typer.Option("--limit", "-n", min=1, metavar="N", help="Only the N latest sessions (and reviews)."),
         ] = None,
     ) -> None:
-        """Every session you ran (newest first) and your weekly totals of time run."""
+        """Every session you ran (newest first), your weekly totals of time run, and your latest reviews: how
+        closely you kept to the click."""
         from cadencecoach.errors import UsageError
         from cadencecoach.history.db import open_db
+        from cadencecoach.history.reviews import list_reviews
         from cadencecoach.history.sessions import list_sessions, weekly_totals
 
         if as_json and as_csv:
             raise UsageError("--json and --csv: choose one")
         db = open_db(create=False, warn=warn)
         sessions = []
+        reviews = []
         if db is not None:
             with db:
                 sessions = list_sessions(db)
+                if not weekly and not as_csv:
+                    reviews = list_reviews(db, limit if as_json else (limit or REVIEWS_SHOWN))
         weeks = weekly_totals(sessions)
         shown = sessions[:limit] if limit else sessions
         if as_json:
             out: dict[str, Any] = {"weeks": [w.to_json() for w in weeks]}
             if not weekly:
                 out["sessions"] = [s.to_json() for s in shown]
+                out["reviews"] = [r.to_json() for r in reviews]
             sys.stdout.write(json.dumps(out) + "\n")
             return
         if as_csv:
@@ -268,6 +276,8 @@ def register(app: typer.Typer) -> None:
             writer.writerows([{k: safe_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows])
             return
         _print_history(shown, weeks, weekly)
+        if reviews:
+            _print_reviews(reviews)
 
 
 def _csv_fields(weekly: bool) -> list[str]:
@@ -291,6 +301,9 @@ def _csv_fields(weekly: bool) -> list[str]:
         "week",
     ]
 
+
+REVIEWS_SHOWN = 10
+"""Reviews ``history`` lists (the latest runs first); ``--json`` lists every one, ``-n`` sets both."""
 
 _STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "red", "running": "cyan"}
 
@@ -334,3 +347,51 @@ def _print_history(sessions: list[Any], weeks: list[Any], weekly: bool) -> None:
     console.print(table)
     total = sum(w.run_s for w in weeks)
     console.print(f"[dim]{len(sessions)} sessions, {format_time(round(total))} run in all[/]")
+
+
+def _print_reviews(reviews: list[Any]) -> None:
+    """The latest reviews (``review``): when, which file and workout, and the share of time on the click."""
+    from pathlib import PurePath
+
+    from cadencecoach.history.trials import format_time
+
+    console = _console()
+    console.print()
+    tolerances = {r.summary.get("tolerance_spm") for r in reviews if r.in_tolerance is not None}
+    same = len(tolerances) <= 1
+    share_col = f"±{next(iter(tolerances)):g} spm" if same and tolerances and None not in tolerances else "on click"
+    table = _table(
+        "review",
+        "run",
+        "activity",
+        "workout",
+        "time",
+        "km",
+        "cadence",
+        share_col,
+        right=("review", "time", "km", "cadence", share_col),
+    )
+    for r in reviews:
+        o = r.overall
+        duration, distance, cadence = o.get("duration_s"), o.get("distance_m"), o.get("cadence_spm")
+        share = ""
+        if r.in_tolerance is not None:
+            share = f"{r.in_tolerance:.0%}"
+            tol = r.summary.get("tolerance_spm")
+            if not same and isinstance(tol, (int, float)):
+                share += f" (±{tol:g})"
+        workout = markup_safe(r.workout) if r.workout else "[dim]laps[/]"
+        if r.aligned_by:
+            workout += f" [dim]({markup_safe(r.aligned_by)})[/]"
+        table.add_row(
+            str(r.id),
+            r.when.strftime("%Y-%m-%d %H:%M"),
+            markup_safe(PurePath(r.activity).name or r.activity),
+            workout,
+            format_time(round(duration)) if isinstance(duration, (int, float)) else "",
+            f"{distance / 1000:.2f}" if isinstance(distance, (int, float)) else "",
+            f"{cadence:.0f}" if isinstance(cadence, (int, float)) else "",
+            share,
+        )
+    console.print(table)
+    console.print("[dim]reviews of your recorded runs, the latest first ('cadencecoach review FILE --workout W')[/]")

@@ -111,7 +111,27 @@ def _v2(con: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(con: sqlite3.Connection) -> None:
+    """Version 3: reviews of recorded runs (``review``); one per file and workout (cadencecoach.history.reviews)."""
+    con.execute(
+        """CREATE TABLE reviews (
+            id              INTEGER PRIMARY KEY,
+            created_at      TEXT NOT NULL,         -- UTC, ISO 8601 (the latest review of it)
+            activity        TEXT NOT NULL,         -- the activity file as given
+            sha256          TEXT NOT NULL,         -- of the file's bytes
+            started_at      TEXT,                  -- UTC, ISO 8601: when the run began, if the file says
+            workout         TEXT,                  -- the workout's name (NULL: reviewed lap by lap)
+            workout_source  TEXT NOT NULL DEFAULT '',  -- the workout's file ('' without one): the row's key
+            aligned_by      TEXT,                  -- 'laps', 'time' or NULL (no workout)
+            in_tolerance    REAL,                  -- share 0..1 of the time within the tolerance of the click
+            summary         TEXT NOT NULL          -- JSON: the review as 'review --json' prints it
+        )"""
+    )
+    con.execute("CREATE UNIQUE INDEX reviews_once ON reviews (sha256, workout_source)")
+    con.execute("CREATE INDEX reviews_by_start ON reviews (started_at)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 """``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. Append, never edit a released one."""
 
 
@@ -122,7 +142,7 @@ def schema_version() -> int:
 REQUIRED_TABLES = ("trials", "sessions", "session_steps")
 """The tables every schema version so far has: a database at version >= 1 without one of them is refused."""
 
-LATER_TABLES = {"programs": 2}
+LATER_TABLES = {"programs": 2, "reviews": 3}
 """Tables added later: a database at that version or above without one is refused like a lost table."""
 
 
