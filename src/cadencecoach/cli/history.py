@@ -360,17 +360,15 @@ def _print_reviews(reviews: list[Any]) -> None:
     tolerances = {r.summary.get("tolerance_spm") for r in reviews if r.in_tolerance is not None}
     same = len(tolerances) <= 1
     share_col = f"±{next(iter(tolerances)):g} spm" if same and tolerances and None not in tolerances else "on click"
-    table = _table(
-        "review",
-        "run",
-        "activity",
-        "workout",
-        "time",
-        "km",
-        "cadence",
-        share_col,
-        right=("review", "time", "km", "cadence", share_col),
-    )
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("run", no_wrap=True)  # the day the activity began
+    table.add_column("activity", max_width=20, no_wrap=True, overflow="ellipsis")
+    table.add_column("workout", min_width=8, overflow="fold")
+    for col in ("time", "km", "spm", share_col):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in reviews:
         o = r.overall
         duration, distance, cadence = o.get("duration_s"), o.get("distance_m"), o.get("cadence_spm")
@@ -380,12 +378,10 @@ def _print_reviews(reviews: list[Any]) -> None:
             tol = r.summary.get("tolerance_spm")
             if not same and isinstance(tol, (int, float)):
                 share += f" (±{tol:g})"
-        workout = markup_safe(r.workout) if r.workout else "[dim]laps[/]"
-        if r.aligned_by:
-            workout += f" [dim]({markup_safe(r.aligned_by)})[/]"
+        workout = markup_safe(r.workout) if r.workout else "[dim]laps[/]"  # (how it was aligned: --json)
         table.add_row(
             str(r.id),
-            r.when.strftime("%Y-%m-%d %H:%M"),
+            r.when.strftime("%Y-%m-%d"),
             markup_safe(PurePath(r.activity).name or r.activity),
             workout,
             format_time(round(duration)) if isinstance(duration, (int, float)) else "",
