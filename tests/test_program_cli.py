@@ -32,11 +32,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cadencecoach.cli.app import app
 from cadencecoach.history.db import db_path, open_db
 from cadencecoach.history.sessions import SessionRecorder
+from cli_runner import cc, ok
 from extra_deps import require_extra, require_module
 
 GOAL = ["--goal", "1mi 5:30"]
@@ -56,20 +55,6 @@ def today() -> date:
 def next_monday() -> date:
     t = today()
     return t + timedelta(days=7 - t.weekday())
-
-
-def cc(*args: str) -> SimpleNamespace:
-    """One command through the real app: exit code, stdout, stderr; an exception other than the exit fails."""
-    r = CliRunner().invoke(app, list(args))
-    assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exc_info, r.stderr)
-    assert "Traceback" not in r.stdout + r.stderr, (args, r.stderr)
-    return SimpleNamespace(code=r.exit_code, out=r.stdout, err=r.stderr)
-
-
-def ok(*args: str) -> SimpleNamespace:
-    r = cc(*args)
-    assert r.code == 0, (args, r.code, r.err)
-    return r
 
 
 def new(start: date | None, *extra: str, base: list[str] | None = None) -> dict[str, Any]:

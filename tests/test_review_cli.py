@@ -14,13 +14,11 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cadencecoach.cli.app import app
+from cli_runner import cc, ok
 from extra_deps import needs_extra
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "activities"
@@ -28,20 +26,6 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/
 SMALL = CORPUS / "activity-small-fenix2-run.fit"
 START = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
 MILE = 1609.344
-
-
-def cc(*args: str) -> SimpleNamespace:
-    """One command through the real app: exit code, stdout, stderr; an exception other than the exit fails."""
-    r = CliRunner().invoke(app, list(args))
-    assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exc_info, r.stderr)
-    assert "Traceback" not in r.stdout + r.stderr, (args, r.stderr)
-    return SimpleNamespace(code=r.exit_code, out=r.stdout, err=r.stderr)
-
-
-def ok(*args: str) -> SimpleNamespace:
-    r = cc(*args)
-    assert r.code == 0, (args, r.code, r.err)
-    return r
 
 
 def review_json(*args: str) -> dict[str, Any]:
