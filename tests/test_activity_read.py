@@ -326,9 +326,36 @@ def test_xml_with_a_dtd_or_an_entity_is_refused() -> None:
     assert "malformed XML" in str(malformed) and malformed.line == 1
 
 
+def test_xml_nested_without_end_is_refused_early() -> None:
+    # expat keeps every open element: 32 MB of <a> would be 1.4 GB; refused at depth 65, at once
+    import time
+
+    deep = b"<TrainingCenterDatabase>" + b"<a>" * 4_000_000
+    t = time.perf_counter()
+    err = error_of(deep, "deep.tcx")
+    assert time.perf_counter() - t < 2
+    assert "nested more than 64 deep" in str(err) and "activity file" in str(err)
+    assert (err.line, err.col) == (1, 24 + 63 * 3 + 1)  # the root and 63 <a> are 64 deep: the next one
+    gpx = error_of(b"<gpx>" + b"<trk>" * 100, "deep.gpx")
+    assert "nested more than 64 deep" in str(gpx)
+
+
 def test_other_xml_is_no_activity() -> None:
     err = error_of(b"<workout_file><name>x</name></workout_file>", "w.xml")
     assert "<workout_file>" in str(err) and "TrainingCenterDatabase" in str(err)
+
+
+def test_tcx_first_time_and_value_as_in_the_tree() -> None:
+    # (streamed, read as the element tree was: the first <Time> decides, a trackpoint without one is left out
+    # unread, only the first <Value> of a <HeartRateBpm> counts)
+    base = tcx_bytes(points(3, run_cadence=85))
+    untimed = base.replace(
+        b"<Trackpoint><Time>", b"<Trackpoint><Time></Time><DistanceMeters>far</DistanceMeters><Time>", 1
+    )
+    a = parse_activity(untimed, "a.tcx")
+    assert a.t.tolist() == [0, 1] and any("1 trackpoint with no <Time>" in n for n in a.notes)
+    values = base.replace(b"<Value>141</Value>", b"<Value>151</Value><Value>x</Value>", 1)
+    assert parse_activity(values, "a.tcx").heart_rate.tolist() == [140, 151, 142]
 
 
 # ------------------------------------------------------------------------------------------ GPX
@@ -376,6 +403,89 @@ def test_gpx_errors() -> None:
     assert "-90 to 90" in str(error_of(gpx_bytes([{"lat": 91, "lon": 0, "t": 0.0}])))
     untimed = [{"lat": 1.0, "lon": 1.0, "t": None}]
     assert "no track point has a <time>" in str(error_of(gpx_bytes(untimed)))
+
+
+def test_gpx_values_in_document_order() -> None:
+    # the first value of each under <extensions> that is not empty, nested ones in document order; a track's
+    # <type> after its points still makes it a ride
+    point = '<trkpt lat="1" lon="2"><time>2024-05-01T07:30:0{}Z</time><extensions>{}</extensions></trkpt>'
+    ext = "<hr></hr><x><hr>150<cad>88</cad></hr><hr>99</hr></x>"
+    run = f"<gpx><trk><trkseg>{point.format(0, ext)}{point.format(1, ext)}</trkseg></trk></gpx>".encode()
+    a = parse_activity(run, "r.gpx")
+    assert a.heart_rate.tolist() == [150, 150] and a.cadence.tolist() == [176, 176]
+    ride = run.replace(b"</trkseg>", b"</trkseg><type>Biking</type>")
+    assert not parse_activity(ride, "r.gpx").has("cadence")
+    bad = run.replace(b"<hr>150<cad>88</cad></hr>", b"<cad>a<hr>b</hr></cad>", 1)
+    err = error_of(bad, "b.gpx")
+    assert str(err).startswith("b.gpx:1:") and "<cad> 'a' is not a number" in str(err)
+    assert err.col == bad.index(b"<cad>a") + 1
+
+
+# ------------------------------------------------------------------------------------------ streaming
+
+
+@functools.cache
+def long_tcx(n: int = 60_000) -> bytes:
+    """A TCX of `n` trackpoints a second apart, one a line (trackpoint i on line i + 3)."""
+    start = datetime(2024, 5, 1, 7, 30, tzinfo=timezone.utc)
+    track = "".join(
+        f"<Trackpoint><Time>{start + timedelta(seconds=i):%Y-%m-%dT%H:%M:%SZ}</Time>"
+        f"<DistanceMeters>{3.1 * i:.1f}</DistanceMeters><Cadence>{85 + i % 3}</Cadence></Trackpoint>\n"
+        for i in range(n)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase><Activities><Activity Sport="Running">'
+        f'<Lap StartTime="2024-05-01T07:30:00Z"><Track>\n{track}</Track></Lap></Activity></Activities>'
+        "</TrainingCenterDatabase>\n"
+    ).encode()
+
+
+def test_a_large_tcx_is_streamed_in_bounded_memory() -> None:
+    import tracemalloc
+
+    data = long_tcx()
+    parse_activity(long_tcx(3), "warm.tcx")  # (the modules imported and their caches are not the reader's)
+    tracemalloc.start()
+    try:
+        a = parse_activity(data, "long.tcx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(a.t) == 60_000 and a.duration_s == 59_999 and a.distance[-1] == pytest.approx(3.1 * 59_999)
+    assert np.all((a.cadence >= 170) & (a.cadence <= 174))
+    arrays = 5 * 8 * len(a.t)  # (the five float64 columns: 2.3 MiB)
+    # the file's size: as_utf8 checks that the bytes are UTF-8 by decoding them (one str, let go at once); the
+    # element tree took 13 times the file (93 MiB for these 6.9 MiB)
+    assert peak < len(data) + 3 * arrays, f"peak {peak / 2**20:.1f} MiB for a {len(data) / 2**20:.1f} MiB file"
+
+
+def test_a_long_file_is_placed_across_chunks_and_malformed_xml_is_said_first() -> None:
+    lines = long_tcx().split(b"\n")
+    k = 20_000 + 3  # (2.3 MB in: past two of the 1 MiB chunks expat is fed)
+    lines[k] = lines[k].replace(b"<Cadence>", b"<Cadence>x")
+    bad = b"\n".join(lines)
+    err = error_of(bad, "long.tcx")
+    assert (err.line, err.col) == (k + 1, lines[k].index(b"<Cadence>") + 1) and "<Cadence> 'x8" in str(err)
+    lines[40_003] = lines[40_003].replace(b"</Trackpoint>", b"</Trackpoin>")  # (after the bad value)
+    err = error_of(b"\n".join(lines), "long.tcx")
+    assert "malformed XML: mismatched tag" in str(err) and err.line == 40_004
+
+
+def test_text_cut_between_chunks_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cadencecoach.workout.formats import zwo
+
+    files = {
+        "a.tcx": tcx_bytes(points(20, run_cadence=85, speed=3.1), laps=[(0, 10), (10, 20)]),
+        "a.gpx": gpx_bytes([{**p, "hr": 150, "cad": 86} for p in meridian_track(20)], segments=2),
+    }
+    whole = {name: parse_activity(data, name) for name, data in files.items()}
+    assert zwo.expat_parse.__kwdefaults__ is not None
+    monkeypatch.setitem(zwo.expat_parse.__kwdefaults__, "chunk", 3)  # (every name and number cut somewhere)
+    for name, data in files.items():
+        cut = parse_activity(data, name)
+        assert cut.laps == whole[name].laps and cut.notes == whole[name].notes
+        for column in ("t", "cadence", "speed", "distance", "heart_rate"):
+            assert np.array_equal(getattr(cut, column), getattr(whole[name], column), equal_nan=True)
 
 
 # ------------------------------------------------------------------------------------------ CSV

@@ -1,6 +1,7 @@
 """What the activity readers share: :class:`ActivityError`, the limits, the running-cadence rule, ISO times,
-numbers, the hardened XML reader, and :func:`build_activity`, which turns samples as read into an
-:class:`~cadencecoach.activity.model.Activity` by the same rules for every format.
+numbers, XML streamed through the hardened XML reader (:class:`XmlStream`: no element kept), and
+:func:`build_activity`, which turns samples as read into an :class:`~cadencecoach.activity.model.Activity` by the
+same rules for every format.
 
 The rules (every reader):
 
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import xml.parsers.expat as expat
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +34,6 @@ import numpy.typing as npt
 from cadencecoach.activity.model import Activity, Floats, Lap
 from cadencecoach.errors import CoachError, WorkoutError
 from cadencecoach.workout.source import shown
-
-if TYPE_CHECKING:
-    from cadencecoach.workout.formats.zwo import _El as XmlElement
 
 MAX_ACTIVITY_BYTES = 32 * 1024 * 1024
 """The largest activity file read (checked before reading it all): a 24-hour FIT run at one record a second is
@@ -108,6 +107,10 @@ def number(text: str | None) -> float | None:
     s = text.strip()
     if not s:
         return NAN
+    whole, _, part = s.partition(".")
+    digits = whole + part
+    if len(whole) <= 20 and len(part) <= 20 and digits.isascii() and digits.isdigit():
+        return float(s)  # (the usual 142 or 3.25, without the regular expression)
     if len(s) > 48 or _NUMBER.fullmatch(s) is None:
         return None
     return float(s)
@@ -131,11 +134,55 @@ def iso_time(text: str) -> tuple[float, bool] | None:
     True
     """
     s = text.strip()
-    m = _ISO.fullmatch(s) if len(s) <= 48 else None
+    n = len(s)
+    if s[16:17] == ":" and s[-1:] == "Z" and (n == 20 or (22 <= n <= 33 and s[19] == ".")):
+        # (the usual ``2024-05-01T07:30:00.000Z`` without the regular expression: a file has 100,000 of them)
+        rest = s[17:19] + s[20:-1]
+        if rest.isascii() and rest.isdigit():
+            minute = _MINUTES.get(s[:16])
+            if minute is None:
+                minute = _minute(s[:16])
+            if minute is not None:  # (else not in that form: the regular expression says)
+                sec = int(s[17:19])
+                if math.isnan(minute) or sec > 60:
+                    return None
+                return minute + sec + (float("0." + s[20:-1]) if n > 20 else 0.0), True
+    m = _ISO.fullmatch(s) if n <= 48 else None
     if m is None:
         return None
+    offset = 0
+    if m.group(9):
+        oh, om = int(m.group(10)), int(m.group(11) or 0)
+        if oh > 23 or om > 59:
+            return None
+        offset = (oh * 3600 + om * 60) * (1 if m.group(9) == "+" else -1)
     y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
-    sec = int(m.group(6) or 0)
+    when = _clock(y, mo, d, h, mi, int(m.group(6) or 0), m.group(7) or "", offset)
+    return None if when is None else (when, bool(m.group(8) or m.group(9)))
+
+
+_MINUTES: dict[str, float] = {}
+
+
+def _minute(text: str) -> float | None:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM`` (UTC), kept for the next time (at most 20,000); NaN when
+    it is no date or time, None when it is not in that form (ASCII digits)."""
+    digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16]
+    if not (
+        text[4] == text[7] == "-" and text[10] == "T" and text[13] == ":" and digits.isascii() and digits.isdigit()
+    ):
+        return None
+    y, mo, d, h, mi = int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16])
+    day = _clock(y, mo, d, 0, 0, 0, "", 0)
+    minute = NAN if day is None or h > 23 or mi > 59 else day + h * 3600 + mi * 60
+    if len(_MINUTES) < 20_000:
+        _MINUTES[text] = minute
+    return minute
+
+
+def _clock(y: int, mo: int, d: int, h: int, mi: int, sec: int, frac: str, offset: int) -> float | None:
+    """Seconds since the epoch of a date and time (`frac`: the digits after the seconds' point), `offset` seconds
+    ahead of UTC; None when it is no date or time."""
     if h > 23 or mi > 59 or sec > 60:  # (60: a leap second)
         return None
     day = _DAYS.get((y, mo, d))
@@ -146,14 +193,7 @@ def iso_time(text: str) -> tuple[float, bool] | None:
             return None
         if len(_DAYS) < 10_000:
             _DAYS[(y, mo, d)] = day
-    frac = float("0." + m.group(7)) if m.group(7) else 0.0
-    offset = 0
-    if m.group(9):
-        oh, om = int(m.group(10)), int(m.group(11) or 0)
-        if oh > 23 or om > 59:
-            return None
-        offset = (oh * 3600 + om * 60) * (1 if m.group(9) == "+" else -1)
-    return day + h * 3600 + mi * 60 + sec + frac - offset, bool(m.group(8) or m.group(9))
+    return day + h * 3600 + mi * 60 + sec + (float("0." + frac) if frac else 0.0) - offset
 
 
 def utc(epoch: float) -> datetime:
@@ -168,65 +208,237 @@ def clip(text: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- XML
 
+ACTIVITY_ROOTS = ("TrainingCenterDatabase", "gpx")
+"""The local names of the roots of the XML activity files read (TCX, GPX)."""
+
 
 def local(tag: str) -> str:
     """An XML name without its namespace prefix: ``ns3:TPX`` -> ``TPX`` (namespaces matched on local names)."""
     return tag.rpartition(":")[2]
 
 
-def xml_root(data: bytes, display: str) -> tuple[XmlElement, list[str]]:
-    """The element tree of an XML activity file, read by the project's hardened reader (expat, no DTD, so no
-    entity expansion; positions kept), and the notes (a file that is not UTF-8 read as Windows-1252)."""
-    from cadencecoach.workout.formats.zwo import _expat_tree, as_utf8
+def attribute(attrs: dict[str, str], name: str) -> str | None:
+    """The attribute `name` (lower case) of an element, its name in any case (the last one written wins).
+
+    >>> attribute({"Lat": "1", "lon": "2"}, "lat")
+    '1'
+    """
+    found = None
+    for key, value in attrs.items():
+        if key.lower() == name:
+            found = value
+    return found
+
+
+@dataclass(frozen=True)
+class XmlDocument:
+    """An XML activity file read as far as its root element (:func:`xml_root`): its bytes as expat reads them
+    (UTF-8, or the encoding the file declares) and the root's tag and place. Its elements are streamed by an
+    :class:`XmlStream` (:func:`read_stream`), never kept."""
+
+    data: bytes
+    tag: str
+    line: int
+    col: int
+
+
+class _Root(Exception):
+    def __init__(self, tag: str, line: int, col: int) -> None:
+        self.tag, self.line, self.col = tag, line, col
+
+
+def xml_root(data: bytes, display: str) -> tuple[XmlDocument, list[str]]:
+    """An XML activity file read by the project's hardened reader (expat, no DTD, so no entity expansion;
+    positions kept; :func:`cadencecoach.workout.formats.zwo.expat_parse`) as far as its root element, and the
+    notes (a file that is not UTF-8 read as Windows-1252).
+
+    A root that is no activity file's (not :data:`ACTIVITY_ROOTS`) is returned once the rest of the file is
+    known to be well-formed XML, so a malformed file says so first.
+
+    >>> doc, notes = xml_root(b'<?xml version="1.0"?>\\n <gpx version="1.1"><trk/></gpx>', "run.gpx")
+    >>> doc.tag, doc.line, doc.col, notes
+    ('gpx', 2, 2, [])
+    """
+    from cadencecoach.workout.formats.zwo import as_utf8, expat_parse
 
     notes: list[str] = []
     try:
         raw, read_as = as_utf8(data, display)
         if read_as is not None:
             notes.append(read_as[2])
-        root = _expat_tree(raw, display)
+
+        def setup(parser: expat.XMLParserType) -> None:
+            def start(tag: str, _attrs: dict[str, str]) -> None:
+                raise _Root(tag, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+
+            parser.StartElementHandler = start
+
+        expat_parse(raw, display, setup)
+    except _Root as root:
+        doc = XmlDocument(raw, root.tag, root.line, root.col)
     except WorkoutError as exc:
         raise from_workout_error(exc, display) from None
-    return root, notes
+    else:  # (expat says "no element found" first)
+        raise ActivityError(display, "no XML element: not an activity file", 1, 1)
+    if local(doc.tag) not in ACTIVITY_ROOTS:
+        well_formed(doc, display)
+    return doc, notes
 
 
-def children(el: XmlElement, name: str) -> Iterator[XmlElement]:
-    """The children of `el` with the local name `name`."""
-    return (c for c in el.children if local(c.tag) == name)
+def well_formed(doc: XmlDocument, display: str) -> None:
+    """ActivityError at the first place where `doc` is not well-formed XML (or refused: a DTD), if any."""
+    from cadencecoach.workout.formats.zwo import expat_parse
+
+    try:
+        expat_parse(doc.data, display, lambda _parser: None)
+    except WorkoutError as exc:
+        raise from_workout_error(exc, display) from None
 
 
-def child(el: XmlElement, name: str) -> XmlElement | None:
-    """The first child of `el` with the local name `name`."""
-    return next(children(el, name), None)
+def read_stream(doc: XmlDocument, display: str, reader: XmlStream) -> None:
+    """Stream the elements of `doc` through `reader`, a chunk of the file at a time.
+
+    An ActivityError a reader raises (a value that is not a number...) stops the stream; it is raised once the
+    whole file is known to be well-formed XML, so a file that is both says it is malformed first, as when the
+    whole file was read into a tree before its values."""
+    from cadencecoach.workout.formats.zwo import expat_parse
+
+    try:
+        expat_parse(doc.data, display, reader.setup)
+    except WorkoutError as exc:
+        raise from_workout_error(exc, display) from None
+    except ActivityError as exc:
+        well_formed(doc, display)
+        raise exc from None
+    finally:
+        reader.release()
 
 
-def descendants(el: XmlElement, depth: int) -> Iterator[XmlElement]:
-    """The elements under `el`, at most `depth` levels down (bounded: extensions nest a level or two)."""
-    for c in el.children:
-        yield c
-        if depth > 1:
-            yield from descendants(c, depth - 1)
+class XmlStream:
+    """A reader of an XML file's elements as expat streams them, keeping none: a small state machine.
+
+    Each element gets a role from its parent's role (``-1`` for the root) and its local name
+    (:meth:`enter`; 0 for an element nothing is read from, and so from nothing under it). The direct text of an
+    element whose role is in :attr:`TEXT` (not its children's: as ``text`` was in the element tree) is gathered,
+    and :meth:`leave` gets it at the element's end, with the element's place (its start) and tag. A handler
+    raises :class:`ActivityError` for a value that cannot be read; :func:`read_stream` defers it.
+
+    >>> class Names(XmlStream):
+    ...     TEXT = frozenset({2})
+    ...     def enter(self, parent, name, attrs, line, col):
+    ...         return 1 if parent == -1 else 2 if parent == 1 and name == "name" else 0
+    ...     def leave(self, role, text, line, col, tag):
+    ...         if role == 2:
+    ...             print(line, col, tag, repr(text))
+    >>> doc, _ = xml_root(b"<gpx><x:name>a<b>c</b>d</x:name><z><name>no</name></z></gpx>", "n.gpx")
+    >>> read_stream(doc, "n.gpx", Names("n.gpx"))
+    1 6 x:name 'ad'
+    """
+
+    TEXT: frozenset[int] = frozenset()
+    """The roles whose text :meth:`leave` gets (others get "")."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self._stack: list[tuple[int, list[str] | None, int, int, str]] = []  # role, text, line, col, tag
+        self._skipping = 0  # the depth inside an element of role 0
+        self._text: list[str] = []  # the text since the last element's start or end
+        self._names: dict[str, str] = {}
+        self._parser: expat.XMLParserType | None = None
+
+    def enter(self, parent: int, name: str, attrs: dict[str, str], line: int, col: int) -> int:
+        """The role of an element that starts (its local name, attributes and place) under one of role
+        `parent`; 0: nothing is read from it."""
+        raise NotImplementedError
+
+    def leave(self, role: int, text: str, line: int, col: int, tag: str) -> None:
+        """An element of `role` ends: its text (roles in :attr:`TEXT`), place and tag."""
+        raise NotImplementedError
+
+    def setup(self, parser: expat.XMLParserType) -> None:
+        """Set `parser`'s handlers to this reader's (for :func:`~cadencecoach.workout.formats.zwo.expat_parse`)."""
+        self._parser = parser
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        # text goes to a list (no Python call a piece); what came since the last start or end is the open element's
+        parser.CharacterDataHandler = self._text.append
+
+    def release(self) -> None:
+        """Drop the parser (and its buffers) and what was open: the stream is over."""
+        self._parser = None
+        self._stack.clear()
+        self._text.clear()
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        text = self._text
+        if self._skipping:
+            self._skipping += 1
+            if text:
+                text.clear()
+            return
+        stack = self._stack
+        if text:
+            if stack and stack[-1][1] is not None:
+                stack[-1][1].extend(text)
+            text.clear()
+        name = self._names.get(tag)
+        if name is None:
+            name = local(tag)
+            if len(self._names) < 4096:  # (bounded: a hostile file may use a million names)
+                self._names[tag] = name
+        parser = self._parser
+        assert parser is not None
+        line, col = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
+        role = self.enter(stack[-1][0] if stack else -1, name, attrs, line, col)
+        if role:
+            stack.append((role, [] if role in self.TEXT else None, line, col, tag))
+        else:
+            self._skipping = 1
+
+    def _end(self, _tag: str) -> None:
+        text = self._text
+        if self._skipping:
+            self._skipping -= 1
+            if text:
+                text.clear()
+            return
+        role, pieces, line, col, tag = self._stack.pop()
+        if pieces is None:
+            if text:
+                text.clear()
+            self.leave(role, "", line, col, tag)
+            return
+        pieces.extend(text)
+        text.clear()
+        self.leave(role, "".join(pieces), line, col, tag)
 
 
-def element_number(el: XmlElement, display: str, what: str | None = None) -> float:
-    """The number in `el`'s text (NaN when empty), else ActivityError at the element."""
-    value = number(el.text)
+def number_at(text: str, display: str, name: str, line: int, col: int) -> float:
+    """The number in the text of the element `name` (a local name) at `line`:`col` (NaN when empty), else
+    ActivityError there.
+
+    >>> number_at(" 12.5 ", "a.tcx", "DistanceMeters", 3, 7)
+    12.5
+    >>> number_at("far", "a.tcx", "DistanceMeters", 3, 7)
+    Traceback (most recent call last):
+    cadencecoach.activity._common.ActivityError: a.tcx:3:7: <DistanceMeters> 'far' is not a number
+    """
+    value = number(text)
     if value is None:
-        name = what or f"<{local(el.tag)}>"
-        raise ActivityError(display, f"{name} '{clip(el.text.strip())}' is not a number", el.line, el.col)
+        raise ActivityError(display, f"<{name}> '{clip(text.strip())}' is not a number", line, col)
     return value
 
 
-def element_time(el: XmlElement, display: str, text: str | None = None) -> tuple[float, bool]:
-    """The ISO time in `el`'s text (or `text`, an attribute's), else ActivityError at the element."""
-    raw = el.text if text is None else text
-    value = iso_time(raw)
+def time_at(text: str, display: str, name: str, line: int, col: int) -> tuple[float, bool]:
+    """The ISO time in `text` (the text of the element `name` at `line`:`col`, or one of its attributes) and
+    whether it has a time zone, else ActivityError there."""
+    value = iso_time(text)
     if value is None:
         raise ActivityError(
             display,
-            f"<{local(el.tag)}> '{clip(raw.strip())}' is not a date and time (ISO 8601: 2024-05-01T07:30:00Z)",
-            el.line,
-            el.col,
+            f"<{name}> '{clip(text.strip())}' is not a date and time (ISO 8601: 2024-05-01T07:30:00Z)",
+            line,
+            col,
         )
     return value
 
@@ -235,16 +447,17 @@ def element_time(el: XmlElement, display: str, text: str | None = None) -> tuple
 
 
 class Samples:
-    """Samples as read, one at a time, at most :data:`MAX_SAMPLES` (then ActivityError)."""
+    """Samples as read, one at a time, at most :data:`MAX_SAMPLES` (then ActivityError); kept as C doubles
+    (8 bytes a value, not a Python float's 32)."""
 
     def __init__(self, display: str, what: str = "samples") -> None:
         self.display = display
         self.what = what
-        self.t: list[float] = []
-        self.cadence: list[float] = []
-        self.speed: list[float] = []
-        self.distance: list[float] = []
-        self.heart_rate: list[float] = []
+        self.t = array("d")
+        self.cadence = array("d")
+        self.speed = array("d")
+        self.distance = array("d")
+        self.heart_rate = array("d")
 
     def __len__(self) -> int:
         return len(self.t)
@@ -261,7 +474,8 @@ class Samples:
         self.heart_rate.append(heart_rate)
 
     def arrays(self) -> tuple[Floats, Floats, Floats, Floats, Floats]:
-        """``t, cadence, speed, distance, heart_rate`` as float64 arrays."""
+        """``t, cadence, speed, distance, heart_rate`` as float64 arrays: views of the samples, no copy (no sample
+        can be added while they are kept)."""
         return tuple(  # type: ignore[return-value]
             np.asarray(x, dtype=np.float64) for x in (self.t, self.cadence, self.speed, self.distance, self.heart_rate)
         )

@@ -16,12 +16,15 @@ Read (elements matched on their local names, so ``gpxtpx:hr`` and ``ns3:hr`` are
   at the point). No laps: GPX has none. ``sport`` is the track's ``type`` when there is one.
 
 A GPX file with routes or waypoints but no track is refused: it is a plan, not a recording.
+
+The XML is streamed (:class:`~cadencecoach.activity._common.XmlStream`), 1 MiB at a time, into the point
+arrays: no element is kept.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from array import array
 
 import numpy as np
 
@@ -29,23 +32,21 @@ from cadencecoach.activity._common import (
     MAX_SAMPLES,
     NAN,
     ActivityError,
+    XmlDocument,
+    XmlStream,
+    attribute,
     build_activity,
-    child,
-    children,
     clip,
-    descendants,
-    element_number,
-    element_time,
     forward,
     local,
     number,
+    read_stream,
+    time_at,
     too_many,
+    well_formed,
     xml_root,
 )
 from cadencecoach.activity.model import Activity, Floats
-
-if TYPE_CHECKING:
-    from cadencecoach.activity._common import XmlElement
 
 __all__ = ["EARTH_RADIUS_M", "haversine_m", "parse_gpx", "read_tree"]
 
@@ -72,100 +73,212 @@ def haversine_m(lat: Floats, lon: Floats) -> Floats:
 
 def parse_gpx(data: bytes, display: str = "<activity.gpx>") -> Activity:
     """A GPX file's bytes -> Activity; ActivityError (``FILE:LINE:COL: message``) when it cannot be read."""
-    root, notes = xml_root(data, display)
-    if local(root.tag) != "gpx":
-        raise ActivityError(display, f"<{clip(root.tag)}> is not GPX: a GPX file's root is <gpx>", root.line, root.col)
-    return read_tree(root, display, notes)
+    doc, notes = xml_root(data, display)
+    if local(doc.tag) != "gpx":
+        well_formed(doc, display)
+        raise ActivityError(display, f"<{clip(doc.tag)}> is not GPX: a GPX file's root is <gpx>", doc.line, doc.col)
+    return read_tree(doc, display, notes)
 
 
-def _coordinate(point: XmlElement, name: str, limit: float, display: str) -> float:
-    raw = point.get(name)
+def _coordinate(attrs: dict[str, str], name: str, limit: float, display: str, line: int, col: int) -> float:
+    raw = attribute(attrs, name)
     value = number(raw) if raw is not None else NAN
     if value is None or not math.isfinite(value) or abs(value) > limit:
         shown = f"'{clip(raw)}'" if raw is not None else "missing"
         raise ActivityError(
-            display,
-            f"<trkpt> {name} is {shown}: it must be a number of degrees, -{limit:g} to {limit:g}",
-            point.line,
-            point.col,
+            display, f"<trkpt> {name} is {shown}: it must be a number of degrees, -{limit:g} to {limit:g}", line, col
         )
     return value
 
 
-def read_tree(root: XmlElement, display: str, notes: list[str] | None = None) -> Activity:
-    """The Activity of a GPX element tree (its root ``<gpx>``)."""
-    tracks = list(children(root, "trk"))
-    if not tracks:
-        for what, words in (("rte", "a route"), ("wpt", "waypoints")):
-            el = child(root, what)
-            if el is not None:
-                raise ActivityError(
-                    display, f"this GPX file holds {words}, not a recorded track (<trk>)", el.line, el.col
-                )
-        raise ActivityError(display, "no track (<trk>) in the GPX file: nothing was recorded", root.line, root.col)
-    t: list[float] = []
-    lat: list[float] = []
-    lon: list[float] = []
-    hr: list[float] = []
-    cad: list[float] = []
-    untimed = 0
-    naive = bike_cadence = False
-    sport: str | None = None
-    for trk in tracks:
-        kind_el = child(trk, "type")
-        kind = kind_el.text.strip().lower() if kind_el is not None and kind_el.text.strip() else None
-        sport = sport or (clip(kind) if kind else None)
-        bike = kind is not None and any(w in kind for w in BIKE_WORDS)
-        for seg in children(trk, "trkseg"):
-            for point in children(seg, "trkpt"):
-                la = _coordinate(point, "lat", 90, display)
-                lo = _coordinate(point, "lon", 180, display)
-                time_el = child(point, "time")
-                if time_el is None or not time_el.text.strip():
-                    untimed += 1
-                    continue
-                when, zoned = element_time(time_el, display)
-                naive |= not zoned
-                heart = cadence = NAN
-                ext = child(point, "extensions")
-                if ext is not None:
-                    for el in descendants(ext, 3):
-                        name = local(el.tag).lower()
-                        if name in HEART_RATE_NAMES and math.isnan(heart):
-                            heart = element_number(el, display)
-                        elif name in CADENCE_NAMES and math.isnan(cadence):
-                            cadence = element_number(el, display)
-                if bike and not math.isnan(cadence):
-                    bike_cadence = True
-                    cadence = NAN
-                if len(t) >= MAX_SAMPLES:
-                    raise too_many(display, "track points")
-                t.append(when)
-                lat.append(la)
-                lon.append(lo)
-                hr.append(heart)
-                cad.append(cadence)
+def read_tree(doc: XmlDocument, display: str, notes: list[str] | None = None) -> Activity:
+    """The Activity of a GPX file read as far as its root ``<gpx>``
+    (:func:`~cadencecoach.activity._common.xml_root`): its elements are streamed, none kept."""
+    reader = _Reader(display)
+    read_stream(doc, display, reader)
+    if not reader.tracks:
+        for found, words in ((reader.route, "a route"), (reader.waypoints, "waypoints")):
+            if found is not None:
+                raise ActivityError(display, f"this GPX file holds {words}, not a recorded track (<trk>)", *found)
+        raise ActivityError(display, "no track (<trk>) in the GPX file: nothing was recorded", doc.line, doc.col)
     said = list(notes or ())
-    if untimed:
-        said.append(f"{untimed} track point{'s' if untimed > 1 else ''} with no <time> left out")
-    if naive:
+    if reader.untimed:
+        said.append(f"{reader.untimed} track point{'s' if reader.untimed > 1 else ''} with no <time> left out")
+    if reader.naive:
         said.append("times without a time zone read as UTC")
-    if bike_cadence:
+    if reader.bike_cadence:
         said.append("the cadence of a bike ride left out: pedal rpm is not a step cadence")
-    times = np.asarray(t, dtype=np.float64)
+    times = np.array(reader.t, dtype=np.float64)
     keep, dropped = forward(times)  # (before the distance: a point out of order would add a detour)
     if dropped:
         said.append(dropped)
     times = times[keep]
-    la_k, lo_k = np.asarray(lat)[keep], np.asarray(lon)[keep]
+    la_k, lo_k = np.asarray(reader.lat)[keep], np.asarray(reader.lon)[keep]
     distance = np.concatenate(([0.0], np.cumsum(haversine_m(la_k, lo_k)))) if len(times) else np.zeros(0)
     return build_activity(
         display,
         "gpx",
-        (times, np.asarray(cad)[keep], np.full(len(times), NAN), distance, np.asarray(hr)[keep]),
+        (times, np.asarray(reader.cad)[keep], np.full(len(times), NAN), distance, np.asarray(reader.hr)[keep]),
         strides=True,
         derive_speed="",
-        sport=sport,
+        sport=reader.sport,
         notes=said,
         nothing="no track point has a <time>: the GPX file is a route, not a recording",
     )
+
+
+# The roles of the elements read (see XmlStream), by their path:
+_ROOT = 1  # gpx
+_TRACK = 2  # ./trk
+_TYPE = 3  # ./trk/type (the first)
+_SEGMENT = 4  # ./trk/trkseg
+_POINT = 5  # ./trk/trkseg/trkpt
+_TIME = 6  # .../trkpt/time (the first)
+_EXTENSIONS = 7  # .../trkpt/extensions (the first)
+_UNDER = 8  # + depth - 1: an element 1 to 3 levels under <extensions>
+_VALUE = 11  # + depth - 1: one whose name is a heart rate's or a cadence's (HEART_RATE_NAMES, CADENCE_NAMES)
+_DEPTH = {_EXTENSIONS: 0, **{_UNDER + d: d + 1 for d in range(3)}, **{_VALUE + d: d + 1 for d in range(3)}}
+
+
+class _Reader(XmlStream):
+    """A GPX file's track points as its elements stream by (the module's doc says what is read).
+
+    Values are read in the order the element tree was read in: a point's ``lat`` and ``lon`` at its start, its
+    ``time`` at its end, then its heart rate and cadence: under its (first) ``extensions``, the first value of
+    each (up to 3 levels down, in document order) that is not empty, and the first of those two that is not a
+    number is the error. A track's ``type`` is known at the track's end: a bike ride's cadence is left out then.
+    """
+
+    TEXT = frozenset({_TYPE, _TIME, *range(_VALUE, _VALUE + 3)})
+
+    def __init__(self, display: str) -> None:
+        super().__init__(display)
+        self.t = array("d")
+        self.lat = array("d")
+        self.lon = array("d")
+        self.hr = array("d")
+        self.cad = array("d")
+        self.untimed = 0
+        self.naive = self.bike_cadence = False
+        self.sport: str | None = None
+        self.tracks = 0
+        self.route: tuple[int, int] | None = None  # the first <rte>'s place
+        self.waypoints: tuple[int, int] | None = None  # the first <wpt>'s
+        # the open track
+        self.kind: str | None = None
+        self.track_first = 0
+        # the open point
+        self.point_at = (NAN, NAN)
+        self.time: tuple[str, int, int, str] | None = None
+        self.extensions = False
+        self.order = 0  # the values under its extensions so far
+        self.values: list[tuple[int, int]] = []  # the open values: which (0 heart rate, 1 cadence), their order
+        self.first: list[tuple[int, float, ActivityError | None] | None] = [None, None]  # order, value, error
+
+    def enter(self, parent: int, name: str, attrs: dict[str, str], line: int, col: int) -> int:
+        depth = _DEPTH.get(parent)
+        if depth is not None:
+            if depth >= 3:
+                return 0
+            low = name.lower()
+            which = 0 if low in HEART_RATE_NAMES else 1 if low in CADENCE_NAMES else -1
+            if which < 0:
+                return _UNDER + depth
+            self.order += 1
+            self.values.append((which, self.order))
+            return _VALUE + depth
+        if parent == _POINT:
+            if name == "time":
+                if self.time is not None:
+                    return 0
+                self.time = ("", line, col, name)
+                return _TIME
+            if name == "extensions" and not self.extensions:
+                self.extensions = True
+                return _EXTENSIONS
+            return 0
+        if parent == _SEGMENT:
+            if name != "trkpt":
+                return 0
+            self.point_at = (
+                _coordinate(attrs, "lat", 90, self.display, line, col),
+                _coordinate(attrs, "lon", 180, self.display, line, col),
+            )
+            self.time = None
+            self.extensions = False
+            self.order = 0
+            self.first = [None, None]
+            return _POINT
+        if parent == _TRACK:
+            if name == "trkseg":
+                return _SEGMENT
+            if name == "type" and self.kind is None:
+                self.kind = ""
+                return _TYPE
+            return 0
+        if parent == _ROOT:
+            if name == "trk":
+                self.tracks += 1
+                self.kind = None
+                self.track_first = len(self.t)
+                return _TRACK
+            if name == "rte" and self.route is None:
+                self.route = (line, col)
+            elif name == "wpt" and self.waypoints is None:
+                self.waypoints = (line, col)
+            return 0
+        return _ROOT if parent == -1 else 0
+
+    def leave(self, role: int, text: str, line: int, col: int, tag: str) -> None:
+        if role >= _VALUE:
+            which, order = self.values.pop()
+            value = number(text)
+            wrong = None
+            if value is None:
+                wrong = ActivityError(self.display, f"<{local(tag)}> '{clip(text.strip())}' is not a number", line, col)
+                value = NAN
+            elif math.isnan(value):
+                return  # (empty: the next one is read)
+            first = self.first[which]
+            if first is None or order < first[0]:
+                self.first[which] = (order, value, wrong)
+        elif role == _TIME:
+            self.time = (text, line, col, local(tag))
+        elif role == _POINT:
+            self.point()
+        elif role == _TYPE:
+            self.kind = text
+        elif role == _TRACK:
+            self.track()
+
+    def point(self) -> None:
+        if self.time is None or not self.time[0].strip():
+            self.untimed += 1
+            return
+        text, line, col, name = self.time
+        when, zoned = time_at(text, self.display, name, line, col)
+        self.naive |= not zoned
+        wrong, order = None, 0
+        for found in self.first:
+            if found is not None and found[2] is not None and (wrong is None or found[0] < order):
+                wrong, order = found[2], found[0]
+        if wrong is not None:
+            raise wrong  # (the first in document order)
+        heart, cadence = self.first
+        if len(self.t) >= MAX_SAMPLES:
+            raise too_many(self.display, "track points")
+        self.t.append(when)
+        self.lat.append(self.point_at[0])
+        self.lon.append(self.point_at[1])
+        self.hr.append(NAN if heart is None else heart[1])
+        self.cad.append(NAN if cadence is None else cadence[1])
+
+    def track(self) -> None:
+        kind = self.kind.strip().lower() if self.kind is not None and self.kind.strip() else None
+        self.sport = self.sport or (clip(kind) if kind else None)
+        if kind is not None and any(w in kind for w in BIKE_WORDS):
+            cad = self.cad
+            for i in range(self.track_first, len(cad)):
+                if not math.isnan(cad[i]):
+                    self.bike_cadence = True
+                    cad[i] = NAN

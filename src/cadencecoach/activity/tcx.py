@@ -19,7 +19,8 @@ Read (elements matched on their local names, so a default namespace and prefixes
 * A TCX file with workouts or courses but no activity is refused, saying what it holds.
 
 XML goes through the project's hardened reader (expat, no DTD: no entity expansion; positions kept), so a
-problem is ``FILE:LINE:COL: message``.
+problem is ``FILE:LINE:COL: message``. It is streamed, 1 MiB at a time, into the sample arrays: no element is
+kept (a 30 MB file of 100,000 trackpoints: about 60 MB at the peak, its bytes included, where a tree took 400).
 
 Written (:func:`write_tcx`): one ``Activity Sport="Running"``, the activity's laps (or one), each trackpoint's
 ``Time`` (``started_at + t``, to the ms), ``DistanceMeters``, ``HeartRateBpm`` and the ``TPX`` extension with
@@ -34,7 +35,6 @@ import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -46,20 +46,21 @@ from cadencecoach.activity._common import (
     ActivityError,
     RawLap,
     Samples,
+    XmlDocument,
+    XmlStream,
+    attribute,
     build_activity,
-    child,
-    children,
     clip,
-    element_number,
-    element_time,
     local,
+    number,
+    number_at,
+    read_stream,
+    time_at,
     too_many_laps,
+    well_formed,
     xml_root,
 )
 from cadencecoach.activity.model import Activity, Lap
-
-if TYPE_CHECKING:
-    from cadencecoach.activity._common import XmlElement
 
 __all__ = ["TCX_NS", "TPX_NS", "parse_tcx", "read_tree", "tcx_bytes", "write_tcx"]
 
@@ -90,41 +91,28 @@ TRIGGERS_OUT = {
 
 def parse_tcx(data: bytes, display: str = "<activity.tcx>") -> Activity:
     """A TCX file's bytes -> Activity; ActivityError (``FILE:LINE:COL: message``) when it cannot be read."""
-    root, notes = xml_root(data, display)
-    if local(root.tag) != "TrainingCenterDatabase":
+    doc, notes = xml_root(data, display)
+    if local(doc.tag) != "TrainingCenterDatabase":
+        well_formed(doc, display)
         raise ActivityError(
             display,
-            f"<{clip(root.tag)}> is not TCX: a TCX file's root is <TrainingCenterDatabase>",
-            root.line,
-            root.col,
+            f"<{clip(doc.tag)}> is not TCX: a TCX file's root is <TrainingCenterDatabase>",
+            doc.line,
+            doc.col,
         )
-    return read_tree(root, display, notes)
+    return read_tree(doc, display, notes)
 
 
-def _activities(root: XmlElement) -> Iterator[XmlElement]:
-    for lists in children(root, "Activities"):
-        for el in lists.children:
-            name = local(el.tag)
-            if name == "Activity":
-                yield el
-            elif name == "MultiSportSession":
-                for part in el.children:
-                    if local(part.tag) in ("FirstSport", "NextSport"):
-                        yield from children(part, "Activity")
-
-
-def read_tree(root: XmlElement, display: str, notes: list[str] | None = None) -> Activity:
-    """The Activity of a TCX element tree (its root ``<TrainingCenterDatabase>``)."""
-    acts = list(_activities(root))
-    if not acts:
-        for what, words in (("Workouts", "workouts (plans)"), ("Courses", "courses (routes)")):
-            el = child(root, what)
-            if el is not None and el.children:
-                raise ActivityError(display, f"this TCX file holds {words}, not a recorded activity", el.line, el.col)
-        raise ActivityError(display, "no <Activity> in the TCX file: no recorded activity", root.line, root.col)
+def read_tree(doc: XmlDocument, display: str, notes: list[str] | None = None) -> Activity:
+    """The Activity of a TCX file read as far as its root ``<TrainingCenterDatabase>``
+    (:func:`~cadencecoach.activity._common.xml_root`): its elements are streamed, none kept."""
     reader = _Reader(display)
-    for act in acts:
-        reader.activity(act)
+    read_stream(doc, display, reader)
+    if not reader.activities:
+        for found, words in ((reader.workouts, "workouts (plans)"), (reader.courses, "courses (routes)")):
+            if found is not None and found[2]:
+                raise ActivityError(display, f"this TCX file holds {words}, not a recorded activity", *found[:2])
+        raise ActivityError(display, "no <Activity> in the TCX file: no recorded activity", doc.line, doc.col)
     said = list(notes or ())
     if reader.untimed:
         said.append(f"{reader.untimed} trackpoint{'s' if reader.untimed > 1 else ''} with no <Time> left out")
@@ -132,7 +120,7 @@ def read_tree(root: XmlElement, display: str, notes: list[str] | None = None) ->
         said.append("times without a time zone read as UTC")
     if reader.bike_cadence:
         said.append("the cadence of the Biking activity left out: pedal rpm is not a step cadence")
-    sport = acts[0].get("Sport")
+    sport = reader.sport
     return build_activity(
         display,
         "tcx",
@@ -146,42 +134,188 @@ def read_tree(root: XmlElement, display: str, notes: list[str] | None = None) ->
     )
 
 
-class _Reader:
+# The roles of the elements read (see XmlStream), by their path:
+_ROOT = 1  # TrainingCenterDatabase
+_ACTIVITIES = 2  # ./Activities
+_MULTISPORT = 3  # ./Activities/MultiSportSession
+_PART = 4  # ./Activities/MultiSportSession/FirstSport or NextSport
+_ACTIVITY = 5  # ./Activities/Activity, ./Activities/MultiSportSession/*/Activity
+_LAP = 6  # .../Activity/Lap
+_LAP_TIME = 7  # .../Lap/TotalTimeSeconds (the first)
+_LAP_DISTANCE = 8  # .../Lap/DistanceMeters (the first)
+_LAP_TRIGGER = 9  # .../Lap/TriggerMethod (the first)
+_TRACK = 10  # .../Lap/Track
+_POINT = 11  # .../Track/Trackpoint
+_TIME = 12  # .../Trackpoint/Time (the first)
+_DISTANCE = 13  # .../Trackpoint/DistanceMeters
+_HEART = 14  # .../Trackpoint/HeartRateBpm
+_HEART_VALUE = 15  # .../HeartRateBpm/Value (the first)
+_CADENCE = 16  # .../Trackpoint/Cadence
+_EXTENSIONS = 17  # .../Trackpoint/Extensions
+_TPX = 18  # .../Extensions/TPX
+_SPEED = 19  # .../TPX/Speed
+_RUN_CADENCE = 20  # .../TPX/RunCadence
+_WORKOUTS = 21  # ./Workouts (the first)
+_COURSES = 22  # ./Courses (the first)
+_POINT_CHILDREN = {"DistanceMeters": _DISTANCE, "HeartRateBpm": _HEART, "Cadence": _CADENCE, "Extensions": _EXTENSIONS}
+_TPX_CHILDREN = {"Speed": _SPEED, "RunCadence": _RUN_CADENCE}
+_LAP_FIELDS = {"TotalTimeSeconds": _LAP_TIME, "DistanceMeters": _LAP_DISTANCE, "TriggerMethod": _LAP_TRIGGER}
+
+_Text = tuple[str, int, int, str]
+"""An element's text, line, column and local name."""
+
+
+class _Reader(XmlStream):
+    """A TCX file's trackpoints and laps as its elements stream by (the module's doc says what is read).
+
+    Values are read when their element ends, in the order the element tree was read in: a trackpoint's
+    ``Time`` first, then its other values in order (a trackpoint with no ``Time`` is left out unread); a lap's
+    ``StartTime``, ``TotalTimeSeconds`` and ``DistanceMeters`` after its trackpoints."""
+
+    TEXT = frozenset(
+        {_LAP_TIME, _LAP_DISTANCE, _LAP_TRIGGER, _TIME, _DISTANCE, _HEART_VALUE, _CADENCE, _SPEED, _RUN_CADENCE}
+    )
+
     def __init__(self, display: str) -> None:
-        self.display = display
+        super().__init__(display)
         self.samples = Samples(display, "trackpoints")
         self.laps: list[RawLap] = []
         self.untimed = 0
         self.naive = False
         self.bike_cadence = False
+        self.activities = 0
+        self.sport: str | None = None  # the first activity's Sport
+        self.workouts: tuple[int, int, bool] | None = None  # the first <Workouts>: place, whether it has children
+        self.courses: tuple[int, int, bool] | None = None
+        self.bike = False
+        # the open lap
+        self.lap_first = 0
+        self.lap_start: tuple[str, int, int] | None = None  # StartTime, the lap's place
+        self.lap_fields: dict[int, _Text] = {}
+        # the open trackpoint
+        self.time: _Text | None = None
+        self.heart_value = False  # its HeartRateBpm's Value is read
+        self.wrong: ActivityError | None = None  # its first value that is not a number
+        self.distance = self.heart_rate = self.cadence = self.speed = self.run_cadence = NAN
 
-    def activity(self, act: XmlElement) -> None:
-        sport = (act.get("Sport") or "").strip().lower()
-        bike = sport == "biking"
-        for lap in children(act, "Lap"):
-            first = len(self.samples)
-            for track in children(lap, "Track"):
-                for point in children(track, "Trackpoint"):
-                    self.trackpoint(point, bike)
-            self.lap(lap, first)
+    def enter(self, parent: int, name: str, attrs: dict[str, str], line: int, col: int) -> int:
+        if parent == _POINT:
+            if name == "Time":
+                if self.time is not None:
+                    return 0
+                self.time = ("", line, col, name)
+                return _TIME
+            role = _POINT_CHILDREN.get(name, 0)
+            if role == _HEART:
+                self.heart_value = False
+            return role
+        if parent == _TPX:
+            return _TPX_CHILDREN.get(name, 0)
+        if parent == _EXTENSIONS:
+            return _TPX if name == "TPX" else 0
+        if parent == _HEART:
+            if name != "Value" or self.heart_value:
+                return 0
+            self.heart_value = True
+            return _HEART_VALUE
+        if parent == _TRACK:
+            if name != "Trackpoint":
+                return 0
+            self.time, self.wrong = None, None
+            self.distance = self.heart_rate = self.cadence = self.speed = self.run_cadence = NAN
+            return _POINT
+        if parent == _LAP:
+            if name == "Track":
+                return _TRACK
+            role = _LAP_FIELDS.get(name, 0)
+            if role in self.lap_fields:
+                return 0
+            return role
+        if parent == _ACTIVITY:
+            if name != "Lap":
+                return 0
+            self.lap_first = len(self.samples)
+            raw = attribute(attrs, "starttime")
+            self.lap_start = None if raw is None else (raw, line, col)
+            self.lap_fields = {}
+            return _LAP
+        if parent in (_ACTIVITIES, _PART):
+            if name == "Activity":
+                self.activity(attrs)
+                return _ACTIVITY
+            return _MULTISPORT if name == "MultiSportSession" and parent == _ACTIVITIES else 0
+        if parent == _MULTISPORT:
+            return _PART if name in ("FirstSport", "NextSport") else 0
+        if parent == _ROOT:
+            if name == "Activities":
+                return _ACTIVITIES
+            if name == "Workouts" and self.workouts is None:
+                self.workouts = (line, col, False)
+                return _WORKOUTS
+            if name == "Courses" and self.courses is None:
+                self.courses = (line, col, False)
+                return _COURSES
+            return 0
+        if parent == _WORKOUTS and self.workouts is not None:
+            self.workouts = (*self.workouts[:2], True)
+        elif parent == _COURSES and self.courses is not None:
+            self.courses = (*self.courses[:2], True)
+        return _ROOT if parent == -1 else 0
 
-    def lap(self, lap: XmlElement, first: int) -> None:
+    def leave(self, role: int, text: str, line: int, col: int, tag: str) -> None:
+        if role == _DISTANCE:
+            self.distance = self._value(text, line, col, tag, self.distance)
+        elif role == _HEART_VALUE:
+            self.heart_rate = self._value(text, line, col, tag, self.heart_rate)
+        elif role == _SPEED:
+            self.speed = self._value(text, line, col, tag, self.speed)
+        elif role == _RUN_CADENCE:
+            self.run_cadence = self._value(text, line, col, tag, self.run_cadence)
+        elif role == _CADENCE:
+            self.cadence = self._value(text, line, col, tag, self.cadence)
+        elif role == _TIME:
+            self.time = (text, line, col, local(tag))
+        elif role == _POINT:
+            self.trackpoint()
+        elif role in _LAP_FIELDS.values():
+            self.lap_fields[role] = (text, line, col, local(tag))
+        elif role == _LAP:
+            self.lap()
+
+    def _value(self, text: str, line: int, col: int, tag: str, before: float) -> float:
+        """A trackpoint's value; one that is not a number is kept to be raised if the trackpoint is read."""
+        value = number(text)
+        if value is not None:
+            return value
+        if self.wrong is None:
+            message = f"<{local(tag)}> '{clip(text.strip())}' is not a number"
+            self.wrong = ActivityError(self.display, message, line, col)
+        return before
+
+    def activity(self, attrs: dict[str, str]) -> None:
+        sport = attribute(attrs, "sport")
+        if not self.activities:
+            self.sport = sport
+        self.activities += 1
+        self.bike = (sport or "").strip().lower() == "biking"
+
+    def lap(self) -> None:
         if len(self.laps) >= MAX_LAPS:
             raise too_many_laps(self.display)
-        raw = lap.get("StartTime")
-        if raw is not None:
-            start, zoned = element_time(lap, self.display, raw)
+        if self.lap_start is not None:
+            raw, line, col = self.lap_start
+            start, zoned = time_at(raw, self.display, "Lap", line, col)
             self.naive |= not zoned
-        elif len(self.samples) > first:
-            start = self.samples.t[first]
+        elif len(self.samples) > self.lap_first:
+            start = self.samples.t[self.lap_first]
         else:
             return
-        total = self._number(lap, "TotalTimeSeconds")
-        distance = self._number(lap, "DistanceMeters")
-        trigger_el = child(lap, "TriggerMethod")
+        total = self._lap_number(_LAP_TIME)
+        distance = self._lap_number(_LAP_DISTANCE)
+        trigger_text = self.lap_fields.get(_LAP_TRIGGER)
         trigger = None
-        if trigger_el is not None and trigger_el.text.strip():
-            name = trigger_el.text.strip()
+        if trigger_text is not None and trigger_text[0].strip():
+            name = trigger_text[0].strip()
             trigger = TRIGGERS_IN.get(name.lower(), "heart_rate" if name.lower() == "heartrate" else clip(name))
         self.laps.append(
             RawLap(
@@ -192,43 +326,27 @@ class _Reader:
             )
         )
 
-    def _number(self, el: XmlElement, name: str) -> float:
-        found = child(el, name)
-        return NAN if found is None else element_number(found, self.display)
+    def _lap_number(self, role: int) -> float:
+        found = self.lap_fields.get(role)
+        if found is None:
+            return NAN
+        text, line, col, name = found
+        return number_at(text, self.display, name, line, col)
 
-    def trackpoint(self, point: XmlElement, bike: bool) -> None:
-        time_el = child(point, "Time")
-        if time_el is None or not time_el.text.strip():
+    def trackpoint(self) -> None:
+        if self.time is None or not self.time[0].strip():
             self.untimed += 1
             return
-        t, zoned = element_time(time_el, self.display)
+        text, line, col, name = self.time
+        t, zoned = time_at(text, self.display, name, line, col)
         self.naive |= not zoned
-        distance = heart_rate = cadence = speed = run_cadence = NAN
-        for el in point.children:
-            name = local(el.tag)
-            if name == "DistanceMeters":
-                distance = element_number(el, self.display)
-            elif name == "HeartRateBpm":
-                value = child(el, "Value")
-                if value is not None:
-                    heart_rate = element_number(value, self.display)
-            elif name == "Cadence":
-                cadence = element_number(el, self.display)
-            elif name == "Extensions":
-                for tpx in el.children:
-                    if local(tpx.tag) != "TPX":
-                        continue
-                    for x in tpx.children:
-                        if local(x.tag) == "Speed":
-                            speed = element_number(x, self.display)
-                        elif local(x.tag) == "RunCadence":
-                            run_cadence = element_number(x, self.display)
-        if not math.isnan(run_cadence):
-            cadence = run_cadence
-        if bike and not math.isnan(cadence):
+        if self.wrong is not None:
+            raise self.wrong
+        cadence = self.cadence if math.isnan(self.run_cadence) else self.run_cadence
+        if self.bike and not math.isnan(cadence):
             self.bike_cadence = True
             cadence = NAN
-        self.samples.add(t, cadence, speed, distance, heart_rate)
+        self.samples.add(t, cadence, self.speed, self.distance, self.heart_rate)
 
 
 # ----------------------------------------------------------------------------------------------- writing

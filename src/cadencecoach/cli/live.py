@@ -170,9 +170,8 @@ def register(app: typer.Typer) -> None:
             "  cadencecoach run my-run.yaml --pace mile=6:10/mi --device USB\n\n"
             "  cadencecoach run tabata --no-voice --latency low\n\n"
             "  cadencecoach run 10x400 --voice-engine espeak --voice-name en-gb\n\n"
-            "  cadencecoach run 10x400 --sensor ble            (a footpod: 'Cadence 172. Up to 180.', 400 m"
-            " reps end at 400 m)\n\n"
-            "  cadencecoach run tempo --sensor replay:monday.fit   (hear what the coach would have said)\n\n"
+            "  cadencecoach run 10x400 --sensor ble\n\n"
+            "  cadencecoach run tempo --sensor replay:monday.fit --follow\n\n"
             "Keys: space pause, n or → next step, +/- cadence, c click, v voice, q quit."
         ),
     )

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat as expat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -288,40 +289,58 @@ def _line_col(before: str) -> tuple[int, int]:
     return lines.count("\n") + 1, len(lines) - (lines.rfind("\n") + 1) + 1
 
 
-def _expat_tree(data: bytes, display: str) -> _El:
-    """:func:`parse_xml` without the size check."""
+_XML_CHUNK = 1024 * 1024
+XML_MAX_DEPTH = 64
+"""Elements nested deeper than this are refused: a workout or an activity is a few levels deep (TCX about 9), and
+expat keeps every open element (about 130 bytes each), so depth is memory: 32 MB of ``<a>`` would be 1.4 GB."""
+"""Bytes handed to expat at a time by :func:`expat_parse` (1 MiB: what pyexpat hands it of a larger buffer)."""
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, col: int, message: str) -> None:
+        self.line, self.col, self.message = line, col, message
+
+
+def expat_parse(
+    data: bytes, display: str, setup: Callable[[expat.XMLParserType], object], *, chunk: int = _XML_CHUNK
+) -> None:
+    """Parse `data` with the project's hardened XML reader, `chunk` bytes at a time: expat, refusing a DTD
+    (``<!DOCTYPE ...>``), so no entity is declared or expanded and none is fetched.
+
+    `setup(parser)` sets the parser's element and text handlers (``StartElementHandler``, ``EndElementHandler``,
+    ``CharacterDataHandler``: text may come in pieces); a handler reads its place as ``parser.CurrentLineNumber``
+    and ``parser.CurrentColumnNumber + 1``. :func:`parse_xml`'s tree and the activity readers' streams are read
+    with it.
+
+    Raises
+    ------
+    WorkoutError
+        A DTD or an entity, malformed XML, or an encoding expat cannot use, with its place (``FILE:LINE:COL``).
+        An exception raised by a handler stops the parse and goes through as it is.
+
+    Examples
+    --------
+    >>> tags = []
+    >>> expat_parse(b"<a><b/></a>", "x.xml", lambda p: setattr(p, "StartElementHandler", lambda t, _: tags.append(t)))
+    >>> tags
+    ['a', 'b']
+    >>> try:
+    ...     expat_parse(b"<a>" * 65, "x.xml", lambda p: None)
+    ... except WorkoutError as exc:
+    ...     print(exc.problems[0].message)
+    elements nested more than 64 deep: not a workout file
+    >>> try:
+    ...     expat_parse(b"<a><b></a>", "x.xml", lambda p: None)
+    ... except WorkoutError as exc:
+    ...     print(exc.problems[0].line, exc.problems[0].col, exc.problems[0].message)
+    1 9 malformed XML: mismatched tag
+    """
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
-    root: list[_El] = []
-    stack: list[_El] = []
-    texts: dict[int, list[str]] = {}  # an element's text in pieces, joined at its end (not += : quadratic)
-
-    class _Refused(Exception):
-        def __init__(self, line: int, col: int, message: str) -> None:
-            self.line, self.col, self.message = line, col, message
 
     def here() -> tuple[int, int]:
         return parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        line, col = here()
-        el = _El(tag, dict(attrs), line, col)
-        if stack:
-            stack[-1].children.append(el)
-        else:
-            root.append(el)
-        stack.append(el)
-
-    def end(tag: str) -> None:
-        el = stack.pop()
-        pieces = texts.pop(id(el), None)
-        if pieces:
-            el.text = "".join(pieces)
-
-    def chars(text: str) -> None:
-        if stack:
-            texts.setdefault(id(stack[-1]), []).append(text)
 
     def doctype(*_args: object) -> None:
         raise _Refused(*here(), "a DTD (<!DOCTYPE ...>) is not allowed in a workout file")
@@ -332,14 +351,35 @@ def _expat_tree(data: bytes, display: str) -> _El:
     def external(*_args: object) -> int:
         raise _Refused(*here(), "external entities are not allowed in a workout file")
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
+    setup(parser)
+    start, end = parser.StartElementHandler, parser.EndElementHandler
+    depth = 0
+
+    def opened(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > XML_MAX_DEPTH:
+            raise _Refused(*here(), f"elements nested more than {XML_MAX_DEPTH} deep: not a workout file")
+        if start is not None:
+            start(tag, attrs)
+
+    def closed(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+        if end is not None:
+            end(tag)
+
+    parser.StartElementHandler = opened
+    parser.EndElementHandler = closed
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.ExternalEntityRefHandler = external
+    view, at = memoryview(data), 0
     try:
-        parser.Parse(data, True)
+        while len(view) - at > chunk:  # (as pyexpat's Parse(data, True) feeds expat: the same places and messages)
+            parser.Parse(view[at : at + chunk], False)
+            at += chunk
+        parser.Parse(view[at:], True)
     except _Refused as exc:
         raise WorkoutError([Problem(display, exc.line, exc.col, exc.message)]) from None
     except expat.ExpatError as exc:
@@ -356,6 +396,51 @@ def _expat_tree(data: bytes, display: str) -> _El:
         raise WorkoutError(
             [Problem(display, 1, 1, f"the file declares encoding '{clip(name)}', {reason}: save it as UTF-8")]
         ) from None
+    finally:  # (the handlers refer to the parser: no cycle left for the garbage collector)
+        for handler in _HANDLERS:
+            setattr(parser, handler, None)
+
+
+_HANDLERS = (
+    "StartElementHandler",
+    "EndElementHandler",
+    "CharacterDataHandler",
+    "StartDoctypeDeclHandler",
+    "EntityDeclHandler",
+    "ExternalEntityRefHandler",
+)
+
+
+def _expat_tree(data: bytes, display: str) -> _El:
+    """:func:`parse_xml` without the size check."""
+    root: list[_El] = []
+    stack: list[_El] = []
+    texts: dict[int, list[str]] = {}  # an element's text in pieces, joined at its end (not += : quadratic)
+
+    def setup(parser: expat.XMLParserType) -> None:
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            el = _El(tag, dict(attrs), parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+            if stack:
+                stack[-1].children.append(el)
+            else:
+                root.append(el)
+            stack.append(el)
+
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        parser.CharacterDataHandler = chars
+
+    def end(tag: str) -> None:
+        el = stack.pop()
+        pieces = texts.pop(id(el), None)
+        if pieces:
+            el.text = "".join(pieces)
+
+    def chars(text: str) -> None:
+        if stack:
+            texts.setdefault(id(stack[-1]), []).append(text)
+
+    expat_parse(data, display, setup)
     if not root:
         raise WorkoutError([Problem(display, 1, 1, "no XML element: not a Zwift workout file")])
     return root[0]
