@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 from cadencecoach.errors import Problem, WorkoutError
 from cadencecoach.workout.formats._common import (
@@ -352,7 +353,8 @@ def expat_parse(
         raise _Refused(*here(), "external entities are not allowed in a workout file")
 
     setup(parser)
-    start, end = parser.StartElementHandler, parser.EndElementHandler
+    start = cast("Callable[[str, dict[str, str]], object] | None", parser.StartElementHandler)
+    end = cast("Callable[[str], object] | None", parser.EndElementHandler)
     depth = 0
 
     def opened(tag: str, attrs: dict[str, str]) -> None:
