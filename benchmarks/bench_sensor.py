@@ -9,7 +9,8 @@ Prints:
 * the coach's own work per poll of the main loop (draining a replay, the window, the rules), against the
   poll period (30 ms);
 * ``read_activity`` + ``review`` of the corpus' largest activity (the 24,239-record multisport FIT), against
-  decoding it alone with garmin_fit_sdk (the anchor: the reader's floor).
+  decoding it alone with garmin_fit_sdk, with the reader's decoder options and its CRC check (the anchor: the
+  reader's floor).
 
     .venv/bin/python benchmarks/bench_sensor.py [--repeat 20]
 """
@@ -32,6 +33,72 @@ def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+MEASURE = """
+import sys, time
+import numpy
+from cadencecoach.activity.read import read_activity
+def hwm():  # this process's peak resident memory in MB (VmHWM: reset by exec, unlike ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+base = hwm()
+t0 = time.perf_counter()
+a = read_activity(sys.argv[1])
+wall = time.perf_counter() - t0
+print(f"{len(a.t)} samples in {wall:.2f} s, peak RSS {hwm():.0f} MB (before reading {base:.0f} MB)")
+"""
+
+
+def big_xml() -> None:
+    """A 100,000-point TCX (the project's writer) and GPX, each read in a fresh process: time and peak memory
+    against the file's size (the anchor: the bytes themselves must be held once)."""
+    import subprocess
+    import sys
+    import tempfile
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from cadencecoach.activity.model import Activity
+    from cadencecoach.activity.tcx import tcx_bytes
+
+    n = 100_000
+    t = np.arange(n, dtype=float)
+    run = Activity(
+        "x",
+        "sensor",
+        t,
+        np.full(n, 172.0),
+        np.full(n, 3.1),
+        3.1 * t,
+        140 + (t % 7),
+        started_at=datetime(2024, 5, 1, tzinfo=timezone.utc),
+    )
+    from datetime import timedelta
+
+    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    points = "".join(
+        f'<trkpt lat="{45 + i * 2.8e-5:.7f}" lon="7.0"><time>{(t0 + timedelta(seconds=i)):%Y-%m-%dT%H:%M:%SZ}'
+        "</time><extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>150</gpxtpx:hr>"
+        f"<gpxtpx:cad>86</gpxtpx:cad></gpxtpx:TrackPointExtension></extensions></trkpt>\n"
+        for i in range(n)
+    )
+    gpx = (
+        '<?xml version="1.0"?>\n<gpx version="1.1" creator="bench" xmlns="http://www.topografix.com/GPX/1/1" '
+        'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1"><trk><trkseg>\n'
+        + points
+        + "</trkseg></trk></gpx>\n"
+    ).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in (("run.tcx", tcx_bytes(run)), ("run.gpx", gpx)):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            out = subprocess.run(
+                [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            print(f"{name} ({len(data) / 2**20:.1f} MiB, 100,000 points): {out}")
 
 
 def main() -> int:
@@ -122,12 +189,13 @@ def main() -> int:
     from cadencecoach.activity.read import read_activity
     from cadencecoach.activity.review import review
 
-    def decode() -> None:
-        Decoder(Stream.from_file(str(big))).read()
+    def decode() -> None:  # as the reader asks for it (no component expansion, no HR merge), CRC checked
+        Decoder(Stream.from_file(str(big))).read(expand_components=False, merge_heart_rates=False)
 
     def read_and_review() -> None:
         review(read_activity(big), None)
 
+    big_xml()
     floor = best(decode, 3)
     ours = best(read_and_review, 3)
     act = read_activity(big)
