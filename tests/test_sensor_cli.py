@@ -133,6 +133,30 @@ def test_a_replay_that_is_no_activity_is_exit_2_positioned(
     assert line.startswith(f"{bad}:3:"), line
 
 
+def test_record_never_overwrites_an_input_and_is_a_tcx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    monkeypatch.setattr(devices, "load_sounddevice", lambda: pytest.fail("audio before --record was checked"))
+    csv = replay_csv(tmp_path / "run.csv")
+    before = csv.read_bytes()
+    workout = tmp_path / "w.yaml"
+    workout.write_text(WORKOUT)
+    for record, fragment in (
+        (csv, "that is the replayed activity"),
+        (tmp_path / "run.tcx.d", "ending in .tcx"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "no-such-folder" / "x.tcx", "no-such-folder"),
+    ):
+        assert cli.main(["run", str(workout), "--sensor", f"replay:{csv}", "--record", str(record)]) == 2
+        line = one_error_line(capsys)
+        assert line.startswith(f"error: --record {record}") and fragment in line, line
+    link = tmp_path / "w.tcx"
+    link.symlink_to(workout)
+    assert cli.main(["run", str(workout), "--sensor", f"replay:{csv}", "--record", str(link)]) == 2
+    assert "that is the workout file" in one_error_line(capsys)
+    assert csv.read_bytes() == before and workout.read_text() == WORKOUT
+
+
 # ------------------------------------------------------------------------------------------- a whole run
 
 

@@ -152,16 +152,28 @@ def recording_path(name: str, when: float | None = None) -> Path:
     return home_dir() / "runs" / f"{stamp}-{slug}.tcx"
 
 
-def open_coach(options: SensorOptions, warn: Callable[[str], None] | None) -> Any:
+def _record_suffix(path: Path) -> None:
+    if path.suffix.lower() != ".tcx":
+        raise ValueError("the recording is a TCX file: give a name ending in .tcx")
+
+
+def open_coach(options: SensorOptions, warn: Callable[[str], None] | None, workout_arg: str | None = None) -> Any:
     """The sensor coach for ``--sensor`` (the sensor opened, not started), or None without one. A replay's file
-    is read here: its errors are exit 2 before any audio."""
+    is read here, and ``--record`` checked like every output (not an input, a ``.tcx`` that can be written):
+    their errors are exit 2 before any audio."""
     options.check()
     if options.sensor is None:
         return None
+    from cadencecoach.cli.options import check_output, workout_input
     from cadencecoach.sensors.coach import CoachSettings, SensorCoach
     from cadencecoach.sensors.source import open_sensor, parse_sensor
 
     spec = parse_sensor(options.sensor)
+    if options.record is not None:
+        inputs = workout_input(workout_arg) if workout_arg is not None else []
+        if spec.kind == "replay":
+            inputs.append(("the replayed activity", spec.path))
+        check_output(Path(options.record), inputs, option="--record", check_format=_record_suffix)
     settings = CoachSettings(
         tolerance=options.tolerance,
         hold_s=options.hold_s,
@@ -396,7 +408,7 @@ def play_workout(
         from cadencecoach.workout.formats import for_live
 
         workout = for_live(session.load(workout_arg, paces, trial))  # open ("press lap") steps end on n
-        coach = open_coach(sensor or SensorOptions(), warn)  # a replay's file: exit 2 here, before any audio
+        coach = open_coach(sensor or SensorOptions(), warn, workout_arg)  # a bad replay: exit 2, before any audio
     with _sigint_default(), _running(coach):
         sd, device, rate, latency = open_output(live)
         audio = audio_settings(rate)
