@@ -166,7 +166,7 @@ def test_run_with_a_replayed_sensor(
     workout = tmp_path / "w.yaml"
     workout.write_text(WORKOUT)
     csv = replay_csv(tmp_path / "run.csv")
-    record = tmp_path / "out" / "rec.tcx"
+    record = tmp_path / "rec.tcx"
     argv = ["run", str(workout), "--sensor", f"replay:{csv}", "--voice-engine", "tones", "--cadence-hold", "5"]
     assert cli.main([*argv, "--record", str(record)]) == 0
     out, err = capsys.readouterr()
