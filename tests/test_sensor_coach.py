@@ -341,3 +341,23 @@ def test_recorded_run_has_a_lap_per_step_on_the_workouts_clock() -> None:
     assert [(round(lap.start_s, 2), round(lap.end_s, 2)) for lap in rec.laps][:1] == [(0.0, 31.25)]
     assert rec.t[0] >= 0 and np.all(np.diff(rec.t) >= 0)
     assert np.nanmax(rec.cadence) == 176.0
+
+
+def test_a_waiting_remark_is_dropped_when_the_runner_is_back_on_the_click() -> None:
+    run = Run(DRIFT, activity(75, lambda t: 180.0, speed=None))
+    run.to(20)
+    coach = run.coach
+    coach._pending = ("Cadence 150. Up to 180.", [["Cadence", "150"], ["Up to", "180"]], "drift")
+    coach._pending_at = coach.heard_s()
+    run.to(21)
+    assert coach._pending is None and coach.remarks == []  # on the click again: nothing stale is said
+
+
+def test_a_remark_that_waited_too_long_is_made_again_with_the_cadence_of_now() -> None:
+    run = Run(DRIFT, activity(75, lambda t: 180.0 if t < 5 else 171.0, speed=None))
+    run.to(16.5)  # off since ~7.5 s, due at ~17.5 s
+    coach = run.coach
+    coach._pending = ("Cadence 160. Up to 180.", [["Cadence", "160"], ["Up to", "180"]], "drift")
+    coach._pending_at = coach.heard_s() - 6
+    run.to(19)
+    assert [text for _, text in coach.remarks] == ["Cadence 171. Up to 180."]

@@ -74,6 +74,7 @@ STALLED_TEXT = "Footpod distance lost."
 NUMBER_MARGIN = 40  # the numbers synthesized: from the slowest click - this to the fastest + this
 SPOKEN_RANGE = (100, 240)  # ... and never outside this (a reading outside is spoken as the nearest end)
 CUE_GAP_S = 0.4  # a remark keeps this much silence from any planned cue
+STALE_S = 5.0  # a drift remark that waited this long for a gap is made again with the cadence of then
 RETIME_TOLERANCE_S = 0.4  # a distance step's end moves when the prediction is this far off
 RETIME_EVERY_S = 2.0  # ... at most this often (and only when the latest reading counted on)
 MAX_RECORDED = 400_000  # readings kept for the recording (~55 h at 2 per second)
@@ -280,6 +281,7 @@ class SensorCoach:
         self._last_reading_s: float | None = None  # heard seconds of the latest reading
         self._lost_said = False
         self._pending: tuple[str, list[list[str]], str] | None = None  # (text, words, kind) waiting for a gap
+        self._pending_at = 0.0  # when a drift remark began waiting
         self._quiet_until = 0.0
         self._last_click: float | None = None
         self._step: TimedStep | None = None
@@ -342,10 +344,17 @@ class SensorCoach:
             self._distance_tick(player, now)
         if self.settings.follow:
             self._follow(player, now, measured, click)
-        elif self.drift.due(now, measured, click, quiet_until=self._quiet_until) and self._pending is None:
-            assert measured is not None and click is not None
-            text, words = remark(measured, click, self._numbers)
-            self._pending = (text, words, "drift")
+        else:
+            due = self.drift.due(now, measured, click, quiet_until=self._quiet_until)
+            if self._pending is not None and self._pending[2] == "drift" and (
+                self.drift.off_since is None or now - self._pending_at > STALE_S
+            ):
+                self._pending = None  # back on the click while it waited, or its numbers are old: not said
+            if due and self._pending is None:
+                assert measured is not None and click is not None
+                text, words = remark(measured, click, self._numbers)
+                self._pending = (text, words, "drift")
+                self._pending_at = now
         self._say_pending(player, now)
 
     def on_end(self, player: LivePlayer) -> None:
