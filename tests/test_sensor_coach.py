@@ -341,6 +341,8 @@ def test_recorded_run_has_a_lap_per_step_on_the_workouts_clock() -> None:
     assert [(round(lap.start_s, 2), round(lap.end_s, 2)) for lap in rec.laps][:1] == [(0.0, 31.25)]
     assert rec.t[0] >= 0 and np.all(np.diff(rec.t) >= 0)
     assert np.nanmax(rec.cadence) == 176.0
+    assert rec.distance[0] == 0.0  # the footpod's total (it began at 12 m) counted from the start
+    assert abs(float(rec.distance[rec.t <= 31][-1]) - 3.2 * 31) < 0.01
 
 
 def test_a_waiting_remark_is_dropped_when_the_runner_is_back_on_the_click() -> None:

@@ -629,6 +629,9 @@ class SensorCoach:
             return None
         t = np.asarray(self._rec_t, np.float64)
         values = np.asarray(self._rec, np.float64).reshape(-1, 3)
+        counted = values[:, 2][np.isfinite(values[:, 2])]
+        if len(counted):  # a footpod counts from when it was switched on: the recording counts from the start
+            values[:, 2] -= counted[0]
         end_s = player.final_position() / player.sample_rate
         laps = tuple(
             Lap(float(st.start_s), min(float(st.end_s), end_s), None, "step")
