@@ -160,9 +160,22 @@ def test_record_never_overwrites_an_input_and_is_a_tcx(
 # ------------------------------------------------------------------------------------------- a whole run
 
 
+@pytest.mark.beside_audio  # a fake card playing 6x real time keeps both cores busy: not beside real-time tests
 def test_run_with_a_replayed_sensor(
-    tmp_path: Path, fake_card: list[ThreadStream], home: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    fake_card: list[ThreadStream],
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    asked: list[list[str]] = []
+    real = session.speech_for
+
+    def spy(texts: Any, *a: Any, **k: Any) -> Any:
+        asked.append(list(texts))
+        return real(texts, *a, **k)
+
+    monkeypatch.setattr(session, "speech_for", spy)
     workout = tmp_path / "w.yaml"
     workout.write_text(WORKOUT)
     csv = replay_csv(tmp_path / "run.csv")
@@ -180,8 +193,24 @@ def test_run_with_a_replayed_sensor(
     rec = read_activity(record)
     assert len(rec.laps) == 2 and abs(rec.laps[0].end_s - 30.0) < 0.1
     assert abs(float(np.nanmedian(rec.cadence[rec.t > 10])) - 168) <= 1
+    # the coach's words were synthesized with the run's voice, after the workout's cues
+    words = asked[-1]
+    assert words[:3] == ["Cadence", "Up to", "Down to"] and "168" in words and "180" in words
 
 
+@pytest.mark.beside_audio
+def test_the_recording_goes_to_the_history_folder_by_default(
+    tmp_path: Path, fake_card: list[ThreadStream], home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workout = tmp_path / "w.yaml"
+    workout.write_text(WORKOUT.replace("run: 100m", "run: 20m"))
+    csv = replay_csv(tmp_path / "run.csv", seconds=15)
+    assert cli.main(["run", str(workout), "--sensor", f"replay:{csv}", "--voice-engine", "tones", "--no-voice"]) == 0
+    runs = list((home / "runs").glob("*-sensor-cli.tcx"))
+    assert len(runs) == 1 and f"recorded: {runs[0]}" in capsys.readouterr().err
+
+
+@pytest.mark.beside_audio
 def test_click_with_a_replayed_sensor_follows(
     tmp_path: Path,
     fake_card: list[ThreadStream],
@@ -231,28 +260,3 @@ def test_sensors_without_bluetooth_is_exit_1_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot scan for Bluetooth devices: "), lines
-
-
-def test_the_coach_words_are_synthesized_with_the_run(
-    tmp_path: Path,
-    fake_card: list[ThreadStream],
-    home: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    asked: list[list[str]] = []
-    real = session.speech_for
-
-    def spy(texts: Any, *a: Any, **k: Any) -> Any:
-        asked.append(list(texts))
-        return real(texts, *a, **k)
-
-    monkeypatch.setattr(session, "speech_for", spy)
-    workout = tmp_path / "w.yaml"
-    workout.write_text(WORKOUT)
-    csv = replay_csv(tmp_path / "run.csv")
-    assert cli.main(["run", str(workout), "--sensor", f"replay:{csv}", "--voice-engine", "tones"]) == 0
-    words = asked[-1]
-    assert words[:3] == ["Cadence", "Up to", "Down to"] and "168" in words and "180" in words
-    runs = list((home / "runs").glob("*-sensor-cli.tcx"))
-    assert len(runs) == 1  # the default recording place
