@@ -17,6 +17,7 @@ import itertools
 import random
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -728,3 +729,21 @@ def test_a_volume_under_half_the_programs_least_week_is_refused_with_the_way_out
         build_program(inputs(days=5, weeks=6, start=date(2027, 1, 6), volume_km=5, trial_age=0))
     assert info.value.option == "--volume"
     assert "run fewer days (--days)" in str(info.value) and "build up" in str(info.value)
+
+
+def test_a_week_at_its_least_far_above_the_base_is_refused() -> None:
+    # found by test_every_rule_on_random_inputs on a fresh machine: a 12:00 miler at 7.2 km a week over 4 days.
+    # The speed weeks' least (400-200 with its warm-up and cool-down at easy pace) is 15.4 km, the base could only
+    # grow to 12.4 km (the cap): over 1.25 x, so no program of 4 days fits; a lighter week went above the cap too
+    x = inputs(
+        goal="1mi 10:56", days=4, weeks=23, start=date(2029, 6, 10), trial="1mi 12:00", trial_age=15,
+        volume_km=7.2, cadence=188, cadence_from=169,
+    )
+    with pytest.raises(planner.ProgramError) as caught:
+        build_program(x)
+    assert caught.value.option == "--volume"
+    assert "over a quarter more than the 12 km of the weeks before" in str(caught.value)
+    assert "run fewer days" in str(caught.value)
+    three = build_program(replace(x, days=3))  # the way out it names
+    for rule in (rule_weeks_at_their_least, rule_cap, rule_light_weeks, rule_taper):
+        rule(three)

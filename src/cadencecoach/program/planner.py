@@ -70,6 +70,7 @@ GROWTH = 1.10
 LIGHTER_THAN = 0.90
 """A lighter week is at most 90 % of the last full week, even when its sessions cannot be shorter."""
 RAISED_AT_MOST = 2.0
+AT_LEAST_OVER_FULL = 1.25  # a week at its least above the rules is still at most this over the last full week
 """A runner whose volume is under half of the least week of the program is refused (with the way out)."""
 CAP_OVER_START = 1.6
 CAP_KM_PER_DAY = 12.0
@@ -638,10 +639,12 @@ def build_program(inputs: ProgramInputs) -> Program:
     cap = max(inputs.volume_km, min(inputs.volume_km * CAP_OVER_START, CAP_KM_PER_DAY * inputs.days))
     for w, phase in enumerate(phases):
         has_trial = week_starts[w] + timedelta(days=q1) in trial_days
+        # (a lighter week is lighter than the last full one, and under the cap too: a full week at its least may
+        # have been above it)
         if phase == "taper":
-            light, target, allowed = True, TAPER * full, TAPER_AT_MOST * full
+            light, target, allowed = True, min(TAPER * full, cap), min(TAPER_AT_MOST * full, cap)
         elif w > 0 and (since_light >= 3 or (has_trial and since_light >= 2)):
-            light, target, allowed = True, LIGHT * full, LIGHTER_THAN * full
+            light, target, allowed = True, min(LIGHT * full, cap), min(LIGHTER_THAN * full, cap)
         elif w == 0:
             light, target, allowed = False, full, GROWTH * full
         else:
@@ -665,6 +668,18 @@ def build_program(inputs: ProgramInputs) -> Program:
             )
             cap = max(cap, week.volume_km)
         elif week.volume_km > allowed + 1e-9:
+            if week.volume_km > AT_LEAST_OVER_FULL * full + 1e-9:
+                # even at its least (a speed session's warm-up, reps and cool-down) the week is over a quarter
+                # above the weeks before it: no program of these days fits this volume (the weeks before grow to
+                # at most CAP_OVER_START x the runner's volume)
+                needed = max(inputs.volume_km + 1, math.ceil(week.volume_km / (AT_LEAST_OVER_FULL * CAP_OVER_START)))
+                raise ProgramError(
+                    "--volume",
+                    f"the least {inputs.days} runs of week {w + 1} of this program take {week.volume_km:.0f} km,"
+                    f" over a quarter more than the {full:.0f} km of the weeks before (your {inputs.volume_km:g} km"
+                    f" a week): run fewer days (--days), or build up with easy runs to about {needed:g} km a week"
+                    " first",
+                )
             week = replace(week, at_least=True)
             least.append(w + 1)
         weeks.append(week)
