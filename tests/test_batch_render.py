@@ -26,10 +26,6 @@ from cadencecoach.errors import UsageError, WorkoutError
 from cadencecoach.sinks.tags import Chapter, step_chapters
 from conftest import living_in_group
 
-# renders on every core (a process per job): in the audio process between its real-time tests (scripts/test.sh),
-# never beside them while they play
-pytestmark = pytest.mark.beside_audio
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
