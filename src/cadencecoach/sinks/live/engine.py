@@ -101,9 +101,6 @@ class Engine:
         self.paused_frames = 0
         self.underflows = 0
         self.first_underflow = 0  # frames handed over when the first underflow was reported
-        # reported by the first callback, before any frame of ours was handed over (the stream began before it
-        # was primed): nothing of the workout is missing -- it begins with LEAD_S of silence -- so it is no gap
-        self.startup_underflows = 0
         self.other_status = 0
         self.max_frames = 0
         self.error: BaseException | None = None
@@ -142,12 +139,9 @@ class Engine:
                 self.thread_id = threading.get_native_id()
             if status:
                 if status.output_underflow:
-                    if not self.frames:  # before our first block: the device started unprimed; no gap of ours
-                        self.startup_underflows += 1
-                    else:
-                        if not self.underflows:
-                            self.first_underflow = self.frames
-                        self.underflows += 1
+                    if not self.underflows:
+                        self.first_underflow = self.frames
+                    self.underflows += 1
                 else:
                     self.other_status += 1
             if frames > self.max_frames:
