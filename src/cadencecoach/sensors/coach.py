@@ -42,7 +42,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -650,19 +650,3 @@ class SensorCoach:
             started_at=self._started_wall,
             sport="running",
         )
-
-
-def steps_with_distance(steps: Iterable[TimedStep]) -> int:
-    """How many of `steps` are distance steps (the ones a footpod's distance can end)."""
-    return sum(1 for st in steps if st.distance_m is not None)
-
-
-def describe(settings: CoachSettings) -> str:
-    """One line for the start of a run: what the coach listens for."""
-    if settings.follow:
-        rate = float(settings.follow_rate) * 60
-        return f"coach: follow mode, the click walks to the plan at {rate:g} spm a minute"
-    return (
-        f"coach: a remark when the cadence is {settings.tolerance:g} spm off for {settings.hold_s:g} s,"
-        f" at most every {settings.every_s:g} s"
-    )
