@@ -257,8 +257,13 @@ def test_skip_starts_the_next_step_at_once_with_its_announcement(timeline: Timel
     tl = player.timeline
     assert [s.index for s in tl.steps] == [0, 1, 2]
     assert tl.steps[0].end == now and tl.steps[1].start == now
-    # every later boundary moved by exactly (now - old end)
-    shift = Fraction(now, SR) - timeline.steps[0].end_s
+    # every later boundary moved by exactly (now - old end), less the lap key's lag (the block and margin
+    # between the key and `now`, and the output latency): the next step is that much shorter, so it ends
+    # where it would have had the warm-up ended when the key was pressed
+    lag = Fraction(player.lap_lag, SR)
+    assert 0 < player.lap_lag <= now - 3 * SR + 512
+    shift = Fraction(now, SR) - timeline.steps[0].end_s - lag
+    assert tl.steps[1].end_s - tl.steps[1].start_s == timeline.steps[1].end_s - timeline.steps[1].start_s - lag
     assert tl.steps[2].start_s == timeline.steps[2].start_s + shift
     assert tl.end == round((timeline.duration_s + shift) * SR)
     announce = [c for c in tl.cues if c.kind == "announce" and c.step_index == 1]
@@ -356,22 +361,55 @@ def test_mutes(timeline: Timeline, speech: Any) -> None:
     ref = np.zeros(len(out), np.float32)
     r.render(start, ref)
     np.testing.assert_array_equal(out, ref)
+    # the voice fades out from the mute's swap point on (the 20 ms fade ends there), then is silent
     player.handle(Command.MUTE_VOICE)
+    muted_at = player._events[-1][1]
     out = pump_to(player, 10 * SR + 4000)
-    assert not out.any()  # both muted
+    after = out[muted_at - 9 * SR + 1 :] if muted_at > 9 * SR else out
+    assert not after.any()  # both muted
     player.handle(Command.MUTE_CLICK)
     start = player.engine.pos
     out = pump_to(player, start + 3 * SR)
-    r = make_renderer(timeline)
-    r.voice_enabled = False
+    r = make_renderer(edits.voice_view(timeline, muted_at, None, player.engine.fade_frames))
     ref = np.zeros(len(out), np.float32)
     r.render(start, ref)
     np.testing.assert_array_equal(out, ref)
     # flags survive a recompile
     player.handle(Command.FASTER)
     pump_to(player, player.engine.pos + SR)
-    assert player.engine.renderer.voice_enabled is False
+    assert not any(c.at >= muted_at for c in player.engine.renderer.timeline.cues)
     assert player.engine.renderer.click_enabled is True
+    assert player.voice_enabled is False
+
+
+def test_voice_mute_fades_and_unmute_waits_for_the_next_cue(timeline: Timeline, speech: Any) -> None:
+    """``v`` while a cue speaks: it fades out over 20 ms ending at the swap point; ``v`` again while the
+    next cue would be speaking: that one stays silent, and the voice comes back with the cue after it."""
+    player, _ = player_for(timeline, speech, margin_s=0.0)
+    first = timeline.cues[0]
+    pump_to(player, first.at + 512)
+    player.handle(Command.MUTE_VOICE)
+    muted_at = player._events[-1][1]
+    assert first.at < muted_at < first.end
+    out = pump_to(player, muted_at + SR)
+    played = np.concatenate([b[:, 0] for b in player.stream.blocks])
+    fade = player.engine.fade_frames
+    # up to the fade: as before; the fade: the cue's samples times a ramp down; then the cue is gone
+    np.testing.assert_array_equal(played[: muted_at - fade], offline(timeline, 0, muted_at - fade))
+    view = edits.voice_view(timeline, muted_at, None, fade)
+    np.testing.assert_array_equal(played[muted_at - fade :], offline(view, muted_at - fade, len(played) - muted_at + fade))
+    assert len(out)
+    # unmute in the middle of a later cue: it stays silent; the one after it speaks
+    later = [c for c in timeline.cues if c.at > muted_at + SR]
+    assert len(later) >= 2
+    pump_to(player, later[0].at + 256)
+    player.handle(Command.MUTE_VOICE)
+    unmuted_at = player._events[-1][1]
+    assert later[0].at < unmuted_at < later[0].end
+    pump_to(player, later[1].end + 100)
+    heard = player.engine.renderer.timeline.cues
+    assert later[0].at not in [c.at for c in heard]
+    assert later[1].at in [c.at for c in heard]
 
 
 def test_a_late_swap_is_rejected_and_retried(timeline: Timeline, speech: Any) -> None:

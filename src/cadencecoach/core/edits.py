@@ -238,7 +238,6 @@ def change_cadence(segments: Sequence[Segment], now_s: Fraction, delta: int) -> 
     if i is None:
         return None
     cur = segments[i]
-    step = cur.flat.index
     c_now = _cadence_in(cur, now_s)
     if _clamp(c_now + delta) == c_now:
         return None
@@ -250,14 +249,16 @@ def change_cadence(segments: Sequence[Segment], now_s: Fraction, delta: int) -> 
     else:
         out.append(replace(cur, cadence=(_clamp(a + delta), _clamp(b + delta))))
     for seg in segments[i + 1 :]:
-        if seg.flat.index == step:
+        if seg.same_step(cur):
             out.append(replace(seg, cadence=(_clamp(seg.cadence[0] + delta), _clamp(seg.cadence[1] + delta))))
         else:
             out.append(seg)
     return out
 
 
-def end_step(segments: Sequence[Segment], now_s: Fraction) -> tuple[list[Segment], int] | None:
+def end_step(
+    segments: Sequence[Segment], now_s: Fraction, lag_s: Fraction = Fraction(0)
+) -> tuple[list[Segment], int] | None:
     """Segments with the step playing at `now_s` ended at `now_s` and every later segment moved earlier
     by ``now_s - old_end`` (exact).
 
@@ -267,29 +268,125 @@ def end_step(segments: Sequence[Segment], now_s: Fraction) -> tuple[list[Segment
         The playing timeline's segments.
     now_s : Fraction
         Seconds at which the step ends.
+    lag_s : Fraction, optional
+        How long before `now_s` the runner asked for it (the lap key: the output latency plus the block in
+        flight, see :meth:`LivePlayer.now <cadencecoach.sinks.live.player.LivePlayer.now>`): the next step
+        is that much shorter, so it ends where it would have had the step ended at the key press. Only a
+        next step longer than ``4 * lag_s`` is shortened.
 
     Returns
     -------
     tuple of (list of Segment, int) or None
         The segments and the index of the step ended; None when nothing plays at `now_s`.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> segs = tl.segments + [replace(tl.segments[0], start=Fraction(3600), end=Fraction(3660), take=1)]
+    >>> out, step = end_step(segs, Fraction(10), lag_s=Fraction(1, 5))
+    >>> [(float(s.start), float(s.end)) for s in out]
+    [(0.0, 10.0), (10.0, 69.8)]
     """
     i = segment_index(segments, now_s)
     if i is None:
         return None
     cur = segments[i]
     step = cur.flat.index
-    last = i
-    while last + 1 < len(segments) and segments[last + 1].flat.index == step:
-        last += 1
+    _first, last = _step_span(segments, i)
     shift = now_s - segments[last].end
     # The step's own cues are all in the past now (the player keeps them from the playing timeline, cut at
     # `now`), so its segments carry no announcement here: a long one must not crowd out the next step's.
-    out = [replace(seg, first=False) if seg.flat.index == step else seg for seg in segments[:i]]
+    out = [replace(seg, first=False) if seg.same_step(cur) else seg for seg in segments[:i]]
     if cur.start < now_s:
         out.append(replace(cur, end=now_s, cadence=(cur.cadence[0], _cadence_in(cur, now_s)), first=False))
-    for seg in segments[last + 1 :]:
-        out.append(replace(seg, start=seg.start + shift, end=seg.end + shift))
+    later = [replace(seg, start=seg.start + shift, end=seg.end + shift) for seg in segments[last + 1 :]]
+    if later and lag_s > 0:
+        nxt_last = 0
+        while nxt_last + 1 < len(later) and later[nxt_last + 1].same_step(later[0]):
+            nxt_last += 1
+        if later[nxt_last].end - later[0].start > 4 * lag_s and later[nxt_last].end - later[nxt_last].start > lag_s:
+            end_seg = later[nxt_last]
+            new_end = end_seg.end - lag_s
+            later[nxt_last] = replace(end_seg, end=new_end, cadence=(end_seg.cadence[0], _cadence_in(end_seg, new_end)))
+            for k in range(nxt_last + 1, len(later)):
+                later[k] = replace(later[k], start=later[k].start - lag_s, end=later[k].end - lag_s)
+    out.extend(later)
     return out, step
+
+
+def replay_step(
+    segments: Sequence[Segment], now_s: Fraction, planned: Mapping[int, Segment], *, back: bool = False
+) -> tuple[list[Segment], int] | None:
+    """Segments where the step playing at `now_s` starts again at `now_s`, as planned (``p``: back to the start
+    of the step); with `back`, the step before it is played first (``p`` early in a step: back one step, e.g.
+    after a mistaken lap). Everything after moves later by the time added (exact).
+
+    The replayed steps are new steps on the timeline (their segments get the next ``take``), so they are
+    announced again and recorded on their own; what was played of the step stays in the past.
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+        The playing timeline's segments.
+    now_s : Fraction
+        Where the replay starts.
+    planned : mapping of int to Segment
+        Each step's planned segment (from the timeline first compiled), by step index: what a replay plays.
+    back : bool, optional
+        Play the previous step (then this one) instead of this one; with no step before, like False.
+
+    Returns
+    -------
+    tuple of (list of Segment, int) or None
+        The segments and the index of the first step replayed; None when nothing plays at `now_s` or a step
+        has no plan.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> plan = {0: tl.segments[0]}
+    >>> out, index = replay_step(tl.segments, Fraction(100), plan)
+    >>> [(float(s.start), float(s.end), s.take) for s in out], index
+    ([(0.0, 100.0, 0), (100.0, 3700.0, 1)], 0)
+    """
+    i = segment_index(segments, now_s)
+    if i is None:
+        return None
+    first, last = _step_span(segments, i)
+    cur = segments[i]
+    targets = [cur.flat.index]
+    if back and first > 0:
+        targets.insert(0, segments[first - 1].flat.index)
+    if any(t not in planned for t in targets):
+        return None
+    take = max(seg.take for seg in segments) + 1
+    out = [replace(seg, first=False) if seg.same_step(cur) else seg for seg in segments[:i]]
+    if cur.start < now_s:
+        out.append(replace(cur, end=now_s, cadence=(cur.cadence[0], _cadence_in(cur, now_s)), first=False))
+    t = now_s
+    for index in targets:
+        plan = planned[index]
+        length = plan.end - plan.start
+        out.append(replace(plan, start=t, end=t + length, first=True, take=take))
+        t += length
+    shift = t - segments[last].end
+    out.extend(replace(seg, start=seg.start + shift, end=seg.end + shift) for seg in segments[last + 1 :])
+    return out, targets[0]
+
+
+def step_bounds(segments: Sequence[Segment], now_s: Fraction) -> tuple[Fraction, Fraction] | None:
+    """Start and end (seconds) of the step playing at `now_s`, all its segments together; None if none plays.
+
+    Examples
+    --------
+    >>> step_bounds(click_timeline(180, 1000, hours=1).segments, Fraction(5))
+    (Fraction(0, 1), Fraction(3600, 1))
+    """
+    i = segment_index(segments, now_s)
+    if i is None:
+        return None
+    first, last = _step_span(segments, i)
+    return segments[first].start, segments[last].end
 
 
 def _sample_of(t: Fraction, sr: int) -> int:
@@ -298,11 +395,11 @@ def _sample_of(t: Fraction, sr: int) -> int:
 
 def _step_span(segments: Sequence[Segment], i: int) -> tuple[int, int]:
     """Indexes of the first and last segment of the step segment `i` belongs to."""
-    step = segments[i].flat.index
+    seg = segments[i]
     first = last = i
-    while first > 0 and segments[first - 1].flat.index == step:
+    while first > 0 and segments[first - 1].same_step(seg):
         first -= 1
-    while last + 1 < len(segments) and segments[last + 1].flat.index == step:
+    while last + 1 < len(segments) and segments[last + 1].same_step(seg):
         last += 1
     return first, last
 
@@ -517,3 +614,58 @@ def recompile(
     new = compile_segments(playing.name, segments, playing.sample_rate, speech, playing.options, voice_mode)
     base, first = cut_cues(playing, at, round(CUT_FADE_S * playing.sample_rate)) if cut else (playing, at)
     return splice(base, new, at=at), first
+
+
+def prefix_cue(timeline: Timeline, at: int, text: str, audio: Audio, gap: int = 0) -> Timeline | None:
+    """The timeline with `audio` (`text`) said first in the announcement that starts at sample `at`: how a
+    skip or a replay is confirmed ("Skipped. Recover. 3 of 10. 90 seconds."). None when no cue starts at `at`,
+    or the longer cue would reach the next one.
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> tl = add_cue(tl, Cue(2000, "announce", "Run.", 300, 0, np.ones(300, np.float32)))
+    >>> out = prefix_cue(tl, 2000, "Skipped.", np.zeros(200, np.float32), gap=100)
+    >>> [(c.at, c.text, c.length) for c in out.cues]
+    [(2000, 'Skipped. Run.', 600)]
+    """
+    cues = list(timeline.cues)
+    for k, c in enumerate(cues):
+        if c.at != at or c.audio is None or c.kind not in ("announce", "finish"):
+            continue
+        joined = np.concatenate([np.asarray(audio, np.float32), np.zeros(max(gap, 0), np.float32), c.audio])
+        shift = len(joined) - len(c.audio)
+        longer = replace(
+            c,
+            text=f"{text} {c.text}",
+            length=c.length + shift,
+            audio=joined,
+            key_spans=tuple((a + shift, b + shift) for a, b in c.key_spans),
+        )
+        if any(o is not c and o.at < longer.end and o.end > longer.at for o in cues):
+            return None
+        cues[k] = longer
+        tail = _sample_of(TAIL_S, timeline.sample_rate)
+        return replace(timeline, cues=cues, length=max(timeline.length, longer.end + tail))
+    return None
+
+
+def voice_view(timeline: Timeline, muted_at: int, unmuted_at: int | None, fade: int) -> Timeline:
+    """What plays of `timeline`'s cues when the voice was muted at sample `muted_at` (and unmuted at
+    `unmuted_at`): a cue sounding at `muted_at` fades out over `fade` samples there; the cues that start while
+    muted are silent, even the one still sounding when the voice comes back (no word resumes in the middle:
+    the voice speaks again from the next cue).
+
+    Examples
+    --------
+    >>> tl = click_timeline(180, 1000, hours=1)
+    >>> words = np.ones(500, np.float32)
+    >>> for at in (1000, 3000, 5000):
+    ...     tl = add_cue(tl, Cue(at, "say", f"at {at}", 500, 0, words))
+    >>> view = voice_view(tl, 1200, 3200, fade=100)
+    >>> [(c.at, c.length) for c in view.cues]
+    [(1000, 200), (5000, 500)]
+    """
+    cut, _first = cut_cues(timeline, muted_at, fade)
+    kept = [c for c in cut.cues if c.at < muted_at or (unmuted_at is not None and c.at >= unmuted_at)]
+    return replace(cut, cues=kept)

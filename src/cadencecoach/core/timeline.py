@@ -63,6 +63,11 @@ class Segment:
     cadence: tuple[Fraction, Fraction]  # tempo at `start` and at `end`
     click: bool
     first: bool = True  # the step's first segment (it carries the announcement)
+    take: int = 0  # 0 as planned; n: the n-th replay of the step (``p``: back to the start of a step)
+
+    def same_step(self, other: Segment) -> bool:
+        """Both belong to one playing of one step (a replayed step is a new step on the timeline)."""
+        return self.flat.index == other.flat.index and self.take == other.take
 
 
 @dataclass(frozen=True)
@@ -344,9 +349,10 @@ def _sample(t: Fraction, sr: int) -> int:
 
 def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
     out: list[TimedStep] = []
+    takes: list[tuple[int, int]] = []
     for seg in segments:
         flat = seg.flat
-        if out and out[-1].index == flat.index:  # a later segment of a step split by a live change
+        if out and takes[-1] == (flat.index, seg.take):  # a later segment of a step split by a live change
             prev = out[-1]
             out[-1] = replace(prev, end_s=seg.end, end=_sample(seg.end, sr), cadence_end=seg.cadence[1])
             continue
@@ -372,6 +378,7 @@ def _timed_steps(segments: Sequence[Segment], sr: int) -> list[TimedStep]:
                 pace_name=step.pace_name if step.pace_spoken else None,
             )
         )
+        takes.append((flat.index, seg.take))
     return out
 
 
@@ -384,7 +391,7 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
     phase = Fraction(0)
     clicking = False
     run_index = 0  # clicks so far in the current clicking run (for accents)
-    step_index = -1
+    step_index: tuple[int, int] = (-1, 0)
     step_clicks = 0  # clicks so far in the current step (for breathing)
     for si, seg in enumerate(segments):
         if not seg.click or seg.end <= seg.start:
@@ -392,8 +399,8 @@ def _clicks(segments: Sequence[Segment], sr: int, options: CompileOptions) -> tu
             continue
         if not clicking:
             phase, run_index, clicking = Fraction(0), 0, True
-        if seg.flat.index != step_index:
-            step_index, step_clicks = seg.flat.index, 0
+        if (seg.flat.index, seg.take) != step_index:
+            step_index, step_clicks = (seg.flat.index, seg.take), 0
         a, b = seg.cadence
         span = seg.end - seg.start
         p1 = phase + (a + b) / 2 * span / 60
@@ -461,7 +468,7 @@ def _candidates(segments: Sequence[Segment], sr: int, voice_mode: str) -> list[_
     # the logical steps: first segment for the start and the announcement, last for the end
     steps: list[tuple[Segment, Fraction]] = []
     for seg in segments:
-        if steps and steps[-1][0].flat.index == seg.flat.index:
+        if steps and steps[-1][0].same_step(seg):
             steps[-1] = (steps[-1][0], seg.end)
         else:
             steps.append((seg, seg.end))

@@ -5,17 +5,23 @@ echo; Ctrl-C still sends SIGINT) and restores the saved settings on exit, whatev
 block's ``finally``, and an ``atexit`` hook in case the process ends some other way). Keys are read in the
 main loop with ``select`` (:meth:`KeyReader.read`), never from a thread.
 
-=========================  ==========================================
+=========================  ===================================================================
 key                        command
-=========================  ==========================================
+=========================  ===================================================================
 space                      pause / resume
 ``n``, right arrow         end the current step now (lap)
-``+`` (or ``=``)           cadence +2 spm from now on
-``-`` (or ``_``)           cadence -2 spm from now on
+``p``, left arrow          back to the start of the step; within its first 3 s: the step before
+``+`` (or ``=``)           cadence +2 spm from now on; in a rest (no click): 15 s more rest
+``-`` (or ``_``)           cadence -2 spm from now on; in a rest: 15 s less rest
+up / down arrow (``0``/``9``)  volume up / down (3 dB)
+``i``                      say the status: rep, time left, cadence
 ``c``                      mute / unmute the click
-``v``                      mute / unmute the voice
-``q``                      stop (exit 0)
-=========================  ==========================================
+``v``                      mute / unmute the voice (fades; unmuted, it speaks again from the next cue)
+``q``                      stop (exit 0), after a fade
+=========================  ===================================================================
+
+Every action is confirmed aloud ("Paused", "Skipped. Recover, 3 of 10", "Cadence 188"), unless the voice is
+off or muted. Media keys and headset buttons reach the same commands through MPRIS (:mod:`cadencecoach.ui.mpris`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,12 @@ class Command(enum.Enum):
     MUTE_CLICK = "mute-click"
     MUTE_VOICE = "mute-voice"
     QUIT = "quit"
+    PREVIOUS = "previous"  # restart the step; within its first seconds: back one step
+    STATUS = "status"  # speak rep, time left, cadence
+    VOLUME_UP = "volume-up"
+    VOLUME_DOWN = "volume-down"
+    PAUSE_ON = "pause-on"  # pause (nothing if paused): MPRIS Pause
+    RESUME = "resume"  # resume (nothing if playing): MPRIS Play
 
 
 KEYMAP: dict[str, Command] = {
@@ -56,9 +68,58 @@ KEYMAP: dict[str, Command] = {
     "V": Command.MUTE_VOICE,
     "q": Command.QUIT,
     "Q": Command.QUIT,
+    "p": Command.PREVIOUS,
+    "P": Command.PREVIOUS,
+    "left": Command.PREVIOUS,
+    "i": Command.STATUS,
+    "I": Command.STATUS,
+    "up": Command.VOLUME_UP,
+    "0": Command.VOLUME_UP,
+    "down": Command.VOLUME_DOWN,
+    "9": Command.VOLUME_DOWN,
 }
 
-HELP = "space pause · n/→ next step · +/- cadence · c click · v voice · q quit"
+_RUN_HELP: list[tuple[str, str]] = [
+    ("space", "pause"),
+    ("n", "lap"),
+    ("p", "back"),
+    ("+/-", "cadence·rest"),
+    ("i", "status"),
+    ("↑/↓", "volume"),
+    ("c", "click"),
+    ("v", "voice"),
+    ("q", "quit"),
+]
+_CLICK_HELP: list[tuple[str, str]] = [
+    ("space", "pause"),
+    ("+/-", "cadence"),
+    ("i", "status"),
+    ("↑/↓", "volume"),
+    ("c", "click"),
+    ("v", "voice"),
+    ("q", "quit"),
+]
+_NOT_IN_CLICK = {Command.SKIP, Command.PREVIOUS}
+
+
+def help_items(mode: str) -> list[tuple[str, str]]:
+    """The keys line as (key, what) pairs, most important first: ``run`` has them all, the metronome
+    (``click``) only those that do something there.
+
+    Examples
+    --------
+    >>> [k for k, _ in help_items("click")]
+    ['space', '+/-', 'i', '↑/↓', 'c', 'v', 'q']
+    """
+    return list(_CLICK_HELP if mode == "click" else _RUN_HELP)
+
+
+def does_something(command: Command, mode: str) -> bool:
+    """False for the keys that have no meaning in `mode` (lap and back in the metronome)."""
+    return not (mode == "click" and command in _NOT_IN_CLICK)
+
+
+HELP = " · ".join(f"{k} {what}" for k, what in _RUN_HELP)
 
 _ARROWS = {"A": "up", "B": "down", "C": "right", "D": "left"}
 

@@ -44,20 +44,32 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from cadencecoach.core.edits import CADENCE_STEP, change_cadence, end_step, recompile
+from cadencecoach.core import confirm
+from cadencecoach.core.edits import (
+    CADENCE_STEP,
+    cadence_now,
+    change_cadence,
+    end_step,
+    prefix_cue,
+    recompile,
+    replay_step,
+    retime_step,
+    step_bounds,
+    voice_view,
+)
 from cadencecoach.core.renderer import BlockRenderer
-from cadencecoach.core.timeline import TimedStep, Timeline
+from cadencecoach.core.timeline import Segment, TimedStep, Timeline
 from cadencecoach.errors import AudioUnavailableError, CoachError, warn
 from cadencecoach.sinks.live.devices import RENDER_HINT, StreamFactory, no_device_error
-from cadencecoach.sinks.live.engine import PAUSED, STOPPED, Engine, Swap
-from cadencecoach.sinks.live.keys import Command, KeyReader
+from cadencecoach.sinks.live.engine import PAUSED, STOPPED, Engine, Swap, keep_awake_noise, make_overlay
+from cadencecoach.sinks.live.keys import Command, KeyReader, does_something
 
 MARGIN_S = 0.05  # a live change takes effect this far after the rendered position (plus a block)
 HEARTBEAT_S = 0.75  # no callback for this long (once flowing): the device is gone
@@ -65,6 +77,16 @@ STARTUP_STALL_S = 3.0  # ... allowed in the first seconds (PulseAudio may hold a
 LEAD_S = 0.05  # silence before the first sample of the timeline: a new stream may lose its first ms
 POLL_S = 0.03  # main loop period (keys, faults)
 SWITCH_INTERVAL_S = 0.001  # GIL switch interval while playing (Python's default is 5 ms)
+RECONNECT_S = 30.0  # a lost output: reopened for this long before the run ends (exit 3)
+RETRY_S = 0.5  # between two attempts to reopen it
+BACK_WINDOW_S = 3.0  # `p` within this long after a step started: back one step (else: restart this one)
+REST_STEP_S = 15  # `+`/`-` in a step without a click: this much more or less rest
+REST_MIN_LEFT_S = 5  # `-` never leaves less than this of a rest
+VOLUME_STEP_DB = 3.0  # per volume key
+VOLUME_MIN = 10 ** (-30 / 20)  # -30 dB
+UNDERFLOW_BURST = 3  # this many underflows within UNDERFLOW_WINDOW_S: reopen with a larger latency
+UNDERFLOW_WINDOW_S = 30.0
+DRAIN_TIMEOUT_S = 1.0  # waiting for the last faded block to reach the device
 REALTIME_PRIORITY = 10  # SCHED_FIFO priority asked for the callback thread (where permitted)
 NO_REALTIME_ENV = "CADENCECOACH_NO_REALTIME"
 
@@ -84,6 +106,9 @@ class Summary:
     clicks: int = 0
     underflows: int = 0
     stopped_by: str = "end"
+    outages: int = 0  # times the output was lost and came back
+    outage_s: float = 0.0  # wall time without output, in all (the workout waited)
+    reopened_for_underflows: int = 0  # times the stream was reopened with a larger latency
 
     def line(self) -> str:
         """``played 0:42 (lead-in 0:05); steps: 2 of 3 completed, 1 skipped; underflows: 0``."""
@@ -101,7 +126,13 @@ class Summary:
             body = f"{self.clicks} clicks"
         else:
             body = f"steps: {self.completed} of {self.steps_total} completed, {self.skipped} skipped"
-        return f"{head}; {body}; underflows: {self.underflows}"
+        line = f"{head}; {body}; underflows: {self.underflows}"
+        if self.outages:
+            times = "1 time" if self.outages == 1 else f"{self.outages} times"
+            line += f"; audio lost {times}, {self.outage_s:.1f} s without sound (the workout waited)"
+        if self.reopened_for_underflows:
+            line += f"; latency raised {self.reopened_for_underflows}x after underflows"
+        return line
 
 
 class DeviceLost(AudioUnavailableError):
@@ -139,6 +170,11 @@ class PlayerConfig:
     err: TextIO | None = None  # summary (stderr)
     channels: int = 1  # of the stream (the mono block goes to each)
     realtime: bool = False  # ask for real-time scheduling of the callback thread (the commands do)
+    confirm: bool = True  # speak confirmations (needs `say`; never when the voice is off or muted)
+    output_latency_s: float = 0.0  # beyond the stream's own (a Bluetooth link): the display and the lap key
+    keep_awake: bool = False  # the -66 dBFS floor that keeps a Bluetooth sink from powering down
+    reconnect_s: float = RECONNECT_S  # a lost output is reopened for this long (0: exit 3 at once)
+    latency_low: bool = False  # --latency low: the first underflow (once flowing) reopens with more latency
 
 
 RendererFactory = Callable[[Timeline], BlockRenderer]
@@ -229,6 +265,9 @@ class LivePlayer:
         *,
         keys: KeyReader | None = None,
         renderer: BlockRenderer | None = None,
+        say: Callable[[Sequence[Sequence[str]]], np.ndarray | None] | None = None,
+        reopen: Callable[[Callable[..., None], str], Any] | None = None,
+        reopen_same: bool = False,
     ) -> None:
         self.config = config
         self.timeline = timeline  # the one the callback plays (applied)
@@ -236,8 +275,21 @@ class LivePlayer:
         self.speech: Mapping[str, np.ndarray] = speech or {}
         self._make_renderer = make_renderer
         self._stream_factory = stream_factory
+        self._say = say
+        self._reopen = reopen
+        self._reopen_same = reopen_same  # no `reopen`: open the stream again with `stream_factory` (tests)
         self.click_enabled = True
         self.voice_enabled = True
+        self.volume = 1.0  # the live volume (gain; the keys and MPRIS set it)
+        self.last_said: tuple[float, str] | None = None  # (seconds into the workout, the confirmation's text)
+        self.outages: list[tuple[float, float]] = []  # (wall seconds without output, workout seconds) per loss
+        self.reopened_for_underflows = 0
+        self.lap_lag = 0  # samples between the last lap key heard and the step's end (see end_step's lag_s)
+        self._mute: tuple[int, int | None] | None = None  # voice muted at sample, unmuted at (see voice_view)
+        # each step as planned, by index: what `p` replays
+        self._planned: dict[int, Segment] = {}
+        for seg in timeline.segments:
+            self._planned.setdefault(seg.flat.index, seg)
         if renderer is None:
             renderer = self._renderer(timeline)
         else:
@@ -249,13 +301,21 @@ class LivePlayer:
             start=-(config.pre_roll + config.lead),
             trace=config.trace,
         )
+        if config.keep_awake:
+            self.engine.keep_awake = keep_awake_noise(self.sample_rate)
         self.stream: Any = None
         self.keys = keys
         self.steps_total = len(timeline.steps)
         self.skipped: set[int] = set()
         self.quit = False
         self._queue: deque[Command | Edit] = deque()
-        self._posted: deque[Command] = deque()  # from other threads (see post)
+        self._posted: deque[Command | float] = deque()  # from other threads (see post, post_volume)
+        self._overlays: list[list[Any]] = []  # [overlay, callbacks when the engine let go of it] (see _release)
+        self._to_say: tuple[list[list[str]], float] | None = None  # a confirmation waiting for a cue to end
+        self._stream_seq = 0
+        self._overlay_seq = 0
+        self._underflow_times: deque[float] = deque()
+        self._seen_underflows = 0
         self._seq = 0
         self._inflight: tuple[Swap, Timeline, Command | Edit, float] | None = None
         self._latency = 0  # output latency in samples (display only)
@@ -264,16 +324,20 @@ class LivePlayer:
         self._threads_before: set[int] = set()  # the process's threads before the stream was opened
         self._events: list[tuple[str, int]] = []  # (what, sample) for tests and logs
         self.observers: list[PlayerObserver] = []  # display, history recorder (see PlayerObserver)
-        self._heard_step: int | None = -1  # index of the step last reported by on_step (-1: none yet)
+        self._heard_step: tuple[int, int] | int | None = -1  # (index, start) of the step last reported (-1: none)
         # Swaps the callback may still hold (a local reference in a block that began before `pending` was
         # replaced), with the callback count at replacement: dropped once the callback has moved on.
         self._graveyard: deque[tuple[int, Swap]] = deque()
 
     # -- renderers ----------------------------------------------------------------------------
     def _renderer(self, timeline: Timeline) -> BlockRenderer:
-        r = self._make_renderer(timeline)
+        """A renderer of `timeline` as heard: the click flag, and the voice as muted (:func:`voice_view`: the
+        voice fades out at the mute and comes back from the next cue after the unmute)."""
+        view = timeline
+        if self._mute is not None:
+            view = voice_view(timeline, self._mute[0], self._mute[1], self.engine.fade_frames)
+        r = self._make_renderer(view)
         r.click_enabled = self.click_enabled
-        r.voice_enabled = self.voice_enabled
         return r
 
     # -- commands -------------------------------------------------------------------------------
@@ -296,6 +360,29 @@ class LivePlayer:
         """Hand a command over from another thread; the main loop handles it (deque appends are atomic)."""
         self._posted.append(command)
 
+    def post_name(self, name: str) -> None:
+        """:meth:`post` by the command's name (``"pause"``, ``"skip"``, ``"previous"``...: :class:`Command`
+        values), for callers that do not import the keys (MPRIS); an unknown name is ignored."""
+        try:
+            command = Command(name)
+        except ValueError:
+            return
+        self._posted.append(command)
+
+    def post_volume(self, level: float) -> None:
+        """Set the volume (0..1, MPRIS's Volume) from another thread; the main loop applies it."""
+        try:
+            value = float(level)
+        except (TypeError, ValueError):
+            return
+        if value == value:  # not NaN
+            self._posted.append(value)
+
+    def set_volume(self, level: float) -> None:
+        """The live volume, 0..1 (clamped); the callback moves to it over a fade (main thread)."""
+        self.volume = min(max(float(level), 0.0), 1.0)
+        self.engine.gain_target = self.volume
+
     def process(self) -> None:
         """Finish the swap in flight (if the callback took or refused it), then run queued commands."""
         self._release()
@@ -312,6 +399,19 @@ class LivePlayer:
         graveyard = self._graveyard
         while graveyard and graveyard[0][0] < e.callbacks:
             graveyard.popleft()
+        e.take_spent()
+        if self._overlays:  # an overlay is dropped two callbacks after the engine last held it
+            held = (e.overlay, e.overlay_pending, e.spent)
+            keep = []
+            for entry in self._overlays:
+                if any(entry[0] is h for h in held):
+                    entry[1] = None
+                elif entry[1] is None:
+                    entry[1] = e.callbacks
+                elif e.callbacks > entry[1] + 1:
+                    continue
+                keep.append(entry)
+            self._overlays = keep
 
     @property
     def busy(self) -> bool:
@@ -336,19 +436,180 @@ class LivePlayer:
 
     def _run(self, command: Command | Edit, margin_s: float | None = None) -> None:
         e = self.engine
+        margin = self.config.margin_s if margin_s is None else margin_s
         if isinstance(command, Edit):
-            self._edit(command, self.config.margin_s if margin_s is None else margin_s)
-        elif command is Command.PAUSE:
-            e.want_pause = not e.want_pause
-            self._events.append(("pause" if e.want_pause else "resume", e.pos))
+            self._edit(command, margin)
+        elif not does_something(command, self.config.mode):
+            return
+        elif command in (Command.PAUSE, Command.PAUSE_ON, Command.RESUME):
+            want = not e.want_pause if command is Command.PAUSE else command is Command.PAUSE_ON
+            if want == e.want_pause:
+                return
+            e.want_pause = want
+            self._events.append(("pause" if want else "resume", e.pos))
+            self._confirm([[confirm.PAUSED if want else confirm.RESUMED]], now=True)
         elif command is Command.MUTE_CLICK:
             self.click_enabled = not self.click_enabled
             self._set_flags()
+            self._confirm([[confirm.CLICK_ON if self.click_enabled else confirm.CLICK_OFF]], now=True)
         elif command is Command.MUTE_VOICE:
-            self.voice_enabled = not self.voice_enabled
-            self._set_flags()
-        elif command in (Command.FASTER, Command.SLOWER, Command.SKIP):
-            self._recompile(command, self.config.margin_s if margin_s is None else margin_s)
+            self._toggle_voice(margin)
+        elif command in (Command.VOLUME_UP, Command.VOLUME_DOWN):
+            self._step_volume(+1 if command is Command.VOLUME_UP else -1)
+        elif command is Command.STATUS:
+            heard = self.position()
+            self._confirm(confirm.status(self.timeline, heard, self._cadence_at(heard), self.config.mode))
+        elif command in (Command.FASTER, Command.SLOWER, Command.SKIP, Command.PREVIOUS):
+            self._recompile(command, margin)
+
+    def _cadence_at(self, sample: int) -> float | None:
+        step = self.timeline.step_at(max(sample, 0))
+        if step is None or not step.click:
+            return None
+        return cadence_now(self.timeline, sample)
+
+    def _step_volume(self, sign: int) -> None:
+        factor = 10 ** (sign * VOLUME_STEP_DB / 20)
+        before = self.volume
+        self.set_volume(min(max(before * factor, VOLUME_MIN), 1.0))
+        if self.volume == before:
+            word = confirm.LOUDEST if sign > 0 else confirm.QUIETEST
+        else:
+            word = confirm.LOUDER if sign > 0 else confirm.QUIETER
+        self._confirm([[word]], now=True)
+
+    def _toggle_voice(self, margin_s: float) -> None:
+        """``v``: the voice fades out now (``Voice off.`` first), or speaks again from the next cue on."""
+        muting = self.voice_enabled
+        if muting:
+            self._confirm([[confirm.VOICE_OFF]], now=True)  # said before the voice goes
+        self.voice_enabled = not muting
+
+        def make(playing: Timeline, now: int) -> tuple[Timeline, int]:
+            if muting:
+                self._mute = (now, None)
+                return playing, max(now - self.engine.fade_frames, self.engine.pos)
+            if self._mute is not None:
+                self._mute = (self._mute[0], now)
+            return playing, now
+
+        self._edit(Edit("mute-voice" if muting else "unmute-voice", make), margin_s)
+        if not muting:
+            self._confirm([[confirm.VOICE_ON]], now=True)
+
+    # -- confirmations ------------------------------------------------------------------------------
+    def _confirm(self, sentences: list[list[str]], *, now: bool = False) -> None:
+        """Say `sentences` (vocabulary words) over the timeline, ducking it: at once when `now` or paused, else
+        once no planned cue is sounding (a confirmation never talks over one). Nothing without a voice."""
+        if not sentences:
+            return
+        text = confirm.said(sentences)
+        self.last_said = (max(self.position(), 0) / self.sample_rate, text)
+        if not self.config.confirm or self._say is None or self.config.voice_mode == "off":
+            return
+        if not self.voice_enabled and sentences != [[confirm.VOICE_OFF]]:
+            return
+        self._to_say = (sentences, time.monotonic() if not now else 0.0)
+        self._say_waiting()
+
+    def _say_waiting(self) -> None:
+        """Hand the waiting confirmation to the callback once nothing planned is being said."""
+        waiting = self._to_say
+        if waiting is None or self._say is None:
+            return
+        sentences, since = waiting
+        e = self.engine
+        if since and not (e.want_pause or e.state == PAUSED):
+            heard, ahead = self.position(), self.now() + round(2.0 * self.sample_rate)
+            if any(c.at < ahead and c.end > heard for c in self.timeline.cues) and time.monotonic() - since < 10:
+                return  # a cue is sounding or about to: wait (but not for ever)
+        self._to_say = None
+        audio = self._say(sentences)
+        if audio is None or not len(audio):
+            return
+        self._overlay_seq += 1
+        overlay = make_overlay(self._overlay_seq, audio, self.sample_rate, confirm.said(sentences))
+        self._overlays.append([overlay, None])
+        e.overlay_pending = overlay  # the one reference assignment the callback sees
+
+    def _recompile(self, command: Command, margin_s: float) -> None:
+        now = self.now(margin_s)
+        if now < 0:
+            if command in (Command.SKIP, Command.PREVIOUS):
+                return  # during the lead-in there is nothing to skip or restart yet
+            now = 0
+        playing = self.timeline
+        sr = self.sample_rate
+        now_s = Fraction(now, sr)
+        cut = False
+        prefix: str | None = None
+        said: list[list[str]] = []
+        if command is Command.SKIP:
+            self.lap_lag = max(now - self.position(), 0)
+            ended = end_step(playing.segments, now_s, Fraction(self.lap_lag, sr))
+            if ended is None:
+                return
+            segments, step = ended
+            cut, prefix = True, confirm.SKIPPED
+        elif command is Command.PREVIOUS:
+            heard = self.heard_step()
+            if heard is None:
+                return
+            back = (self.position() - heard.start) < BACK_WINDOW_S * sr
+            replayed = replay_step(playing.segments, now_s, self._planned, back=back)
+            if replayed is None:
+                return
+            segments, step = replayed
+            cut, prefix = True, confirm.BACK_TO
+        else:
+            sign = 1 if command is Command.FASTER else -1
+            changed = None
+            cadence = self._cadence_at(now)
+            if cadence is not None or self.config.mode == "click":
+                changed = change_cadence(playing.segments, now_s, sign * CADENCE_STEP)
+                if changed is not None:
+                    said = [confirm.cadence_words(float(cadence or 0) + sign * CADENCE_STEP)]
+            else:  # a rest without a click: +/- 15 s of it
+                bounds = step_bounds(playing.segments, now_s)
+                if bounds is not None:
+                    end = bounds[1] + sign * REST_STEP_S
+                    end = max(end, now_s + REST_MIN_LEFT_S)
+                    if end != bounds[1] and (sign > 0 or end < bounds[1]):
+                        changed = retime_step(playing.segments, now_s, end)
+                        if changed is not None:
+                            word = confirm.MORE_REST if sign > 0 else confirm.LESS_REST
+                            said = [[word], confirm.time_left(float(end) - self.position() / sr)]
+            if changed is None:
+                return
+            segments, step = changed, -1
+        timeline, first = recompile(playing, segments, self.speech, self.config.voice_mode, now, cut=cut)
+        if prefix is not None:
+            timeline = self._prefixed(timeline, now, prefix)
+        if command is Command.SKIP:
+            self.skipped.add(step)
+        elif command is Command.PREVIOUS:  # the replayed steps are played again: not skipped any more
+            self.skipped.difference_update({step, *(t.index for t in playing.steps if t.start <= now < t.end)})
+        self._swap_in(timeline, first, now, command, margin_s)
+        if said:
+            self._confirm(said, now=True)
+
+    def _prefixed(self, timeline: Timeline, at: int, word: str) -> Timeline:
+        """``Skipped.`` / ``Back to`` said first in the announcement that now starts at `at` (or alone)."""
+        if not self.config.confirm or self._say is None or not self.voice_enabled:
+            return timeline
+        audio = self._say([[word]])
+        if audio is None:
+            return timeline
+        gap = round(0.15 * self.sample_rate)
+        joined = prefix_cue(timeline, at, word, audio, gap)
+        step = timeline.step_at(at)
+        if step is not None:
+            rep = f" {step.rep[0]} of {step.rep[1]}" if step.rep else ""
+            self.last_said = (at / self.sample_rate, f"{word} {step.label}{rep}")
+        if joined is not None:
+            return joined
+        self._confirm([[word]], now=True)
+        return timeline
 
     def _set_flags(self) -> None:
         renderers = [self.engine.renderer]
@@ -356,7 +617,6 @@ class LivePlayer:
             renderers.append(self._inflight[0].renderer)
         for r in renderers:
             r.click_enabled = self.click_enabled
-            r.voice_enabled = self.voice_enabled
 
     def now(self, margin_s: float | None = None) -> int:
         """The first sample a change can still affect: the rendered position, plus a margin unless paused."""
@@ -366,34 +626,6 @@ class LivePlayer:
             return pos
         margin = self.config.margin_s if margin_s is None else margin_s
         return pos + e.max_frames + round(margin * self.sample_rate)
-
-    def _recompile(self, command: Command, margin_s: float) -> None:
-        now = self.now(margin_s)
-        if now < 0:
-            if command is Command.SKIP:
-                return  # during the lead-in there is nothing to skip yet
-            now = 0
-        playing = self.timeline
-        now_s = Fraction(now, self.sample_rate)
-        cut = False
-        if command is Command.SKIP:
-            if self.config.mode == "click":
-                return
-            ended = end_step(playing.segments, now_s)
-            if ended is None:
-                return
-            segments, step = ended
-            cut = True
-        else:
-            delta = CADENCE_STEP if command is Command.FASTER else -CADENCE_STEP
-            changed = change_cadence(playing.segments, now_s, delta)
-            if changed is None:
-                return
-            segments, step = changed, -1
-        timeline, first = recompile(playing, segments, self.speech, self.config.voice_mode, now, cut=cut)
-        if command is Command.SKIP:
-            self.skipped.add(step)
-        self._swap_in(timeline, first, now, command, margin_s)
 
     def _edit(self, edit: Edit, margin_s: float) -> None:
         now = max(self.now(margin_s), 0)
@@ -423,7 +655,8 @@ class LivePlayer:
         e = self.engine
         if e.state == PAUSED:
             return e.pos
-        return max(e.pos - self._latency, -(self.config.pre_roll + self.config.lead))
+        lag = self._latency + round(self.config.output_latency_s * self.sample_rate)
+        return max(e.pos - lag, -(self.config.pre_roll + self.config.lead))
 
     @property
     def finished(self) -> bool:
@@ -455,15 +688,20 @@ class LivePlayer:
             steps_total=self.steps_total,
             skipped=len(self.skipped),
             underflows=e.underflows,
+            outages=len(self.outages),
+            outage_s=sum(w for w, _ in self.outages),
+            reopened_for_underflows=self.reopened_for_underflows,
         )
-        s.completed = sum(1 for st in tl.steps if st.end <= pos and st.index not in self.skipped)
+        last_take = {st.index: st for st in tl.steps}  # a replayed step counts once: its last playing
+        s.completed = sum(1 for st in last_take.values() if st.end <= pos and st.index not in self.skipped)
         s.clicks = int(np.searchsorted(tl.clicks, pos, side="left"))
         return s
 
     # -- faults -----------------------------------------------------------------------------------
     def _check(self, started: float, last_beat: list[float], last_count: list[int]) -> None:
         """Raise DeviceLost when the stream ended on its own (a lost device or server: PortAudio stops it,
-        seen within a poll) or stopped calling back (a hung server: after HEARTBEAT_S, longer at first)."""
+        seen within a poll) or stopped calling back (a hung server: after HEARTBEAT_S, longer at first); the
+        main loop then reopens it (:meth:`_recover`)."""
         e = self.engine
         if e.error is not None:
             raise e.error
@@ -485,6 +723,99 @@ class LivePlayer:
             raise DeviceLost(f"the audio output failed ({exc})") from None
         if not active:
             raise DeviceLost("the audio output stopped")
+
+    def _underflowing(self) -> bool:
+        """True when the stream should be reopened with a larger latency: with ``--latency low`` the first
+        underflow once flowing, else UNDERFLOW_BURST of them within UNDERFLOW_WINDOW_S."""
+        e = self.engine
+        if e.underflows == self._seen_underflows or self._reopen is None:
+            return False
+        now = time.monotonic()
+        for _ in range(e.underflows - self._seen_underflows):
+            self._underflow_times.append(now)
+        self._seen_underflows = e.underflows
+        while self._underflow_times and now - self._underflow_times[0] > UNDERFLOW_WINDOW_S:
+            self._underflow_times.popleft()
+        if e.frames < 2 * self.sample_rate:  # a device that starts unprimed: not the latency's fault
+            return False
+        return self.config.latency_low or len(self._underflow_times) >= UNDERFLOW_BURST
+
+    def _open(self, reason: str | None) -> Any:
+        """Open (reason None) or reopen the output stream, with a callback of its own, and start it."""
+        self._stream_seq += 1
+        self.engine.stream_id = self._stream_seq
+        callback = self.engine.callback_for(self._stream_seq)
+        if reason is None or self._reopen is None:
+            stream = self._stream_factory(callback)
+        else:
+            stream = self._reopen(callback, reason)
+        try:
+            stream.start()
+        except BaseException:
+            _close(stream, abort=True)
+            raise
+        with contextlib.suppress(Exception):
+            self._latency = round(float(stream.latency) * self.sample_rate)
+        return stream
+
+    def _recover(self, reason: str, lost: DeviceLost | None) -> None:
+        """The output was lost (`lost`) or underflows ("underflow"): reopen it -- the same device, then the
+        default (the ``reopen`` the command gave) -- and go on from the sample last heard, with "Audio
+        restored" after a loss. Raises `lost`, saying what was missed, when nothing comes back within
+        ``reconnect_s``; keys still work meanwhile (``q`` ends the run)."""
+        e = self.engine
+        started = time.monotonic()
+        heard = self.position()
+        old, self.stream = self.stream, None
+        e.stream_id = -1  # the old stream's late calls write silence (its close may be abandoned)
+        _close(old, abort=True)
+        e.pos = max(heard, e.pos - self._latency - e.max_frames, -(self.config.pre_roll + self.config.lead))
+        if e.state != PAUSED and e.state != STOPPED:
+            e.state, e._j = 3, 0  # FADE_IN from silence (engine.FADE_IN)
+        limit = self.config.reconnect_s if lost is not None else max(self.config.reconnect_s, 5.0)
+        attempt = reason if lost is None else _reason_word(lost.reason)
+        last_error = ""
+        while True:
+            try:
+                self._threads_before = thread_ids()
+                self.stream = self._open(attempt)
+                break
+            except _Terminated:
+                raise
+            except Exception as exc:
+                last_error = str(exc)
+            waited = time.monotonic() - started
+            if waited >= limit or self.quit:
+                missed = self._missed(waited)
+                why = lost.reason if lost is not None else "underflows"
+                detail = f"{why}, and no output came back within {limit:g} s ({missed})"
+                if last_error:
+                    detail += f"; last try: {last_error}"
+                raise DeviceLost(detail)
+            deadline = time.monotonic() + RETRY_S
+            while time.monotonic() < deadline and not self.quit:
+                if self.keys is not None and self.keys.active:
+                    for command in self.keys.read(POLL_S):
+                        if command is Command.QUIT:
+                            self.handle(command)
+                else:
+                    time.sleep(POLL_S)
+        waited = time.monotonic() - started
+        if lost is not None:
+            self.outages.append((waited, max(heard, 0) / self.sample_rate))
+            self._confirm([[confirm.RESTORED]], now=True)
+        else:
+            self.reopened_for_underflows += 1
+        self._seen_underflows = e.underflows
+        self._underflow_times.clear()
+
+    def _missed(self, waited: float) -> str:
+        from cadencecoach.workout.units import format_clock
+
+        heard = max(self.position(), 0)
+        sr = self.sample_rate
+        where = f"stopped at {format_clock(heard / sr)} of {format_clock(self.timeline.end / sr)}"
+        return f"{where}, {waited:.0f} s without sound"
 
     # -- the main loop ----------------------------------------------------------------------------
     def play(self) -> int:
@@ -515,16 +846,11 @@ class LivePlayer:
         try:
             try:
                 self._threads_before = thread_ids()
-                self.stream = self._stream_factory(self.engine.callback)
-                self.stream.start()
+                self.stream = self._open(None)
             except _Terminated:
-                _close(self.stream, abort=True)
                 raise
             except Exception as exc:
-                _close(self.stream, abort=True)
                 raise no_device_error(f"cannot start the audio output ({exc})") from None
-            with contextlib.suppress(Exception):
-                self._latency = round(float(self.stream.latency) * self.sample_rate)
             try:
                 for observer in self.observers:  # history: the session's row, status "running"; the display
                     observer.on_start(self)
@@ -538,6 +864,8 @@ class LivePlayer:
             sigterm.raising = False  # from here on a SIGTERM is only noted: the cleanup runs to its end
             if lost is None and not interrupted:
                 self._fade_out()
+            if lost is None:
+                self._drain()
             _close(self.stream, abort=lost is not None)
         finally:
             sys.setswitchinterval(old_switch)
@@ -573,6 +901,26 @@ class LivePlayer:
         except KeyboardInterrupt:
             pass
 
+    def _drain(self) -> None:
+        """Keep the stream running until the last block that sounds (the fade-out, or the end's tail) has been
+        handed over and played out: the device's latency and two blocks more, within DRAIN_TIMEOUT_S. Closing
+        at once would drop what is still buffered: ``q`` would cut the sound dead instead of fading."""
+        e = self.engine
+        if self.stream is None:
+            return
+        e.want_stop = True
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        try:
+            while time.monotonic() < deadline:
+                if e.state == STOPPED and e.stopped_frames >= 0:
+                    if e.frames - e.stopped_frames >= self._latency + 2 * max(e.max_frames, 256):
+                        break
+                elif e.error is not None:
+                    break
+                time.sleep(0.005)
+        except KeyboardInterrupt:
+            pass
+
     def _loop(self) -> None:
         started = time.monotonic()
         last_beat, last_count = [started], [0]
@@ -585,9 +933,28 @@ class LivePlayer:
             else:
                 time.sleep(POLL_S)
             while self._posted:
-                self.handle(self._posted.popleft())
+                item = self._posted.popleft()
+                if isinstance(item, Command):
+                    self.handle(item)
+                else:
+                    self.set_volume(item)
             self.process()
-            self._check(started, last_beat, last_count)
+            self._say_waiting()
+            reason: str | None = None
+            lost: DeviceLost | None = None
+            try:
+                self._check(started, last_beat, last_count)
+            except DeviceLost as exc:
+                if self.config.reconnect_s <= 0 or (self._reopen is None and not self._reopen_same):
+                    raise
+                lost, reason = exc, "lost"
+            if reason is None and self._underflowing():
+                reason = "underflow"
+            if reason is not None:
+                self._recover(reason, lost)
+                last_beat[0], last_count[0] = time.monotonic(), self.engine.callbacks
+                self.engine.thread_id = 0  # a new stream: a new callback thread to promote
+                promoted = not self.config.realtime or bool(os.environ.get(NO_REALTIME_ENV))
             if not promoted and self.engine.thread_id:
                 promoted = True
                 self.scheduling = raise_priority(self.engine.thread_id)
@@ -605,7 +972,7 @@ class LivePlayer:
         if not observers:
             return
         step = self.heard_step()
-        index = None if step is None else step.index
+        index = None if step is None else (step.index, step.start)  # a replayed step is a new one
         if index != self._heard_step:
             self._heard_step = index
             for observer in observers:
@@ -621,6 +988,15 @@ class LivePlayer:
             return  # not even the callback thread could be raised
         for tid in sorted(thread_ids() - self._threads_before - {self.engine.thread_id}):
             self.stream_threads[tid] = raise_priority(tid)
+
+
+def _reason_word(reason: str) -> str:
+    """What the opener is told about a loss: ``stalled`` (no callbacks), ``error`` or ``stopped``."""
+    if "responding" in reason or "never started" in reason:
+        return "stalled"
+    if "failed" in reason:
+        return "error"
+    return "stopped"
 
 
 def thread_ids() -> set[int]:
