@@ -30,6 +30,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 #   klick               the C++ click-track exporter benchmarks/bench_render.py compares against
 #   lame, ffmpeg        the encoders benchmarks/bench_encode.py times `render` against (the issue's anchors),
 #                       and ffprobe, with which the tests read chapters and tags as players do
+#   dbus                dbus-daemon and dbus-send: the media keys (MPRIS) reach a live run over a session
+#                       bus; the tests start a private one and press the buttons with dbus-send
 APT_PACKAGES=(
   libportaudio2
   espeak-ng
@@ -44,6 +46,7 @@ APT_PACKAGES=(
   klick
   lame
   ffmpeg
+  dbus
 )
 
 log() { printf '[install] %s\n' "$*"; }

@@ -397,7 +397,8 @@ def test_voice_mute_fades_and_unmute_waits_for_the_next_cue(timeline: Timeline, 
     # up to the fade: as before; the fade: the cue's samples times a ramp down; then the cue is gone
     np.testing.assert_array_equal(played[: muted_at - fade], offline(timeline, 0, muted_at - fade))
     view = edits.voice_view(timeline, muted_at, None, fade)
-    np.testing.assert_array_equal(played[muted_at - fade :], offline(view, muted_at - fade, len(played) - muted_at + fade))
+    rest = len(played) - muted_at + fade
+    np.testing.assert_array_equal(played[muted_at - fade :], offline(view, muted_at - fade, rest))
     assert len(out)
     # unmute in the middle of a later cue: it stays silent; the one after it speaks
     later = [c for c in timeline.cues if c.at > muted_at + SR]

@@ -1,6 +1,7 @@
 """The audio server lost mid-run: `cadencecoach click` plays into a throwaway PulseAudio daemon of its own
-(not the shared test server), the daemon is killed, and the player must stop within a second with exit 3,
-a message naming `render` as the way out, and its summary."""
+(not the shared test server), the daemon is killed, and with ``--reconnect-limit 0`` (no waiting for it to
+come back: tests/e2e/test_live_reopen.py has the default, where it does) the player must stop within a second
+with exit 3, a message naming `render` as the way out, and its summary."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def throwaway_pulse() -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]
 def test_server_lost_mid_run_stops_within_a_second_with_exit_3() -> None:
     with throwaway_pulse() as (env, daemon):
         proc = subprocess.Popen(
-            cc("click", "180", "--sample-rate", "44100"),
+            cc("click", "180", "--sample-rate", "44100", "--reconnect-limit", "0"),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -75,6 +75,49 @@ RecordOpt = Annotated[
         help="Save the sensor's readings here (default: runs/ in the history folder); review them afterwards.",
     ),
 ]
+PlainOpt = Annotated[
+    bool, typer.Option("--plain", help="Plain progress lines instead of the full-screen display (same facts).")
+]
+ReconnectOpt = Annotated[
+    float,
+    typer.Option(
+        "--reconnect-limit",
+        metavar="SECONDS",
+        help="A lost audio output (a Bluetooth drop-out, a restarted sound server) is reopened for this long"
+        " before the run ends with exit 3; the workout waits meanwhile. 0: end at once.",
+    ),
+]
+KeepAwakeOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--keep-awake/--no-keep-awake",
+        help="Play an inaudible floor (-66 dBFS) so the output never goes digitally silent: a Bluetooth headset"
+        " then does not swallow the first syllable of a cue. Default: on for a Bluetooth sink.",
+        show_default=False,
+    ),
+]
+OutputLatencyOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--output-latency",
+        metavar="SECONDS",
+        help="Delay after the sound card that PortAudio does not know (a Bluetooth link: about 0.2, the default"
+        " on a Bluetooth sink): the display and the lap key account for it.",
+        show_default=False,
+    ),
+]
+NoConfirmOpt = Annotated[
+    bool, typer.Option("--no-confirm", help='Do not confirm keys and media buttons aloud ("Paused", "Cadence 182").')
+]
+TreadmillOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--treadmill/--no-treadmill",
+        help="Show the belt speed of each step's pace (km/h, or mph with speed_unit = \"mph\" in the settings)"
+        " and its incline. Default: the settings file's `treadmill`.",
+        show_default=False,
+    ),
+]
 SpmArg = Annotated[int, typer.Argument(metavar="[SPM]", min=60, max=300, help="Steps per minute (60-300).")]
 
 
@@ -120,7 +163,9 @@ def register(app: typer.Typer) -> None:
             "Examples:\n\n  cadencecoach click\n\n  cadencecoach click 172 --accent 4 --sound clave\n\n"
             "  cadencecoach click 180 --breathing 3:2 --device pulse\n\n"
             "  cadencecoach click 180 --sensor ble --follow\n\n"
-            "Keys: space pause, +/- cadence, c mute, q quit."
+            "  cadencecoach click 175 --keep-awake --output-latency 0.2\n\n"
+            "Keys: space pause, +/- cadence, i status, up/down volume, c click, v voice, q quit."
+            " Media keys and headset buttons: play/pause."
         )
     )
     @guard
@@ -142,6 +187,11 @@ def register(app: typer.Typer) -> None:
         follow: FollowOpt = False,
         follow_rate: FollowRateOpt = None,
         record: RecordOpt = None,
+        plain: PlainOpt = False,
+        reconnect_limit: ReconnectOpt = 30.0,
+        keep_awake: KeepAwakeOpt = None,
+        output_latency: OutputLatencyOpt = None,
+        no_confirm: NoConfirmOpt = False,
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
@@ -155,7 +205,17 @@ def register(app: typer.Typer) -> None:
                 accent=accent,
                 breathing=breathing,
                 volume=volume,
-                live=LiveOptions(device, latency, sample_rate, block_size),
+                live=LiveOptions(
+                    device,
+                    latency,
+                    sample_rate,
+                    block_size,
+                    plain=plain,
+                    reconnect_s=reconnect_limit,
+                    keep_awake=keep_awake,
+                    output_latency_s=output_latency,
+                    confirm=not no_confirm,
+                ),
                 sensor=SensorOptions(
                     sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
                 ),
@@ -172,7 +232,10 @@ def register(app: typer.Typer) -> None:
             "  cadencecoach run 10x400 --voice-engine espeak --voice-name en-gb\n\n"
             "  cadencecoach run 10x400 --sensor ble\n\n"
             "  cadencecoach run tempo --sensor replay:monday.fit --follow\n\n"
-            "Keys: space pause, n or → next step, +/- cadence, c click, v voice, q quit."
+            "  cadencecoach run hills --treadmill --plain\n\n"
+            "Keys: space pause, n or → lap (next step), p or ← back to the step's start (twice: the step before),"
+            " +/- cadence (in a rest: 15 s more or less), i status, up/down volume, c click, v voice, q quit."
+            " Media keys and headset buttons (MPRIS): play/pause, next = lap, previous = back."
         ),
     )
     @guard
@@ -203,8 +266,14 @@ def register(app: typer.Typer) -> None:
         follow: FollowOpt = False,
         follow_rate: FollowRateOpt = None,
         record: RecordOpt = None,
+        plain: PlainOpt = False,
+        reconnect_limit: ReconnectOpt = 30.0,
+        keep_awake: KeepAwakeOpt = None,
+        output_latency: OutputLatencyOpt = None,
+        no_confirm: NoConfirmOpt = False,
+        treadmill: TreadmillOpt = None,
     ) -> None:
-        """Play a workout live: clicks, spoken cues, a live display and keyboard control."""
+        """Play a workout live: clicks, spoken cues, a live display, keys and media buttons."""
         _preload_sounddevice()
         from dataclasses import replace
 
@@ -226,7 +295,18 @@ def register(app: typer.Typer) -> None:
             options=options,
             audio_settings=audio_for,
             warn=warn,
-            live=LiveOptions(device, latency, sample_rate, block_size),
+            live=LiveOptions(
+                device,
+                latency,
+                sample_rate,
+                block_size,
+                plain=plain,
+                reconnect_s=reconnect_limit,
+                keep_awake=keep_awake,
+                output_latency_s=output_latency,
+                confirm=not no_confirm,
+                treadmill=treadmill,
+            ),
             sensor=SensorOptions(
                 sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
             ),

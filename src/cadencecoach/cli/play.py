@@ -25,12 +25,20 @@ from cadencecoach.core.timeline import CompileOptions, Timeline
 from cadencecoach.errors import UsageError, inform
 from cadencecoach.errors import warn as warn_stderr
 from cadencecoach.sinks.live import devices
-from cadencecoach.sinks.live.keys import HELP, KeyReader
-from cadencecoach.sinks.live.player import LEAD_S, LivePlayer, PlayerConfig, PlayerObserver, RendererFactory
+from cadencecoach.sinks.live.keys import KeyReader, help_items
+from cadencecoach.sinks.live.player import (
+    LEAD_S,
+    RECONNECT_S,
+    LivePlayer,
+    PlayerConfig,
+    PlayerObserver,
+    RendererFactory,
+)
 from cadencecoach.terminal import safe_text
 from cadencecoach.ui.live_view import display_for
 
 TRACE_ENV = "CADENCECOACH_TRACE_STARTUP"
+BLUETOOTH_LATENCY_S = 0.2  # what an A2DP link adds beyond what PortAudio reports (a typical SBC/AAC headset)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,19 @@ class LiveOptions:
     latency: str | None = None
     sample_rate: int | None = None
     block_size: int = 0
+    plain: bool = False  # --plain: progress lines even on a terminal
+    reconnect_s: float = RECONNECT_S  # --reconnect-limit: how long a lost output is waited for
+    keep_awake: bool | None = None  # --keep-awake / --no-keep-awake (None: on for a Bluetooth sink)
+    output_latency_s: float | None = None  # --output-latency (None: 0, or BLUETOOTH_LATENCY_S on Bluetooth)
+    confirm: bool = True  # --no-confirm: no spoken confirmations of the keys
+    treadmill: bool | None = None  # --treadmill (None: the settings file's `treadmill`)
+
+    def check(self) -> None:
+        """The ranges of the numbers: UsageError naming the option (exit 2), before any audio."""
+        if not 0 <= self.reconnect_s <= 3600:
+            raise UsageError(f"--reconnect-limit must be between 0 and 3600 seconds (got {self.reconnect_s:g})")
+        if self.output_latency_s is not None and not 0 <= self.output_latency_s <= 2:
+            raise UsageError(f"--output-latency must be between 0 and 2 seconds (got {self.output_latency_s:g})")
 
 
 @dataclass(frozen=True)
@@ -269,17 +290,18 @@ def play_click(
     live = live or LiveOptions()
     if not CADENCE_MIN <= spm <= CADENCE_MAX:
         raise UsageError(f"SPM must be between {CADENCE_MIN} and {CADENCE_MAX} (got {spm})")
+    live.check()
     breath = parse_breathing(breathing)
     coach = open_coach(sensor or SensorOptions(), None)
     with _sigint_default(), _running(coach):
         sd, device, rate, latency = open_output(live)
         timeline = click_timeline(spm, rate, accent=accent, breathing=breath)
         observers: list[PlayerObserver] = []
-        if coach is not None:
-            if voice is None:
-                from cadencecoach.pipeline import VoiceSettings
+        if voice is None:
+            from cadencecoach.pipeline import VoiceSettings
 
-                voice = VoiceSettings("auto", None, 175, 1.0)
+            voice = VoiceSettings("auto", None, 175, 1.0)
+        if coach is not None:
             _coach_speech(coach, timeline, voice, None)
             assert sensor is not None
             observers.append(_Recording(coach, _record_path(sensor, "click"), None))
@@ -292,6 +314,7 @@ def play_click(
             mode="click",
             observers=observers,
             coach=coach,
+            voice=voice,
         )
 
 
@@ -307,11 +330,17 @@ def _play(
     speech: Mapping[str, np.ndarray] | None = None,
     observers: Sequence[PlayerObserver] = (),
     coach: Any = None,
+    voice: Any = None,
 ) -> int:
     """Build the first renderer (a bad option fails here, before the stream opens), the player on `output`
-    (from :func:`open_output`) with the keyboard, the display and `observers`, and play; the exit code."""
+    (from :func:`open_output`) with the keyboard, the media keys (MPRIS), the spoken confirmations (`voice`:
+    ``pipeline.VoiceSettings``; None: none), the display and `observers`, and play; the exit code."""
+    from cadencecoach.sinks.live.quiet import QuietStderr
+    from cadencecoach.ui.mpris import MprisControl
+
     sd, device, rate, latency = output
     first = renderer_for(timeline)
+    auto = _Bluetooth(device) if live.keep_awake is None or live.output_latency_s is None else None
     settings = PlayerConfig(
         mode=mode,
         voice_mode=voice_mode,
@@ -320,22 +349,123 @@ def _play(
         trace=_trace_enabled(),
         channels=device.stream_channels,
         realtime=True,
+        show_live=False if live.plain else None,
+        confirm=live.confirm and voice is not None,
+        output_latency_s=live.output_latency_s or 0.0,
+        keep_awake=bool(live.keep_awake),
+        reconnect_s=live.reconnect_s,
+        latency_low=latency == "low",
     )
+    vocabulary = _vocabulary(timeline, rate, voice) if settings.confirm else None
+    opener = devices.stream_factory(sd, device, rate, latency, live.block_size)
     with _keys() as keys:
         player = LivePlayer(
             timeline,
             renderer_for,
-            devices.stream_factory(sd, device, rate, latency, live.block_size),
+            opener,
             settings,
             speech,
             keys=keys,
             renderer=first,
+            say=vocabulary.say if vocabulary is not None else None,
+            reopen=lambda callback, reason, old: opener.reopen(callback, reason=reason, old=old),
         )
         if coach is not None:  # before the display: the panel shows what the coach read this poll
             player.observers.append(coach)
-        player.observers.append(display_for(player, HELP, coach))
+        player.observers.append(
+            display_for(
+                player,
+                help_items(mode),
+                coach,
+                treadmill=_treadmill(live),
+                speed_unit=_speed_unit(),
+            )
+        )
+        player.observers.append(MprisControl(player.post_name, player.post_volume))
+        if auto is not None:
+            player.observers.append(auto.applied_to(live))
         player.observers.extend(observers)
-        return player.play()
+        with QuietStderr():  # ALSA's "underrun occurred" and friends never land on the display
+            return player.play()
+
+
+class _Bluetooth:
+    """Whether the output is a Bluetooth sink (``devices.is_bluetooth``: a few ``pactl`` calls), found in a thread
+    while the run starts, then applied by a player observer: the keep-awake floor and the link's latency
+    (:data:`BLUETOOTH_LATENCY_S`) for what the options left on automatic."""
+
+    def __init__(self, device: devices.OutputDevice) -> None:
+        import threading
+
+        self.answer: bool | None = None
+        self._done = threading.Event()
+        self._live: LiveOptions | None = None
+        self._applied = False
+
+        def work() -> None:
+            try:
+                self.answer = devices.is_bluetooth(device)
+            finally:
+                self._done.set()
+
+        threading.Thread(target=work, name="cadencecoach-bluetooth", daemon=True).start()
+
+    def applied_to(self, live: LiveOptions) -> _Bluetooth:
+        self._live = live
+        return self
+
+    def on_start(self, player: Any) -> None:
+        self.on_tick(player)
+
+    def on_step(self, player: Any, step: Any) -> None:
+        return None
+
+    def on_tick(self, player: Any) -> None:
+        if self._applied or not self._done.is_set() or self._live is None:
+            return
+        self._applied = True
+        if not self.answer:
+            return
+        if self._live.keep_awake is None:
+            from cadencecoach.sinks.live.engine import keep_awake_noise
+
+            player.config.keep_awake = True
+            player.engine.keep_awake = keep_awake_noise(player.sample_rate)
+        if self._live.output_latency_s is None:
+            player.config.output_latency_s = BLUETOOTH_LATENCY_S
+
+    def on_end(self, player: Any) -> None:
+        return None
+
+
+def _vocabulary(timeline: Timeline, rate: int, voice: Any) -> Any:
+    """The confirmations' words (``core.confirm.vocabulary``), made ready in the background while the run
+    starts: synthesized once, then read from the speech cache (nothing is printed meanwhile)."""
+    from cadencecoach import speech as speech_pkg
+    from cadencecoach.core import confirm
+    from cadencecoach.speech.phrases import Vocabulary
+
+    def load(texts: list[str]) -> Mapping[str, np.ndarray]:
+        engine = speech_pkg.make_engine(voice.engine, voice.voice, voice.rate)
+        return speech_pkg.speak_cues(texts, rate, engine, warn=lambda _message: None)
+
+    return Vocabulary(confirm.vocabulary(timeline), rate, load).start()
+
+
+def _treadmill(live: LiveOptions) -> bool:
+    if live.treadmill is not None:
+        return live.treadmill
+    return bool(getattr(_settings(), "treadmill", False))
+
+
+def _speed_unit() -> str:
+    return str(getattr(_settings(), "speed_unit", None) or "kmh")
+
+
+def _settings() -> Any:
+    from cadencecoach.settings import load_settings
+
+    return load_settings()
 
 
 def _click_renderers(sound: str, volume: float) -> RendererFactory:
@@ -404,6 +534,7 @@ def play_workout(
     from cadencecoach.core.timeline import compile_workout
 
     live = live or LiveOptions()
+    live.check()
     with _sigint_default():
         from cadencecoach.workout.formats import for_live
 
@@ -439,6 +570,7 @@ def play_workout(
             speech=speech,
             observers=observers,
             coach=coach,
+            voice=audio.voice if voice_mode != "off" else None,
         )
 
 

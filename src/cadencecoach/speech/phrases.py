@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -64,3 +64,54 @@ def join_words(
     if not pieces:
         return None
     return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
+class Vocabulary:
+    """A small vocabulary made ready in a background thread while the run starts (the live confirmations:
+    ``Paused.``, ``Cadence``, the numbers...), then joined into sentences at once (:func:`join_words`).
+
+    ``load(texts)`` synthesizes or reads from the cache (it runs in the thread; it must print nothing: the
+    live display is up). Until it is done, or if it failed, :meth:`say` returns None (the display still
+    shows what would have been said).
+
+    Examples
+    --------
+    >>> v = Vocabulary(["Paused."], 100, lambda texts: {t: np.ones(10, np.float32) for t in texts})
+    >>> v.start().wait(5.0)
+    True
+    >>> len(v.say([["Paused."]]))
+    10
+    """
+
+    def __init__(self, texts: Sequence[str], sample_rate: int, load: Callable[[list[str]], Mapping[str, Audio]]):
+        import threading
+
+        self.texts = list(texts)
+        self.sample_rate = int(sample_rate)
+        self._load = load
+        self._speech: Mapping[str, Audio] = {}
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cadencecoach-vocabulary", daemon=True)
+        self.error: str | None = None
+
+    def start(self) -> Vocabulary:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._speech = dict(self._load(self.texts))
+        except Exception as exc:  # no voice: confirmations stay silent, the run goes on
+            self.error = str(exc) or type(exc).__name__
+        finally:
+            self._ready.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the vocabulary is ready (or failed) within `timeout` seconds."""
+        return self._ready.wait(timeout)
+
+    def say(self, sentences: Sequence[Sequence[str]]) -> Audio | None:
+        """The audio of `sentences`; None before the vocabulary is ready or when a word has no audio."""
+        if not self._ready.is_set():
+            return None
+        return join_words(self._speech, sentences, self.sample_rate)

@@ -83,17 +83,18 @@ class Overlay:
 def make_overlay(
     seq: int, audio: np.ndarray, sample_rate: int, text: str = "", duck_db: float = OVERLAY_DUCK_DB
 ) -> Overlay:
-    """An :class:`Overlay` of `audio`, the timeline ducked by `duck_db` under it (20 ms ramps, 40 ms lead).
+    """An :class:`Overlay` of `audio`, the timeline ducked by `duck_db` under it (20 ms ramps; the words start
+    once the timeline is down).
 
     Examples
     --------
     >>> o = make_overlay(1, np.ones(100, np.float32), 1000)
     >>> len(o.audio), len(o.duck), float(o.duck[0]), round(float(o.duck[50]), 3), float(o.duck[-1])
-    (160, 160, 1.0, 0.251, 1.0)
+    (140, 140, 1.0, 0.251, 1.0)
     """
     sr = int(sample_rate)
-    lead = round(0.04 * sr)
     ramp = max(1, round(FADE_S * sr))
+    lead = ramp
     words = np.asarray(audio, np.float32)
     padded = np.zeros(lead + len(words) + ramp, np.float32)
     padded[lead : lead + len(words)] = words

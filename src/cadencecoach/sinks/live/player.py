@@ -28,11 +28,20 @@ Observers
     The display (``ui.live_view``) and the history recorder (``history.progress``) are
     :class:`PlayerObserver` objects in :attr:`LivePlayer.observers`; this package imports neither.
 
+Confirmations
+    Every action is said ("Paused.", "Cadence 182", "Skipped." before the next announcement) from a
+    vocabulary joined by ``say`` (:mod:`cadencecoach.core.confirm`): an :class:`~.engine.Overlay` the callback
+    mixes over the timeline, ducking it, at once when paused, else once no planned cue is sounding.
+
 Faults
     No device: :class:`AudioUnavailableError` (exit 3) before anything is synthesized. Device lost
-    mid-run (the stream stops, PortAudio errors, the callback stops being called): stop within a
-    second, print the summary, exit 3 (:class:`DeviceLost`). Underflows are counted in the callback and
-    reported at the end. SIGTERM: a fade, the summary, exit 143.
+    mid-run (the stream stops, PortAudio errors, the callback stops being called for HEARTBEAT_S): the
+    stream is reopened (``reopen``: the same device, then the default) and the run goes on from the sample
+    last heard, "Audio restored."; only when nothing comes back within ``reconnect_s`` (0: at once) does it
+    stop: the summary, exit 3 (:class:`DeviceLost`, saying what was missed). Underflows are counted in the
+    callback and reported at the end; a burst of them (the first, with ``--latency low``) reopens the stream
+    with a larger latency. Stopping (``q``, the end, Ctrl-C, SIGTERM) fades out and drains: the stream runs
+    until the faded block has played out. SIGTERM: a fade, the summary, exit 143.
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ from cadencecoach.sinks.live.devices import RENDER_HINT, StreamFactory, no_devic
 from cadencecoach.sinks.live.engine import PAUSED, STOPPED, Engine, Swap, keep_awake_noise, make_overlay
 from cadencecoach.sinks.live.keys import Command, KeyReader, does_something
 
-MARGIN_S = 0.05  # a live change takes effect this far after the rendered position (plus a block)
+MARGIN_S = 0.02  # a live change takes effect this far after the rendered position (plus a block)
 HEARTBEAT_S = 0.75  # no callback for this long (once flowing): the device is gone
 STARTUP_STALL_S = 3.0  # ... allowed in the first seconds (PulseAudio may hold a new stream ~1.5 s)
 LEAD_S = 0.05  # silence before the first sample of the timeline: a new stream may lose its first ms
@@ -245,6 +254,15 @@ class LivePlayer:
         The keyboard (None: no keys).
     renderer : BlockRenderer, optional
         The first renderer, if the caller built it already (e.g. to fail before the stream opens).
+    say : callable, optional
+        Sentences of vocabulary words -> their audio (``speech.phrases.Vocabulary.say``): the spoken
+        confirmations; None: none (the display still shows them).
+    reopen : callable, optional
+        ``reopen(callback, reason, old)`` -> a new unstarted stream after a loss ("stopped", "stalled", "error")
+        or underflows ("underflow"): ``devices.StreamOpener.reopen`` (it closes `old` itself). None: a lost
+        output ends the run (unless `reopen_same`).
+    reopen_same : bool, optional
+        Without `reopen`, open the stream again with `stream_factory` (tests).
 
     Examples
     --------
@@ -266,7 +284,7 @@ class LivePlayer:
         keys: KeyReader | None = None,
         renderer: BlockRenderer | None = None,
         say: Callable[[Sequence[Sequence[str]]], np.ndarray | None] | None = None,
-        reopen: Callable[[Callable[..., None], str], Any] | None = None,
+        reopen: Callable[[Callable[..., None], str, Any], Any] | None = None,
         reopen_same: bool = False,
     ) -> None:
         self.config = config
@@ -313,6 +331,8 @@ class LivePlayer:
         self._overlays: list[list[Any]] = []  # [overlay, callbacks when the engine let go of it] (see _release)
         self._to_say: tuple[list[list[str]], float] | None = None  # a confirmation waiting for a cue to end
         self._stream_seq = 0
+        self._frames_at_open = 0
+        self._old_stream: Any = None
         self._overlay_seq = 0
         self._underflow_times: deque[float] = deque()
         self._seen_underflows = 0
@@ -711,7 +731,8 @@ class LivePlayer:
             last_beat[0] = now
         else:
             sr = self.sample_rate
-            limit = HEARTBEAT_S if e.frames >= 2 * sr else STARTUP_STALL_S
+            # a new stream (the first, or one reopened) may be held ~1.5 s by PulseAudio before it flows
+            limit = HEARTBEAT_S if e.frames - self._frames_at_open >= 2 * sr else STARTUP_STALL_S
             limit = max(limit, 3 * e.max_frames / sr)
             if now - last_beat[0] > limit:
                 raise DeviceLost(
@@ -745,10 +766,11 @@ class LivePlayer:
         self._stream_seq += 1
         self.engine.stream_id = self._stream_seq
         callback = self.engine.callback_for(self._stream_seq)
+        self._frames_at_open = self.engine.frames
         if reason is None or self._reopen is None:
             stream = self._stream_factory(callback)
         else:
-            stream = self._reopen(callback, reason)
+            stream = self._reopen(callback, reason, self._old_stream)
         try:
             stream.start()
         except BaseException:
@@ -768,7 +790,9 @@ class LivePlayer:
         heard = self.position()
         old, self.stream = self.stream, None
         e.stream_id = -1  # the old stream's late calls write silence (its close may be abandoned)
-        _close(old, abort=True)
+        if self._reopen is None:
+            _close(old, abort=True)
+        self._old_stream = old  # a `reopen` closes it itself, bounded, before PortAudio starts again
         e.pos = max(heard, e.pos - self._latency - e.max_frames, -(self.config.pre_roll + self.config.lead))
         if e.state != PAUSED and e.state != STOPPED:
             e.state, e._j = 3, 0  # FADE_IN from silence (engine.FADE_IN)
@@ -779,6 +803,7 @@ class LivePlayer:
             try:
                 self._threads_before = thread_ids()
                 self.stream = self._open(attempt)
+                self._old_stream = None
                 break
             except _Terminated:
                 raise
