@@ -216,3 +216,57 @@ def test_every_control_is_heard(tmp_path: Path) -> None:
     assert np.all(np.diff(ramp) < 0.01), "the fade goes down"
     assert not x[s0 + fade_end + sr // 100 : s0 + len(seg)].any()  # then silence
     print(f"fade on q: {fade_ms:.1f} ms, {len(ramp)} samples measured; key to ear: {heard}")
+
+
+def test_latency_low_under_load_never_ends_the_run_and_ctrl_c_fades(tmp_path: Path) -> None:
+    """``--latency low`` with every core busy: underflows may come (they reopen the stream with more latency),
+    the run never ends on its own, nothing from ALSA reaches the terminal; Ctrl-C while "Paused." speaks over
+    the paused silence: the recording is those words times a 20 ms fade, then silence; exit 130."""
+    import subprocess
+
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        with Recorder() as rec:
+            t0 = time.time()
+            s = Session(["run", "tabata", "--voice-engine", "tones", "--sample-rate", "44100", "--plain",
+                         "--latency", "low"])  # fmt: skip
+            try:
+                s.wait_for("] Easy jog (")  # tabata's warm-up
+                s.drain(6.0)
+                pause = time.time() - t0
+                s.child.send(" ")
+                s.drain(0.35)
+                interrupt = time.time() - t0
+                s.child.sendintr()
+                s.child.expect(pexpect.EOF, timeout=10)
+                s.output += s.child.before or ""
+            finally:
+                s.child.close(force=True)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    out = s.output
+    assert s.child.exitstatus == 130 or s.child.signalstatus == 2, out[-2000:]
+    assert "audio output lost" not in out, out[-2000:]
+    assert "underrun" not in out.lower() and "ALSA lib" not in out, out[-2000:]
+    assert "played " in out  # the summary
+    x = rec.samples
+    assert x is not None
+    ref = spoken([[confirm.PAUSED]])
+    start, score = find(x, ref[: SR // 10], pause - 0.1, interrupt + 0.5)
+    assert score > 0.9, score
+    s0 = round(start * SR)
+    seg = x[s0 : s0 + len(ref)].astype(np.float64)
+    r = ref[: len(seg)].astype(np.float64)
+    usable = np.flatnonzero(np.abs(r) > 0.02)
+    gain = seg[usable] / r[usable]
+    full = usable[np.abs(gain - 1.0) < 0.01]
+    gone = usable[(np.abs(gain) < 0.01) & (usable > full[0])]
+    assert len(full) and len(gone), "Ctrl-C did not come while the words played"
+    fade_ms = (int(gone[0]) - int(full[full < gone[0]][-1])) / SR * 1000
+    assert 15 <= fade_ms <= 25, fade_ms
+    summary = next(ln for ln in out.splitlines() if ln.startswith("played "))
+    print(f"fade on Ctrl-C: {fade_ms:.1f} ms; {summary.strip()}")
