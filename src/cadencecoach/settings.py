@@ -8,6 +8,8 @@ no settings. Example::
     voice_engine = "piper"    # the default of --voice-engine: auto, espeak, piper, espeak-cli or tones
     artist = "Sam Runner"     # the artist tag of rendered files (--artist); default "cadencecoach"
     album = "Mile plan"       # their album tag (--album); default "cadencecoach workouts"
+    treadmill = true          # the live display shows the belt speed of each step's pace (run --treadmill)
+    speed_unit = "mph"        # ... in km/h ("kmh", the default) or miles per hour ("mph")
 
 Unknown keys are ignored (so a newer file works with an older version). Python 3.11+ reads TOML with the
 standard library's ``tomllib``; on 3.10 the ``tomli`` package is needed (only when the file exists).
@@ -27,11 +29,21 @@ from typing import Any
 from cadencecoach.errors import UsageError
 from cadencecoach.files import InputRefused, read_limited
 
-__all__ = ["MAX_SETTINGS_BYTES", "SETTINGS_FILE", "Settings", "SettingsError", "load_settings", "settings_path"]
+__all__ = [
+    "MAX_SETTINGS_BYTES",
+    "SETTINGS_FILE",
+    "SPEED_UNITS",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "settings_path",
+]
 
 SETTINGS_FILE = "settings.toml"
 MAX_SETTINGS_BYTES = 64 * 1024
 """A settings file is a few lines; one over 64 KiB is not one (and is not read further)."""
+SPEED_UNITS = ("kmh", "mph")
+"""The values of ``speed_unit``: a treadmill's belt speed in km/h or in miles per hour."""
 
 
 class SettingsError(UsageError):
@@ -45,6 +57,8 @@ class Settings:
     voice_engine: str | None = None
     artist: str | None = None  # tags of rendered files
     album: str | None = None
+    treadmill: bool | None = None  # the live display shows the belt speed (and incline) of each step
+    speed_unit: str | None = None  # "kmh" or "mph" (SPEED_UNITS): the unit of that belt speed
     path: Path | None = None  # the file they came from (None: no file)
 
 
@@ -102,4 +116,16 @@ def load_settings(path: Path | None = None) -> Settings:
         if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 200):
             raise SettingsError(f'{path}: {key} must be a name in quotes (at most 200 characters), like {key} = "Sam"')
         tags[key] = value.strip() if value else None
-    return Settings(voice_engine=engine.strip().lower() if engine else None, path=path, **tags)
+    treadmill = data.get("treadmill")
+    if treadmill is not None and not isinstance(treadmill, bool):
+        raise SettingsError(f"{path}: treadmill must be true or false (no quotes), like treadmill = true")
+    unit = data.get("speed_unit")
+    if unit is not None and (not isinstance(unit, str) or unit.strip().lower() not in SPEED_UNITS):
+        raise SettingsError(f'{path}: speed_unit must be "kmh" or "mph" (in quotes), like speed_unit = "mph"')
+    return Settings(
+        voice_engine=engine.strip().lower() if engine else None,
+        treadmill=treadmill,
+        speed_unit=unit.strip().lower() if unit is not None else None,
+        path=path,
+        **tags,
+    )
