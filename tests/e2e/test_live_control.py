@@ -182,13 +182,18 @@ def test_every_control_is_heard(tmp_path: Path) -> None:
     ratio = float(np.median(after) / np.median(before))
     assert abs(ratio - 10 ** (-3 / 20)) < 0.03, ratio
 
-    # -- back to the start of the run: its 160 spm clicks go on for the run's whole 8 s after `p`
-    # (a click counts when another sounds one 160 spm period before it: the countdown's beeps sit between them)
-    run = clicks[(when > keys["back"] + 0.8)]
-    on_beat = [c for c in run if np.any(np.abs(run - (c - P160)) <= 3)]
-    last_run_click = on_beat[-1] / sr if on_beat else 0.0
-    # the run starts again at the key (plus the key's latency, < 0.6 s); its last click is 7.875 s into it
-    assert keys["back"] + 7.8 < last_run_click < keys["back"] + 8.5, (keys["back"], last_run_click)
+    # -- back to the start of the run: it plays its whole 8 s again, from where "Back to" is said (the swap
+    # point) to the recovery's announcement, exactly
+    from cadencecoach.core.timeline import compile_workout
+    from cadencecoach.workout.loader import load_workout_text
+
+    planned = compile_workout(load_workout_text(WORKOUT, "control.yaml"), SR)
+    recover_text = next(c.text for c in planned.cues if c.kind == "announce" and c.step_index == 2)
+    recover_ref = speech.speak_cues([recover_text], SR, speech.make_engine("tones", None, 175))[recover_text]
+    back_at = keys["back"] + heard["back"]
+    recover_at, score = find(x, recover_ref, back_at + 7.0, back_at + 9.0)
+    assert score > 0.8, score
+    assert abs(recover_at - back_at - 8.0) < 0.002, recover_at - back_at
 
     # -- the stop fades: the status was speaking when `q` came, over the recovery's silence, so the recording
     # there is the status's words times the volume, then times the fade: measure the fade from their ratio
@@ -270,3 +275,60 @@ def test_latency_low_under_load_never_ends_the_run_and_ctrl_c_fades(tmp_path: Pa
     assert 15 <= fade_ms <= 25, fade_ms
     summary = next(ln for ln in out.splitlines() if ln.startswith("played "))
     print(f"fade on Ctrl-C: {fade_ms:.1f} ms; {summary.strip()}")
+
+
+def test_keep_awake_floor_and_the_lap_key_counts_the_output_latency(tmp_path: Path) -> None:
+    """``--keep-awake``: the output is never digital silence while the run plays (a floor at -66 dBFS under
+    everything); ``--output-latency 0.3``: a lap pressed 2 s into the warm-up shortens the next step by the
+    lag between the key and the change (the output latency included), so the 10 s run's 160 spm clicks
+    run lasts 10 s less that lag (0.3 s and the stream's own latency, a block and the margin)."""
+    workout = tmp_path / "awake.yaml"
+    workout.write_text(
+        "name: Awake\ncadence: 180\nsteps:\n  - warmup: 8s\n  - run: 10s\n    cadence: 160\n"
+        "  - recover: 6s\n    click: off\n"
+    )
+    with Recorder() as rec:
+        t0 = time.time()
+        s = Session(["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100", "--plain",
+                     "--keep-awake", "--output-latency", "0.3"])  # fmt: skip
+        try:
+            s.wait_for("] Warm-up (")
+            s.drain(2.0)
+            lap = time.time() - t0
+            s.child.send("n")
+            s.wait_for("] Recover (", timeout=20)
+            s.drain(2.5)
+            quit_at = time.time() - t0
+            s.child.send("q")
+            s.child.expect(pexpect.EOF, timeout=10)
+            s.output += s.child.before or ""
+        finally:
+            s.child.close(force=True)
+    assert s.child.exitstatus == 0, s.output[-2000:]
+    x = rec.samples
+    assert x is not None
+    # the floor: from the stream's first sample to the stop, never an exact zero; in the click-less recovery
+    # (away from its cues) it is the -66 dBFS noise alone
+    first = int(np.flatnonzero(x)[0])
+    stop = round((quit_at - 0.1) * SR)
+    assert first < round(lap * SR) and not np.any(x[first + SR // 10 : stop] == 0.0)
+    # the run's length: from "Skipped." (said where the run now starts) to the recovery's announcement
+    from cadencecoach.core.timeline import compile_workout
+    from cadencecoach.workout.loader import load_workout_text
+
+    planned = compile_workout(load_workout_text(workout.read_text(), str(workout)), SR)
+    recover_text = next(c.text for c in planned.cues if c.kind == "announce" and c.step_index == 2)
+    tones = speech.make_engine("tones", None, 175)
+    run_start, score1 = find(x, spoken([[confirm.SKIPPED]]), lap, lap + 1.0)
+    recover_ref = speech.speak_cues([recover_text], SR, tones)[recover_text]
+    run_end, score2 = find(x, recover_ref, lap + 8.0, lap + 12.0)
+    assert score1 > 0.8 and score2 > 0.8, (score1, score2)
+    length = run_end - run_start
+    lag = 10.0 - length  # the key's lag: the output latency (0.3 s) and the stream's, a block, the margin
+    assert 0.3 < lag < 0.7, (length, lag)
+    print(f"lap with --output-latency 0.3: the next step shortened by {lag:.3f} s")
+    at = round((run_end + 1.2) * SR)  # in the 6 s recovery: after its announcement, before its countdown
+    quiet = x[at : at + round(1.6 * SR)].astype(np.float64)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(quiet**2)))
+    assert -67.5 < rms_db < -64.5, rms_db
+    assert np.abs(quiet).max() < 0.01

@@ -97,7 +97,8 @@ def test_pause_skip_and_cadence_keys(tmp_path: Path) -> None:
     workout.write_text(WORKOUT)
     with Recorder() as rec:
         rec_start = time.time()
-        s = Session(["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100"])
+        # --no-confirm: the spoken confirmations (tests/e2e/test_live_control.py) would duck the clicks timed here
+        s = Session(["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100", "--no-confirm"])
         try:
             s.wait_for("180 spm")  # time zero has been played: the display shows the cadence
             s.drain(2.0)
