@@ -72,13 +72,13 @@ SPOKEN_MAX = 300
 
 def numbers(timeline: Timeline) -> list[int]:
     """The numbers the confirmations may say for `timeline`: 0-60 (seconds, reps, minutes), its cadences and
-    a margin around them, its rep counts and its steps' minutes.
+    a margin around them, its rep counts and every minute count up to its longest step.
 
     Examples
     --------
     >>> from cadencecoach.core.edits import click_timeline
     >>> ns = numbers(click_timeline(180, 1000, hours=1))
-    >>> ns[:3], ns[-1], 61 in ns, 150 in ns, 149 in ns
+    >>> ns[:3], ns[-1], 100 in ns, 150 in ns, 149 in ns
     ([0, 1, 2], 210, False, True, False)
     """
     out = set(range(61))
@@ -90,7 +90,7 @@ def numbers(timeline: Timeline) -> list[int]:
     for step in timeline.steps:
         if step.rep is not None:
             out.update(step.rep)
-        out.add(int((step.end_s - step.start_s) // 60))
+        out.update(range(int((step.end_s - step.start_s) // 60) + 2))  # every "N minutes left" (rounded up)
     return sorted(out)
 
 

@@ -318,8 +318,9 @@ def replay_step(
     segments: Sequence[Segment], now_s: Fraction, planned: Mapping[int, Segment], *, back: bool = False
 ) -> tuple[list[Segment], int] | None:
     """Segments where the step playing at `now_s` starts again at `now_s`, as planned (``p``: back to the start
-    of the step); with `back`, the step before it is played first (``p`` early in a step: back one step, e.g.
-    after a mistaken lap). Everything after moves later by the time added (exact).
+    of the step); with `back`, the plan's step before it is played first (``p`` early in a step: back one step,
+    e.g. after a mistaken lap; ``p`` twice goes back through the plan, not into the step just replayed).
+    Everything after moves later by the time added (exact).
 
     The replayed steps are new steps on the timeline (their segments get the next ``take``), so they are
     announced again and recorded on their own; what was played of the step stays in the past.
@@ -352,11 +353,11 @@ def replay_step(
     i = segment_index(segments, now_s)
     if i is None:
         return None
-    first, last = _step_span(segments, i)
+    _first, last = _step_span(segments, i)
     cur = segments[i]
     targets = [cur.flat.index]
-    if back and first > 0:
-        targets.insert(0, segments[first - 1].flat.index)
+    if back and cur.flat.index > 0:  # the plan's step before (after a replay, not the timeline's segment before)
+        targets.insert(0, cur.flat.index - 1)
     if any(t not in planned for t in targets):
         return None
     take = max(seg.take for seg in segments) + 1

@@ -201,6 +201,7 @@ class Engine:
         self._scratch = np.zeros(len(self._buf), np.float32)  # gain ramps, overlay ducking
         self._stop_k = 0  # samples of an overlay faded out since the stop
         self._ramp = np.ascontiguousarray(steps, dtype=np.float32)  # 1/F .. 1, for the volume
+        self._gain_to, self._gain_from, self._gain_k = 1.0, 1.0, fade  # the volume fade: target, start, done
 
     @property
     def fade_frames(self) -> int:
@@ -312,22 +313,22 @@ class Engine:
             self.overlay = None
 
     def _apply_gain(self, mono: np.ndarray, n: int) -> None:
-        g0, g1 = self.gain, float(self.gain_target)
-        if g0 == g1:
+        g1 = float(self.gain_target)
+        if self.gain == g1:
             mono *= np.float32(g1)
             return
-        m = min(n, len(self._ramp))
+        if g1 != self._gain_to:  # a new target: one linear fade from the gain applied now (across blocks)
+            self._gain_to, self._gain_from, self._gain_k = g1, self.gain, 0
+        g0, k, fade = self._gain_from, self._gain_k, len(self._ramp)
+        m = min(n, fade - k)
         ramp = self._scratch[:m]
-        np.multiply(self._ramp[:m], np.float32(g1 - g0), out=ramp)
+        np.multiply(self._ramp[k : k + m], np.float32(g1 - g0), out=ramp)
         ramp += np.float32(g0)
         mono[:m] *= ramp
         if n > m:
             mono[m:] *= np.float32(g1)
-            self.gain = g1
-        else:
-            self.gain = g0 + (g1 - g0) * m / len(self._ramp)
-            if abs(self.gain - g1) < 1e-6:
-                self.gain = g1
+        self._gain_k = k + m
+        self.gain = g1 if self._gain_k >= fade else g0 + (g1 - g0) * self._gain_k / fade
 
     def _add_floor(self, mono: np.ndarray, n: int) -> None:
         noise = self.keep_awake

@@ -62,6 +62,8 @@ import numpy as np
 
 from cadencecoach.core import confirm
 from cadencecoach.core.edits import (
+    CADENCE_MAX,
+    CADENCE_MIN,
     CADENCE_STEP,
     cadence_now,
     change_cadence,
@@ -491,7 +493,8 @@ class LivePlayer:
     def _step_volume(self, sign: int) -> None:
         factor = 10 ** (sign * VOLUME_STEP_DB / 20)
         before = self.volume
-        self.set_volume(min(max(before * factor, VOLUME_MIN), 1.0))
+        floor = VOLUME_MIN if sign > 0 else min(VOLUME_MIN, before)  # down never raises a volume set below it
+        self.set_volume(min(max(before * factor, floor), 1.0))
         if self.volume == before:
             word = confirm.LOUDEST if sign > 0 else confirm.QUIETEST
         else:
@@ -588,7 +591,8 @@ class LivePlayer:
             if cadence is not None or self.config.mode == "click":
                 changed = change_cadence(playing.segments, now_s, sign * CADENCE_STEP)
                 if changed is not None:
-                    said = [confirm.cadence_words(float(cadence or 0) + sign * CADENCE_STEP)]
+                    reached = min(max(float(cadence or 0) + sign * CADENCE_STEP, CADENCE_MIN), CADENCE_MAX)
+                    said = [confirm.cadence_words(reached)]
             else:  # a rest without a click: +/- 15 s of it
                 bounds = step_bounds(playing.segments, now_s)
                 if bounds is not None:
@@ -626,10 +630,8 @@ class LivePlayer:
         if step is not None:
             rep = f" {step.rep[0]} of {step.rep[1]}" if step.rep else ""
             self.last_said = (at / self.sample_rate, f"{word} {step.label}{rep}")
-        if joined is not None:
-            return joined
-        self._confirm([[word]], now=True)
-        return timeline
+        # no room before the next cue: the announcement alone says where the run is (never two voices at once)
+        return joined if joined is not None else timeline
 
     def _set_flags(self) -> None:
         renderers = [self.engine.renderer]
@@ -811,7 +813,7 @@ class LivePlayer:
                 last_error = str(exc)
             waited = time.monotonic() - started
             if waited >= limit or self.quit:
-                missed = self._missed(waited)
+                missed = self._missed(waited, heard)
                 why = lost.reason if lost is not None else "underflows"
                 detail = f"{why}, and no output came back within {limit:g} s ({missed})"
                 if last_error:
@@ -834,10 +836,10 @@ class LivePlayer:
         self._seen_underflows = e.underflows
         self._underflow_times.clear()
 
-    def _missed(self, waited: float) -> str:
+    def _missed(self, waited: float, heard: int) -> str:
         from cadencecoach.workout.units import format_clock
 
-        heard = max(self.position(), 0)
+        heard = max(heard, 0)
         sr = self.sample_rate
         where = f"stopped at {format_clock(heard / sr)} of {format_clock(self.timeline.end / sr)}"
         return f"{where}, {waited:.0f} s without sound"
