@@ -425,7 +425,9 @@ def test_time_left_examples() -> None:
     assert confirm.time_left(8.2) == ["8", "seconds", "left"]
     assert confirm.time_left(0.3) == ["0", "seconds", "left"]
     assert confirm.time_left(-4) == ["0", "seconds", "left"]
-    assert confirm.time_left(3600) == ["60", "minutes", "left"]
+    assert confirm.time_left(3600) == ["1", "hour", "left"]
+    assert confirm.time_left(3599) == ["1", "hour", "left"]  # to the nearest 5 s: 3600
+    assert confirm.time_left(2 * 3600 + 61) == ["2", "hours", "1", "minute", "left"]
 
 
 @PROPS
@@ -433,6 +435,14 @@ def test_time_left_examples() -> None:
 def test_time_left_words(s: float) -> None:
     words = confirm.time_left(s)
     assert words[-1] == "left"
+    assert all(int(w) <= 60 for w in words if w.isdigit())  # every number said is in the vocabulary's 0-60
+    if words[1] in ("hour", "hours"):
+        h = int(words[0])
+        assert h >= 1 and words[1] == ("hour" if h == 1 else "hours")
+        m = int(words[2]) if len(words) == 5 else 0
+        assert len(words) in (3, 5) and 0 <= m < 60
+        assert abs(3600 * h + 60 * m - s) < 60 + 2.5  # to the minute (below the 5 s rounding)
+        return
     if words[1] == "seconds":
         value = int(words[0])
         assert len(words) == 3 and value < 60

@@ -209,7 +209,8 @@ def test_a_run_without_a_session_bus_plays_all_the_same(tmp_path: Path) -> None:
     workout = tmp_path / "short.yaml"
     workout.write_text("name: Short\ncadence: 180\nsteps:\n  - warmup: 3s\n  - run: 3s\n")
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'nobus'}"}
-    s = Session(["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100", "--plain"], env)
+    args = ["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100", "--plain", "--no-voice"]
+    s = Session(args, env)
     try:
         s.child.expect(pexpect.EOF, timeout=30)
         s.output += s.child.before or ""

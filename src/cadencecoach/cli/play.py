@@ -356,7 +356,7 @@ def _play(
         reconnect_s=live.reconnect_s,
         latency_low=latency == "low",
     )
-    vocabulary = _vocabulary(timeline, rate, voice) if settings.confirm else None
+    vocabulary = _vocabulary(timeline, rate, voice, background=mode == "click") if settings.confirm else None
     opener = devices.stream_factory(sd, device, rate, latency, live.block_size)
     with _keys() as keys:
         player = LivePlayer(
@@ -438,9 +438,11 @@ class _Bluetooth:
         return None
 
 
-def _vocabulary(timeline: Timeline, rate: int, voice: Any) -> Any:
-    """The confirmations' words (``core.confirm.vocabulary``), made ready in the background while the run
-    starts: synthesized once, then read from the speech cache (nothing is printed meanwhile)."""
+def _vocabulary(timeline: Timeline, rate: int, voice: Any, *, background: bool) -> Any:
+    """The confirmations' words (``core.confirm.vocabulary``, ~150 texts): synthesized once, then read from the
+    speech cache (~30 ms), nothing printed meanwhile. `background` (the metronome, whose first click must not
+    wait): in a thread while it starts; else (``run``) now, with the cues, so no synthesis runs beside the
+    audio callback."""
     from cadencecoach import speech as speech_pkg
     from cadencecoach.core import confirm
     from cadencecoach.speech.phrases import Vocabulary
@@ -449,7 +451,8 @@ def _vocabulary(timeline: Timeline, rate: int, voice: Any) -> Any:
         engine = speech_pkg.make_engine(voice.engine, voice.voice, voice.rate)
         return speech_pkg.speak_cues(texts, rate, engine, warn=lambda _message: None)
 
-    return Vocabulary(confirm.vocabulary(timeline), rate, load).start()
+    vocabulary = Vocabulary(confirm.vocabulary(timeline), rate, load)
+    return vocabulary.start() if background else vocabulary.load()
 
 
 def _treadmill(live: LiveOptions) -> bool:

@@ -32,6 +32,7 @@ REP = "Rep"
 OF = "of"
 LEFT = "left"
 MINUTE, MINUTES, SECONDS = "minute", "minutes", "seconds"
+HOUR, HOURS = "hour", "hours"
 MORE_REST, LESS_REST = "More rest.", "Less rest."
 LOUDER, QUIETER = "Louder.", "Quieter."
 LOUDEST, QUIETEST = "Full volume.", "Lowest volume."
@@ -52,6 +53,8 @@ FIXED = (
     MINUTE,
     MINUTES,
     SECONDS,
+    HOUR,
+    HOURS,
     MORE_REST,
     LESS_REST,
     LOUDER,
@@ -71,15 +74,15 @@ SPOKEN_MAX = 300
 
 
 def numbers(timeline: Timeline) -> list[int]:
-    """The numbers the confirmations may say for `timeline`: 0-60 (seconds, reps, minutes), its cadences and
-    a margin around them, its rep counts and every minute count up to its longest step.
+    """The numbers the confirmations may say for `timeline`: 0-60 (seconds, minutes, hours, reps), its cadences
+    and a margin around them, and its rep counts.
 
     Examples
     --------
     >>> from cadencecoach.core.edits import click_timeline
-    >>> ns = numbers(click_timeline(180, 1000, hours=1))
-    >>> ns[:3], ns[-1], 100 in ns, 150 in ns, 149 in ns
-    ([0, 1, 2], 210, False, True, False)
+    >>> ns = numbers(click_timeline(180, 1000, hours=24))
+    >>> ns[:3], ns[-1], 100 in ns, 150 in ns, 149 in ns, len(ns)
+    ([0, 1, 2], 210, False, True, False, 122)
     """
     out = set(range(61))
     cadences = [float(c) for seg in timeline.segments if seg.click for c in seg.cadence]
@@ -90,7 +93,6 @@ def numbers(timeline: Timeline) -> list[int]:
     for step in timeline.steps:
         if step.rep is not None:
             out.update(step.rep)
-        out.update(range(int((step.end_s - step.start_s) // 60) + 2))  # every "N minutes left" (rounded up)
     return sorted(out)
 
 
@@ -111,17 +113,25 @@ def vocabulary(timeline: Timeline) -> list[str]:
 
 def time_left(seconds: float) -> list[str]:
     """``['1', 'minute', '10', 'left']``: over a minute to the nearest 5 s, under it to the second (to 5 s
-    from 20 s up).
+    from 20 s up); from an hour on, hours and minutes (every number said is at most 60).
 
     Examples
     --------
     >>> time_left(125), time_left(59.6), time_left(8.2), time_left(0.3)
     (['2', 'minutes', '5', 'left'], ['1', 'minute', 'left'], ['8', 'seconds', 'left'], ['0', 'seconds', 'left'])
+    >>> time_left(3600 + 125), time_left(7200)
+    (['1', 'hour', '2', 'minutes', 'left'], ['2', 'hours', 'left'])
     """
     s = max(float(seconds), 0.0)
     whole = round(s / 5) * 5 if s >= 20 else round(s)
     if whole < 60:
         return [str(whole), SECONDS, LEFT]
+    if whole >= 3600:
+        h, m = divmod(whole // 60, 60)
+        words = [str(h), HOUR if h == 1 else HOURS]
+        if m:
+            words += [str(m), MINUTE if m == 1 else MINUTES]
+        return [*words, LEFT]
     m, rest = divmod(whole, 60)
     words = [str(m), MINUTE if m == 1 else MINUTES]
     if rest:

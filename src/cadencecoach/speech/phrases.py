@@ -95,7 +95,13 @@ class Vocabulary:
         self.error: str | None = None
 
     def start(self) -> Vocabulary:
+        """Make it ready in the background thread (``click``: its first sound must not wait)."""
         self._thread.start()
+        return self
+
+    def load(self) -> Vocabulary:
+        """Make it ready now, in this thread (``run``: before playing, with the cues; ~30 ms from the cache)."""
+        self._run()
         return self
 
     def _run(self) -> None:
