@@ -332,3 +332,35 @@ def test_keep_awake_floor_and_the_lap_key_counts_the_output_latency(tmp_path: Pa
     rms_db = 20 * np.log10(np.sqrt(np.mean(quiet**2)))
     assert -67.5 < rms_db < -64.5, rms_db
     assert np.abs(quiet).max() < 0.01
+
+
+def test_the_metronome_confirms_its_keys_too() -> None:
+    """``click``: its vocabulary is made ready in the background while it starts; ``+`` says "Cadence 182",
+    ``i`` says it again; lap and back do nothing there (and are not offered)."""
+    with Recorder() as rec:
+        t0 = time.time()
+        s = Session(["click", "180", "--voice-engine", "tones", "--sample-rate", "44100", "--plain"])
+        try:
+            s.wait_for("] metronome")
+            s.drain(1.5)
+            plus = time.time() - t0
+            s.child.send("+")
+            s.drain(1.5)
+            s.child.send("n")  # nothing in the metronome
+            s.drain(0.5)
+            status = time.time() - t0
+            s.child.send("i")
+            s.drain(1.5)
+            s.child.send("q")
+            s.child.expect(pexpect.EOF, timeout=10)
+            s.output += s.child.before or ""
+        finally:
+            s.child.close(force=True)
+    assert s.child.exitstatus == 0, s.output[-2000:]
+    x = rec.samples
+    assert x is not None
+    ref = spoken([confirm.cadence_words(182)])
+    for when in (plus, status):
+        at, score = find(x, ref, when - 0.1, when + 0.8)
+        assert score > 0.8 and 0 < at - when < 0.6, (when, at, score)
+    assert "Skipped" not in s.output

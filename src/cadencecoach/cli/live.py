@@ -192,6 +192,7 @@ def register(app: typer.Typer) -> None:
         keep_awake: KeepAwakeOpt = None,
         output_latency: OutputLatencyOpt = None,
         no_confirm: NoConfirmOpt = False,
+        voice_engine: VoiceEngineOpt = "auto",
     ) -> None:
         """A metronome through the audio output until you stop it (q or Ctrl-C)."""
         _preload_sounddevice()
@@ -219,6 +220,7 @@ def register(app: typer.Typer) -> None:
                 sensor=SensorOptions(
                     sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
                 ),
+                voice_engine=voice_engine,  # the confirmations, the sensor coach
             )
         except AudioUnavailableError as exc:  # the player names `render WORKOUT`; a metronome has no workout
             raise exc.with_hint(click_hint(spm)) from None

@@ -254,6 +254,7 @@ def play_click(
     live: LiveOptions | None = None,
     sensor: SensorOptions | None = None,
     voice: Any = None,
+    voice_engine: str = "auto",
 ) -> int:
     """``cadencecoach click``: a metronome through the audio output until ``q`` or Ctrl-C.
 
@@ -297,11 +298,11 @@ def play_click(
         sd, device, rate, latency = open_output(live)
         timeline = click_timeline(spm, rate, accent=accent, breathing=breath)
         observers: list[PlayerObserver] = []
-        if voice is None:
-            from cadencecoach.pipeline import VoiceSettings
-
-            voice = VoiceSettings("auto", None, 175, 1.0)
         if coach is not None:
+            if voice is None:  # (the pipeline is imported only here: the metronome starts without it)
+                from cadencecoach.pipeline import VoiceSettings
+
+                voice = VoiceSettings(voice_engine, None, 175, 1.0)
             _coach_speech(coach, timeline, voice, None)
             assert sensor is not None
             observers.append(_Recording(coach, _record_path(sensor, "click"), None))
@@ -314,7 +315,7 @@ def play_click(
             mode="click",
             observers=observers,
             coach=coach,
-            voice=voice,
+            voice=voice if voice is not None else voice_engine,
         )
 
 
@@ -439,20 +440,48 @@ class _Bluetooth:
 
 
 def _vocabulary(timeline: Timeline, rate: int, voice: Any, *, background: bool) -> Any:
-    """The confirmations' words (``core.confirm.vocabulary``, ~150 texts): synthesized once, then read from the
-    speech cache (~30 ms), nothing printed meanwhile. `background` (the metronome, whose first click must not
-    wait): in a thread while it starts; else (``run``) now, with the cues, so no synthesis runs beside the
-    audio callback."""
-    from cadencecoach import speech as speech_pkg
+    """The confirmations' words (``core.confirm.vocabulary``, ~150 texts) as a ``speech.phrases.Vocabulary``:
+    synthesized once, then read from the speech cache (~30 ms), nothing printed meanwhile. `background` (the
+    metronome, whose first click must not wait): made ready in a thread while it starts, the speech package
+    imported there too; else (``run``) now, with the cues, so no synthesis runs beside the audio callback."""
     from cadencecoach.core import confirm
-    from cadencecoach.speech.phrases import Vocabulary
 
-    def load(texts: list[str]) -> Mapping[str, np.ndarray]:
-        engine = speech_pkg.make_engine(voice.engine, voice.voice, voice.rate)
-        return speech_pkg.speak_cues(texts, rate, engine, warn=lambda _message: None)
+    if isinstance(voice, str):  # an engine's name (the metronome): its default voice and rate
+        engine_name, voice_name, speech_rate = voice, None, 175
+    else:  # pipeline.VoiceSettings
+        engine_name, voice_name, speech_rate = voice.engine, voice.voice, voice.rate
+    texts = confirm.vocabulary(timeline)
 
-    vocabulary = Vocabulary(confirm.vocabulary(timeline), rate, load)
-    return vocabulary.start() if background else vocabulary.load()
+    def build() -> Any:
+        from cadencecoach import speech as speech_pkg
+        from cadencecoach.speech.phrases import Vocabulary
+
+        def load(words: list[str]) -> Mapping[str, np.ndarray]:
+            engine = speech_pkg.make_engine(engine_name, voice_name, speech_rate)
+            return speech_pkg.speak_cues(words, rate, engine, warn=lambda _message: None)
+
+        return Vocabulary(texts, rate, load).load()
+
+    return _InBackground(build) if background else build()
+
+
+class _InBackground:
+    """A vocabulary built in a daemon thread: ``say`` is None until it is there (or if building it failed)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        import threading
+
+        self._vocabulary: Any = None
+
+        def work() -> None:
+            with contextlib.suppress(Exception):  # no voice: the confirmations stay silent, the run goes on
+                self._vocabulary = build()
+
+        threading.Thread(target=work, name="cadencecoach-vocabulary", daemon=True).start()
+
+    def say(self, sentences: Sequence[Sequence[str]]) -> np.ndarray | None:
+        vocabulary = self._vocabulary
+        return None if vocabulary is None else vocabulary.say(sentences)
 
 
 def _treadmill(live: LiveOptions) -> bool:

@@ -528,7 +528,7 @@ class LivePlayer:
             return
         text = confirm.said(sentences)
         self.last_said = (max(self.position(), 0) / self.sample_rate, text)
-        if not self.config.confirm or self._say is None or self.config.voice_mode == "off":
+        if not self.config.confirm or self._say is None:  # (the command turns them off with the voice)
             return
         if not self.voice_enabled and sentences != [[confirm.VOICE_OFF]]:
             return
