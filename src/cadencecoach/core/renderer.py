@@ -5,6 +5,11 @@ offline is what the runner hears. ``render`` only slices and adds pre-computed a
 no locks and allocates nothing proportional to the workout; all preparation (resampling, ducking gains,
 lookup arrays) happens in ``__init__``.
 
+For blocks of up to 500 samples ``render`` keeps the GIL throughout (issue 14): were it to let go, the live
+callback would wait for the main thread to hand it back, up to a whole switch interval. So the few lookups
+per block use :mod:`bisect` on the sorted arrays (``np.searchsorted`` releases the GIL on every call); numpy
+releases it in the sums only for slices longer than its threshold (500 elements).
+
 Levels: clicks peak at ``CLICK_LEVEL`` (0.5) and are ducked by 6 dB (to 0.25) under speech, and by
 ``KEY_DUCK_DB`` (20 dB, to 0.05) under the words a runner must not miss: a countdown word, the rep number of an
 announcement (the cue's ``key_spans``); a click is never moved or dropped. Speech peaks at 0.7 (see
@@ -26,6 +31,7 @@ for every change, over cues it mostly shares with the old one.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 import numpy as np
@@ -174,8 +180,9 @@ class ClickTrack:
         if not len(self.onsets):
             return
         onsets = self.onsets
-        i0 = int(np.searchsorted(onsets, start - self.max_length, side="right"))
-        i1 = int(np.searchsorted(onsets, start + len(out), side="left"))
+        # bisect, not np.searchsorted: the same indices, without releasing the GIL (see the module doc)
+        i0 = bisect_right(onsets, start - self.max_length)
+        i1 = bisect_left(onsets, start + len(out))
         bank, variants = self.bank, self.variants
         for i in range(i0, i1):
             _mix(out, bank[variants[i]], int(onsets[i]) - start, 1.0 if gains is None else float(gains[i]))
@@ -314,8 +321,8 @@ class BlockRenderer:
         if self.click_enabled:
             self.clicks.mix_into(start, out, self._gains if self.voice_enabled else self._no_duck)
         if self.voice_enabled and len(self._cue_at):
-            j0 = int(np.searchsorted(self._cue_at, start - self._max_cue, side="right"))
-            j1 = int(np.searchsorted(self._cue_at, end, side="left"))
+            j0 = bisect_right(self._cue_at, start - self._max_cue)  # bisect: see the module doc
+            j1 = bisect_left(self._cue_at, end)
             for j in range(j0, j1):
                 _mix(out, self._cue_audio[j], int(self._cue_at[j]) - start, 1.0)
         if self.bed is not None:

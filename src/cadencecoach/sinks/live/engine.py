@@ -278,7 +278,8 @@ class Engine:
                     self._apply_gain(mono, n)
                 if self.keep_awake is not None:
                     self._add_floor(mono, n)
-                outdata[done : done + n] = mono[:, None]
+                for c in range(outdata.shape[1]):  # a channel at a time: numpy keeps the GIL (<= 500 elements)
+                    outdata[done : done + n, c] = mono
                 done += n
             if self.state == STOPPED and self.stopped_frames < 0:
                 self.stopped_frames = self.frames

@@ -81,6 +81,7 @@ from cadencecoach.errors import AudioUnavailableError, CoachError, warn
 from cadencecoach.sinks.live.devices import RENDER_HINT, StreamFactory, no_device_error
 from cadencecoach.sinks.live.engine import PAUSED, STOPPED, Engine, Swap, keep_awake_noise, make_overlay
 from cadencecoach.sinks.live.keys import Command, KeyReader, does_something
+from cadencecoach.sinks.live.realtime import collect_young, realtime_gc
 
 MARGIN_S = 0.02  # a live change takes effect this far after the rendered position (plus a block)
 HEARTBEAT_S = 0.75  # no callback for this long (once flowing): the device is gone
@@ -334,6 +335,7 @@ class LivePlayer:
         self._to_say: tuple[list[list[str]], float] | None = None  # a confirmation waiting for a cue to end
         self._stream_seq = 0
         self._frames_at_open = 0
+        self._last_calls = (0, time.monotonic())  # (callbacks, when that count was first seen): _calling_back
         self._old_stream: Any = None
         self._overlay_seq = 0
         self._underflow_times: deque[float] = deque()
@@ -870,6 +872,10 @@ class LivePlayer:
         sigterm = _SigTerm()
         old_switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # the callback waits less for the GIL while we recompile
+        # the collector: the set-up heap frozen, collections only in the main loop (realtime.py); no collection
+        # first: it would cost the first sound ~10 ms, and the garbage it would find is a few objects
+        collector = realtime_gc(collect=False)
+        collector.__enter__()
         try:
             try:
                 self._threads_before = thread_ids()
@@ -895,6 +901,7 @@ class LivePlayer:
                 self._drain()
             _close(self.stream, abort=lost is not None)
         finally:
+            collector.__exit__(None, None, None)
             sys.setswitchinterval(old_switch)
             sigterm.restore()
             if self.keys is not None:
@@ -924,9 +931,20 @@ class LivePlayer:
         deadline = time.monotonic() + 0.5
         try:
             while e.state != STOPPED and e.pos < e.renderer.length and time.monotonic() < deadline:
+                if not self._calling_back():
+                    break
                 time.sleep(0.005)
         except KeyboardInterrupt:
             pass
+
+    def _calling_back(self, within_s: float = 0.25) -> bool:
+        """False once the callback has not been called for `within_s` (a stream that has not started flowing,
+        or a stalled one): waiting for it to fade out or drain would only delay the exit."""
+        e = self.engine
+        now = time.monotonic()
+        if e.callbacks != self._last_calls[0]:
+            self._last_calls = (e.callbacks, now)
+        return now - self._last_calls[1] < max(within_s, 3 * e.max_frames / self.sample_rate)
 
     def _drain(self) -> None:
         """Keep the stream running until the last block that sounds (the fade-out, or the end's tail) has been
@@ -938,7 +956,7 @@ class LivePlayer:
         e.want_stop = True
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and self._calling_back():
                 if e.state == STOPPED and e.stopped_frames >= 0:
                     if e.frames - e.stopped_frames >= self._latency + 2 * max(e.max_frames, 256):
                         break
@@ -967,6 +985,7 @@ class LivePlayer:
                     self.set_volume(item)
             self.process()
             self._say_waiting()
+            collect_young()  # what automatic collection would have done by now, here, not in the callback
             reason: str | None = None
             lost: DeviceLost | None = None
             try:
