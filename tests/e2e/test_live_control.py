@@ -36,7 +36,11 @@ from cadencecoach.speech.phrases import join_words
 
 pexpect = pytest.importorskip("pexpect")
 
-CLI = Path(sys.executable).with_name("cadencecoach")
+try:
+    from pty_session import Session
+except ImportError:  # tests/ is a package
+    from tests.pty_session import Session  # type: ignore[no-redef]
+
 SR = SAMPLE_RATE
 WORKOUT = """\
 name: Control check
@@ -78,30 +82,6 @@ def find(x: np.ndarray, ref: np.ndarray, lo_s: float, hi_s: float) -> tuple[floa
     k = int(np.argmax(score))
     return (lo + k) / SR, float(score[k])
 
-
-class Session:
-    def __init__(self, args: list[str]) -> None:
-        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-m", "cadencecoach", *args]
-        env = {**os.environ, "TERM": "xterm-256color"}
-        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(40, 120), timeout=30, env=env)
-        self.output = ""
-
-    def drain(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self.output += self.child.read_nonblocking(65536, timeout=0.02)
-            except pexpect.TIMEOUT:
-                pass
-            except pexpect.EOF:
-                return
-
-    def wait_for(self, text: str, timeout: float = 25.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            assert time.monotonic() < deadline, f"{text!r} never shown; output: {self.output[-2000:]!r}"
-            assert self.child.isalive(), f"exited early: {self.output[-2000:]!r}"
-            self.drain(0.02)
 
 
 def test_every_control_is_heard(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ earlier, larger or smaller frame, anywhere), with the step's time left (read bac
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,13 @@ except ImportError:  # tests/ is a package
 from cadencecoach.ui import big_digits
 
 pexpect = pytest.importorskip("pexpect")
+
+try:
+    from pty_session import Session as PtySession
+except ImportError:  # tests/ is a package
+    from tests.pty_session import Session as PtySession  # type: ignore[no-redef]
 pyte = pytest.importorskip("pyte")
 
-CLI = Path(sys.executable).with_name("cadencecoach")
 WORKOUT = """\
 name: Display check
 cadence: 180
@@ -68,29 +70,12 @@ class Emulator:
         return [row.rstrip() for row in self.screen.display]
 
 
-class Session:
+class Session(PtySession):
     """The program in a pty; its output is drained continuously into the emulator (so it never blocks)."""
 
     def __init__(self, args: list[str], rows: int = 40, columns: int = 120) -> None:
-        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-m", "cadencecoach", *args]
-        env = {**os.environ, "TERM": "xterm-256color"}
-        env.pop("COLUMNS", None)
-        env.pop("LINES", None)
-        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(rows, columns), timeout=30, env=env)
         self.emulator = Emulator(rows, columns)
-        self.output = ""
-
-    def drain(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                data = self.child.read_nonblocking(65536, timeout=0.02)
-            except pexpect.TIMEOUT:
-                continue
-            except pexpect.EOF:
-                return
-            self.output += data
-            self.emulator.feed(data)
+        super().__init__(args, rows=rows, columns=columns, on_output=self.emulator.feed)
 
     def resize(self, rows: int, columns: int) -> None:
         self.drain(0.05)

@@ -9,9 +9,7 @@ reads keys in cbreak mode), keys typed while the test sink is recorded:
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +23,11 @@ except ImportError:  # tests/ is a package
 
 pexpect = pytest.importorskip("pexpect")
 
-CLI = Path(sys.executable).with_name("cadencecoach")
+try:
+    from pty_session import Session
+except ImportError:  # tests/ is a package
+    from tests.pty_session import Session  # type: ignore[no-redef]
+
 WORKOUT = """\
 name: Key check
 cadence: 180
@@ -36,40 +38,6 @@ steps:
 """
 P180, P182, P150 = 14700.0, 60 * SAMPLE_RATE / 182, 17640.0
 
-
-class Session:
-    """The program in a pty; everything it prints is drained continuously so it never blocks."""
-
-    def __init__(self, args: list[str], term: str = "xterm-256color") -> None:
-        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-c", "import cadencecoach.cli.app as c; c.run()"]
-        if not CLI.exists():
-            cmd += args
-        # a real terminal window, whatever TERM the test run itself has (CI may have none, or "dumb")
-        env = {**os.environ, "TERM": term}
-        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(40, 120), timeout=30, env=env)
-        self.output = ""
-
-    def drain(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self.output += self.child.read_nonblocking(65536, timeout=0.02)
-            except pexpect.TIMEOUT:
-                pass
-            except pexpect.EOF:
-                return
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            assert time.monotonic() < deadline, f"{text!r} never shown; output: {self.output[-2000:]!r}"
-            assert self.child.isalive(), f"exited early: {self.output[-2000:]!r}"
-            self.drain(0.05)
-
-    def key(self, k: str, rec_start: float) -> float:
-        """Type `k`; returns when (seconds into the recording)."""
-        self.child.send(k)
-        return time.time() - rec_start
 
 
 def chime_regions(x: np.ndarray, level: float = 0.1, min_s: float = 0.15) -> list[tuple[int, int]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +31,11 @@ except ImportError:  # tests/ is a package
 
 pexpect = pytest.importorskip("pexpect")
 
-CLI = Path(sys.executable).with_name("cadencecoach")
+try:
+    from pty_session import Session
+except ImportError:  # tests/ is a package
+    from tests.pty_session import Session  # type: ignore[no-redef]
+
 SR = SAMPLE_RATE
 WORKOUT = """\
 name: Media keys
@@ -45,32 +48,6 @@ steps:
 """
 P180, P150 = 60 * SR / 180, 60 * SR / 150
 
-
-class Session:
-    """The program in a pty (its output drained continuously so it never blocks)."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        cmd = [str(CLI), *args] if CLI.exists() else [sys.executable, "-m", "cadencecoach", *args]
-        env = {**env, "TERM": "xterm-256color"}
-        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", dimensions=(40, 120), timeout=30, env=env)
-        self.output = ""
-
-    def drain(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self.output += self.child.read_nonblocking(65536, timeout=0.02)
-            except pexpect.TIMEOUT:
-                pass
-            except pexpect.EOF:
-                return
-
-    def wait_for(self, text: str, timeout: float = 25.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            assert time.monotonic() < deadline, f"{text!r} never shown; output: {self.output[-2000:]!r}"
-            assert self.child.isalive(), f"exited early: {self.output[-2000:]!r}"
-            self.drain(0.02)
 
 
 def chime_regions(x: np.ndarray, level: float = 0.02, min_s: float = 0.15) -> list[tuple[int, int]]:
