@@ -80,6 +80,16 @@ def test_a_run_with_a_skip_is_recorded_completed(home: Path, loaded: tuple[Worko
     assert 5.0 < s.run_s < 5.6  # 7 s planned, the 3 s run step cut after about 1 s
 
 
+def test_a_lap_undone_with_p_is_recorded_completed(home: Path, loaded: tuple[Workout, Timeline]) -> None:
+    """``n`` one second into the run, then ``p`` at once (within 3 s of the recovery's start: back one step):
+    the run plays whole again, and the history records its last playing, completed, not the skip."""
+    err = play(loaded, [(3 * SR, Command.SKIP), (int(3.5 * SR), Command.PREVIOUS)])
+    assert "steps: 3 of 3 completed, 0 skipped" in err, err
+    [s] = recorded()
+    assert (s.status, s.steps_total, s.steps_completed, s.steps_skipped) == ("completed", 3, 3, 0)
+    assert 8.0 < s.run_s < 9.5  # the run's first second, its 3 s again, a bit of the recovery, then all of it
+
+
 def test_quitting_is_recorded_stopped(home: Path, loaded: tuple[Workout, Timeline]) -> None:
     play(loaded, [(int(2.5 * SR), Command.QUIT)])
     [s] = recorded()

@@ -412,9 +412,12 @@ class SessionRecorder:
             try:
                 now = utc_now()
                 with self._db.write() as con:
+                    # a step played again (`p`: back to its start, or back to it after a mistaken lap) is recorded
+                    # again: its last playing is its outcome
                     con.execute(
-                        "INSERT OR IGNORE INTO session_steps (session_id, step_index, outcome, at_s, recorded_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO session_steps (session_id, step_index, outcome, at_s, recorded_at)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, step_index) DO UPDATE SET"
+                        " outcome = excluded.outcome, at_s = excluded.at_s, recorded_at = excluded.recorded_at",
                         (self.session_id, int(index), outcome, at_s, now),
                     )
                     con.execute(
