@@ -34,10 +34,6 @@ from cadencecoach.activity.tcx import tcx_bytes as write_tcx_bytes
 from cadencecoach.activity.tcx import write_tcx
 from extra_deps import needs_extra, skip_reason_extra
 
-# CPU-heavy (big files, a FIT decoded whole, hypothesis on FIT bytes) and first in the alphabet: run in the audio
-# process between its real-time tests (scripts/test.sh), not beside them while they play
-pytestmark = pytest.mark.beside_audio
-
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "activities"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/ is not here (a user's clone has none)")
 needs_fit = needs_extra("fit")

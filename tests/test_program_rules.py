@@ -42,8 +42,6 @@ from cadencecoach.workout.loader import load_workout_text
 from cadencecoach.workout.model import Workout, expand
 from cadencecoach.workout.units import METERS_PER_MILE, format_clock, parse_trial
 
-pytestmark = pytest.mark.beside_audio  # scripts/test.sh: CPU work in the process that waits on real-time tests
-
 EPS_KM = 1e-6
 
 # ------------------------------------------------------------------------------------------- the cases

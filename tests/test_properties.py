@@ -12,7 +12,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +19,6 @@ from cadencecoach.core.timeline import Timeline, compile_workout, cue_texts
 from cadencecoach.errors import WorkoutError
 from cadencecoach.workout.loader import load_workout, load_workout_text
 from cadencecoach.workout.model import KINDS
-
-pytestmark = pytest.mark.beside_audio  # scripts/test.sh: CPU work in the process that waits on real-time tests
 
 MILE = Fraction(1609344, 1000)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
