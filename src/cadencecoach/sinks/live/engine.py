@@ -216,6 +216,13 @@ class Engine:
             self.retired = None
         return r
 
+    def resume_at(self, pos: int) -> None:
+        """Main thread, while no stream calls back (a lost one abandoned, the next not started): go on from
+        timeline sample `pos` with a fade-in from silence (unless paused or stopping)."""
+        self.pos = int(pos)
+        if self.state not in (PAUSED, STOPPED):
+            self.state, self._j = FADE_IN, 0
+
     def take_spent(self) -> Overlay | None:
         """Main thread: take the overlay the callback is done with (it fills the slot only while empty)."""
         o = self.spent

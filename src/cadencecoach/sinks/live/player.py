@@ -797,9 +797,7 @@ class LivePlayer:
         if self._reopen is None:
             _close(old, abort=True)
         self._old_stream = old  # a `reopen` closes it itself, bounded, before PortAudio starts again
-        e.pos = max(heard, e.pos - self._latency - e.max_frames, -(self.config.pre_roll + self.config.lead))
-        if e.state != PAUSED and e.state != STOPPED:
-            e.state, e._j = 3, 0  # FADE_IN from silence (engine.FADE_IN)
+        e.resume_at(max(heard, e.pos - self._latency - e.max_frames, -(self.config.pre_roll + self.config.lead)))
         limit = self.config.reconnect_s if lost is not None else max(self.config.reconnect_s, 5.0)
         attempt = reason if lost is None else _reason_word(lost.reason)
         last_error = ""
