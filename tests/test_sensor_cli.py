@@ -193,9 +193,13 @@ def test_run_with_a_replayed_sensor(
     rec = read_activity(record)
     assert len(rec.laps) == 2 and abs(rec.laps[0].end_s - 30.0) < 0.1
     assert abs(float(np.nanmedian(rec.cadence[rec.t > 10])) - 168) <= 1
-    # the coach's words were synthesized with the run's voice, after the workout's cues
-    words = asked[-1]
-    assert words[:3] == ["Cadence", "Up to", "Down to"] and "168" in words and "180" in words
+    # the coach's words were synthesized with the run's voice, after the workout's cues (and before the
+    # spoken confirmations' vocabulary, core.confirm)
+    coach_calls = [k for k, w in enumerate(asked) if w[:3] == ["Cadence", "Up to", "Down to"]]
+    assert len(coach_calls) == 1 and coach_calls[0] >= 1, asked
+    words = asked[coach_calls[0]]
+    assert "168" in words and "180" in words
+    assert asked[-1][:2] == ["Paused.", "Resumed."]  # the confirmations, last
 
 
 @pytest.mark.beside_audio

@@ -386,8 +386,12 @@ def _play(
         if auto is not None:
             player.observers.append(auto.applied_to(live))
         player.observers.extend(observers)
-        with QuietStderr():  # ALSA's "underrun occurred" and friends never land on the display
-            return player.play()
+        try:
+            with QuietStderr():  # ALSA's "underrun occurred" and friends never land on the display
+                return player.play()
+        finally:
+            if isinstance(vocabulary, _InBackground):
+                vocabulary.close()
 
 
 class _Bluetooth:
@@ -452,36 +456,94 @@ def _vocabulary(timeline: Timeline, rate: int, voice: Any, *, background: bool) 
         engine_name, voice_name, speech_rate = voice.engine, voice.voice, voice.rate
     texts = confirm.vocabulary(timeline)
 
+    import threading
+
+    cancel = threading.Event()
+
     def build() -> Any:
         from cadencecoach import speech as speech_pkg
         from cadencecoach.speech.phrases import Vocabulary
 
         def load(words: list[str]) -> Mapping[str, np.ndarray]:
+            if not background:  # run: with the cues, before playing (a cold cache shows the same progress bar)
+                from cadencecoach import pipeline
+
+                return pipeline.speech_for(words, rate, voice, None)
             engine = speech_pkg.make_engine(engine_name, voice_name, speech_rate)
-            return speech_pkg.speak_cues(words, rate, engine, warn=lambda _message: None)
+            if not getattr(engine, "cacheable", True):  # tones: made, not synthesized
+                return speech_pkg.speak_cues(words, rate, engine, warn=lambda _message: None)
+            try:  # beside the playing metronome: from the cache only
+                return speech_pkg.speak_cues(words, rate, engine, warn=lambda _message: None, progress=_not_cached)
+            except _NotCached:
+                pass
+            _synthesize_in_child(words, engine_name, voice_name, speech_rate, rate, cancel)
+            return speech_pkg.speak_cues(words, rate, engine, warn=lambda _message: None, progress=_not_cached)
 
         return Vocabulary(texts, rate, load).load()
 
-    return _InBackground(build) if background else build()
+    return _InBackground(build, cancel) if background else build()
+
+
+class _NotCached(BaseException):
+    """A text the metronome's vocabulary needs is not in the speech cache (a BaseException: the synthesis
+    does not take it for an engine's failure and try the next engine)."""
+
+
+def _not_cached(done: int, total: int) -> None:
+    raise _NotCached
+
+
+def _synthesize_in_child(words: list[str], engine: str, voice: str | None, speech_rate: int, rate: int,
+                         cancel: Any) -> None:  # fmt: skip
+    """Fill the speech cache with `words` in a child process (``speech.warm``); killed when `cancel` is set."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadencecoach.speech.warm", engine, voice or "", str(speech_rate), str(rate)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.write("\n".join(words) + "\n")
+            proc.stdin.close()
+        while proc.poll() is None:
+            if cancel.wait(0.05):
+                raise _NotCached
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 class _InBackground:
-    """A vocabulary built in a daemon thread: ``say`` is None until it is there (or if building it failed)."""
+    """A vocabulary built in a daemon thread: ``say`` is None until it is there (or if building it failed).
+    :meth:`close` (when the run ends) kills a synthesis still going (in its child process) and waits for the
+    thread."""
 
-    def __init__(self, build: Callable[[], Any]) -> None:
+    def __init__(self, build: Callable[[], Any], cancel: Any) -> None:
         import threading
 
         self._vocabulary: Any = None
+        self._cancel = cancel
 
         def work() -> None:
-            with contextlib.suppress(Exception):  # no voice: the confirmations stay silent, the run goes on
+            with contextlib.suppress(Exception, _NotCached):  # no voice, or the run over: no confirmations
                 self._vocabulary = build()
 
-        threading.Thread(target=work, name="cadencecoach-vocabulary", daemon=True).start()
+        self._thread = threading.Thread(target=work, name="cadencecoach-vocabulary", daemon=True)
+        self._thread.start()
 
     def say(self, sentences: Sequence[Sequence[str]]) -> np.ndarray | None:
         vocabulary = self._vocabulary
         return None if vocabulary is None else vocabulary.say(sentences)
+
+    def close(self, timeout: float = 2.0) -> None:
+        self._cancel.set()
+        self._thread.join(timeout)
 
 
 def _treadmill(live: LiveOptions) -> bool:
