@@ -211,6 +211,24 @@ class Recorder:
             self._dir = None
 
 
+def chime_regions(
+    x: np.ndarray, level: float = 0.1, min_s: float = 0.15, rate: int = SAMPLE_RATE
+) -> list[tuple[int, int]]:
+    """Stretches where the envelope (10 ms windows) stays above `level` for at least `min_s`: speech (the
+    tones voice's chimes), not clicks (which die away within a few ms). ``(start, end)`` samples."""
+    w = rate // 100
+    env = np.abs(x[: len(x) // w * w]).reshape(-1, w).max(axis=1) > level
+    out, start = [], None
+    for i, loud in enumerate(np.append(env, False)):
+        if loud and start is None:
+            start = i
+        elif not loud and start is not None:
+            if (i - start) * w >= min_s * rate:
+                out.append((start * w, i * w))
+            start = None
+    return out
+
+
 def find_onsets(signal: np.ndarray, threshold: float, min_gap_samples: int) -> np.ndarray:
     """Sample indices of click onsets in ``signal``.
 

@@ -53,6 +53,26 @@ def throwaway_pulse() -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]
         PULSE_SERVER=f"unix:{socket}",
         PULSE_SINK="cc_lost",
     )
+    daemon = start_daemon(env)
+    if daemon is None:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip("could not start a throwaway PulseAudio daemon")
+    try:
+        yield env, daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.wait(5)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def start_daemon(env: dict[str, str], answer_within_s: float = 10.0) -> subprocess.Popen[bytes] | None:
+    """A PulseAudio daemon with a null sink (``$PULSE_SINK``) on the socket and in the directories of `env`
+    (:func:`throwaway_pulse`'s); returns once ``pactl`` gets an answer, or None (the daemon killed) if it never
+    does. tests/e2e/test_live_reopen.py starts a second one on the same socket."""
+    root = Path(env["XDG_RUNTIME_DIR"]).parent
+    socket = env["PULSE_SERVER"].removeprefix("unix:")
+    sink = env["PULSE_SINK"]
     daemon = subprocess.Popen(
         [
             "pulseaudio",
@@ -66,26 +86,22 @@ def throwaway_pulse() -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]
             "--high-priority=no",
             "--log-target=stderr",
             f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1 auth-cookie-enabled=0",
-            "--load=module-null-sink sink_name=cc_lost rate=44100 format=float32le channels=1",
+            f"--load=module-null-sink sink_name={sink} rate=44100 format=float32le channels=1",
         ],
         env=dict(env, HOME=str(root / "home")),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 10
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.skip("could not start a throwaway PulseAudio daemon")
-            time.sleep(0.1)
-        subprocess.run(["pactl", "set-default-sink", "cc_lost"], env=env, capture_output=True, check=False)
-        yield env, daemon
-    finally:
-        if daemon.poll() is None:
+    deadline = time.monotonic() + answer_within_s
+    while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+        if daemon.poll() is not None or time.monotonic() > deadline:
             daemon.kill()
-        daemon.wait(5)
-        shutil.rmtree(root, ignore_errors=True)
+            daemon.wait(5)
+            return None
+        time.sleep(0.02)
+    subprocess.run(["pactl", "set-default-sink", sink], env=env, capture_output=True, check=False)
+    return daemon
 
 
 def test_server_lost_mid_run_stops_within_a_second_with_exit_3() -> None:

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 try:
-    from audio_server import SAMPLE_RATE, Recorder, find_onsets
+    from audio_server import SAMPLE_RATE, Recorder, chime_regions, find_onsets
 except ImportError:  # tests/ is a package
-    from tests.audio_server import SAMPLE_RATE, Recorder, find_onsets  # type: ignore[no-redef]
+    from tests.audio_server import SAMPLE_RATE, Recorder, chime_regions, find_onsets  # type: ignore[no-redef]
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -38,22 +38,6 @@ steps:
 """
 P180, P182, P150 = 14700.0, 60 * SAMPLE_RATE / 182, 17640.0
 
-
-
-def chime_regions(x: np.ndarray, level: float = 0.1, min_s: float = 0.15) -> list[tuple[int, int]]:
-    """Stretches where the envelope (10 ms windows) stays above `level` for at least `min_s`: speech
-    (here: tone chimes), not clicks (which die away within a few ms)."""
-    w = SAMPLE_RATE // 100
-    env = np.abs(x[: len(x) // w * w]).reshape(-1, w).max(axis=1) > level
-    out, start = [], None
-    for i, loud in enumerate(np.append(env, False)):
-        if loud and start is None:
-            start = i
-        elif not loud and start is not None:
-            if (i - start) * w >= min_s * SAMPLE_RATE:
-                out.append((start * w, i * w))
-            start = None
-    return out
 
 
 def near(gap: float, period: float) -> bool:

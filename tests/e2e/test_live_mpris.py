@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 
 try:
-    from audio_server import SAMPLE_RATE, Recorder, find_onsets
+    from audio_server import SAMPLE_RATE, Recorder, chime_regions, find_onsets
     from dbus_bus import MPRIS_NAME, PLAYER, PrivateBus, available
 except ImportError:  # tests/ is a package
-    from tests.audio_server import SAMPLE_RATE, Recorder, find_onsets  # type: ignore[no-redef]
+    from tests.audio_server import SAMPLE_RATE, Recorder, chime_regions, find_onsets  # type: ignore[no-redef]
     from tests.dbus_bus import MPRIS_NAME, PLAYER, PrivateBus, available  # type: ignore[no-redef]
 
 pexpect = pytest.importorskip("pexpect")
@@ -48,22 +48,6 @@ steps:
 """
 P180, P150 = 60 * SR / 180, 60 * SR / 150
 
-
-
-def chime_regions(x: np.ndarray, level: float = 0.02, min_s: float = 0.15) -> list[tuple[int, int]]:
-    """Stretches where the envelope (10 ms windows) stays above `level` for at least `min_s`: the tones voice's
-    announcements, not clicks (they die away within a few ms)."""
-    w = SR // 100
-    env = np.abs(x[: len(x) // w * w]).reshape(-1, w).max(axis=1) > level
-    out, start = [], None
-    for i, loud in enumerate(np.append(env, False)):
-        if loud and start is None:
-            start = i
-        elif not loud and start is not None:
-            if (i - start) * w >= min_s * SR:
-                out.append((start * w, i * w))
-            start = None
-    return out
 
 
 def near(gap: float, period: float) -> bool:
@@ -143,7 +127,7 @@ def test_media_keys_drive_a_run(tmp_path: Path) -> None:
     # -- what was heard
     x = rec.samples
     assert x is not None
-    chimes = chime_regions(x)
+    chimes = chime_regions(x, level=0.02)
 
     def announcement_after(name: str) -> tuple[float, float]:
         after = [(a / SR, b / SR) for a, b in chimes if a / SR > t[name] - 0.1]

@@ -33,8 +33,10 @@ except ImportError:  # tests/ is a package
 
 try:
     from e2e.test_live_faults import cc, throwaway_pulse
+    from e2e.test_live_faults import start_daemon as start_pulse
 except ImportError:
     from tests.e2e.test_live_faults import cc, throwaway_pulse  # type: ignore[no-redef]
+    from tests.e2e.test_live_faults import start_daemon as start_pulse  # type: ignore[no-redef]
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -53,36 +55,9 @@ BACK_WITHIN_S = 8.0  # from the new daemon's start to the first click at its mon
 def start_daemon(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A new PulseAudio daemon on the socket (and in the directories) of `env`, set up like throwaway_pulse's;
     returns once it answers."""
-    root = Path(env["XDG_RUNTIME_DIR"]).parent
-    socket = env["PULSE_SERVER"].removeprefix("unix:")
-    daemon = subprocess.Popen(
-        [
-            "pulseaudio",
-            "-n",
-            "--daemonize=no",
-            "--system=no",
-            "--exit-idle-time=-1",
-            "--disallow-exit",
-            "--use-pid-file=no",
-            "--realtime=no",
-            "--high-priority=no",
-            "--log-target=stderr",
-            f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1 auth-cookie-enabled=0",
-            f"--load=module-null-sink sink_name={SINK} rate=44100 format=float32le channels=1",
-        ],
-        env=dict(env, HOME=str(root / "home")),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            daemon.kill()
-            daemon.wait(5)
-            pytest.fail("the second PulseAudio daemon did not start")
-        time.sleep(0.02)
-    subprocess.run(["pactl", "set-default-sink", SINK], env=env, capture_output=True, check=False)
+    daemon = start_pulse(env)
+    if daemon is None:
+        pytest.fail("the second PulseAudio daemon did not start")
     return daemon
 
 

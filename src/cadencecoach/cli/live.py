@@ -207,15 +207,8 @@ def register(app: typer.Typer) -> None:
                 breathing=breathing,
                 volume=volume,
                 live=LiveOptions(
-                    device,
-                    latency,
-                    sample_rate,
-                    block_size,
-                    plain=plain,
-                    reconnect_s=reconnect_limit,
-                    keep_awake=keep_awake,
-                    output_latency_s=output_latency,
-                    confirm=not no_confirm,
+                    device, latency, sample_rate, block_size, plain=plain, reconnect_s=reconnect_limit,
+                    keep_awake=keep_awake, output_latency_s=output_latency, confirm=not no_confirm,
                 ),
                 sensor=SensorOptions(
                     sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
@@ -298,16 +291,8 @@ def register(app: typer.Typer) -> None:
             audio_settings=audio_for,
             warn=warn,
             live=LiveOptions(
-                device,
-                latency,
-                sample_rate,
-                block_size,
-                plain=plain,
-                reconnect_s=reconnect_limit,
-                keep_awake=keep_awake,
-                output_latency_s=output_latency,
-                confirm=not no_confirm,
-                treadmill=treadmill,
+                device, latency, sample_rate, block_size, plain=plain, reconnect_s=reconnect_limit,
+                keep_awake=keep_awake, output_latency_s=output_latency, confirm=not no_confirm, treadmill=treadmill,
             ),
             sensor=SensorOptions(
                 sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
