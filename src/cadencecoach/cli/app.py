@@ -7,6 +7,7 @@ No traceback unless ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -561,7 +562,13 @@ _register_optional_commands()
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    # The command is over (its files written, its summary printed): a Ctrl-C from here to the end of the
+    # interpreter's shutdown has nothing left to stop, and would only turn the exit code into a death by SIGINT
+    # (seen when an early Ctrl-C of a quick `render` arrived just after it finished).
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
