@@ -541,7 +541,11 @@ def test_vocabulary_covers_the_minutes_of_a_long_step() -> None:
 
 
 def test_vocabulary_says_once_ready_and_never_raises() -> None:
+    """The metronome's vocabulary, made in a thread (``cli.play._InBackground`` around a Vocabulary): silent
+    until it is there, then the words joined; a load that fails leaves it silent, with the reason."""
     import threading
+
+    from cadencecoach.cli.play import _InBackground
 
     release = threading.Event()
 
@@ -549,10 +553,10 @@ def test_vocabulary_says_once_ready_and_never_raises() -> None:
         release.wait(5)
         return {t: np.full(10, 0.1 * (k + 1), np.float32) for k, t in enumerate(texts)}
 
-    v = Vocabulary(["Paused.", "Cadence", "180"], 100, load).start()
+    v = _InBackground(lambda: Vocabulary(["Paused.", "Cadence", "180"], 100, load).load(), threading.Event())
     assert v.say([["Paused."]]) is None  # not ready yet: silent (the display still shows the text)
     release.set()
-    assert v.wait(5)
+    v.close(5)
     audio = v.say([["Cadence", "180"], ["Paused."]])
     assert audio is not None
     expected = join_words(
@@ -568,14 +572,16 @@ def test_vocabulary_says_once_ready_and_never_raises() -> None:
     np.testing.assert_array_equal(audio, expected)
     assert len(audio) == 10 + 4 + 10 + 30 + 10  # word gap 40 ms, sentence gap 300 ms at 100 Hz
     assert v.say([["Cadence", "999"]]) is None  # a word it does not have
-    assert v.error is None
+    assert v.vocabulary is not None and v.vocabulary.error is None
 
     def broken(texts: list[str]) -> dict[str, np.ndarray]:
         raise RuntimeError("no voice")
 
-    b = Vocabulary(["Paused."], 100, broken).start()
-    assert b.wait(5)
+    b = Vocabulary(["Paused."], 100, broken).load()
     assert b.say([["Paused."]]) is None and b.error == "no voice"
+    quiet = _InBackground(lambda: Vocabulary(["Paused."], 100, broken).load(), threading.Event())
+    quiet.close(5)
+    assert quiet.say([["Paused."]]) is None
 
 
 def test_numbers_cover_the_cadence_margin() -> None:

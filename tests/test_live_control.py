@@ -68,8 +68,8 @@ class Say:
 
     def __init__(self, tl: Timeline) -> None:
         texts = confirm.vocabulary(tl)
-        self.vocabulary = Vocabulary(texts, SR, lambda ts: {w: word_tone(k) for k, w in enumerate(ts)}).start()
-        assert self.vocabulary.wait(5)
+        self.vocabulary = Vocabulary(texts, SR, lambda ts: {w: word_tone(k) for k, w in enumerate(ts)}).load()
+        assert self.vocabulary.error is None
         self.calls: list[list[list[str]]] = []
 
     def __call__(self, sentences: Sequence[Sequence[str]]) -> np.ndarray | None:

@@ -527,18 +527,18 @@ class _InBackground:
     def __init__(self, build: Callable[[], Any], cancel: Any) -> None:
         import threading
 
-        self._vocabulary: Any = None
+        self.vocabulary: Any = None
         self._cancel = cancel
 
         def work() -> None:
             with contextlib.suppress(Exception, _NotCached):  # no voice, or the run over: no confirmations
-                self._vocabulary = build()
+                self.vocabulary = build()
 
         self._thread = threading.Thread(target=work, name="cadencecoach-vocabulary", daemon=True)
         self._thread.start()
 
     def say(self, sentences: Sequence[Sequence[str]]) -> np.ndarray | None:
-        vocabulary = self._vocabulary
+        vocabulary = self.vocabulary
         return None if vocabulary is None else vocabulary.say(sentences)
 
     def close(self, timeout: float = 2.0) -> None:

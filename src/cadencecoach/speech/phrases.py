@@ -67,57 +67,36 @@ def join_words(
 
 
 class Vocabulary:
-    """A small vocabulary made ready in a background thread while the run starts (the live confirmations:
-    ``Paused.``, ``Cadence``, the numbers...), then joined into sentences at once (:func:`join_words`).
+    """A small vocabulary (the live confirmations: ``Paused.``, ``Cadence``, the numbers...) made ready once,
+    then joined into sentences at once (:func:`join_words`).
 
-    ``load(texts)`` synthesizes or reads from the cache (it runs in the thread; it must print nothing: the
-    live display is up). Until it is done, or if it failed, :meth:`say` returns None (the display still
-    shows what would have been said).
+    ``load(texts)`` synthesizes or reads from the cache; it must print nothing (the live display may be up).
+    If it fails, :meth:`say` returns None (the display still shows what would have been said) and `error`
+    says why. The metronome makes it ready in a thread of its own (``cli.play``: that thread imports this
+    package too, off the start-up path).
 
     Examples
     --------
-    >>> v = Vocabulary(["Paused."], 100, lambda texts: {t: np.ones(10, np.float32) for t in texts})
-    >>> v.start().wait(5.0)
-    True
+    >>> v = Vocabulary(["Paused."], 100, lambda texts: {t: np.ones(10, np.float32) for t in texts}).load()
     >>> len(v.say([["Paused."]]))
     10
     """
 
     def __init__(self, texts: Sequence[str], sample_rate: int, load: Callable[[list[str]], Mapping[str, Audio]]):
-        import threading
-
         self.texts = list(texts)
         self.sample_rate = int(sample_rate)
         self._load = load
         self._speech: Mapping[str, Audio] = {}
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cadencecoach-vocabulary", daemon=True)
         self.error: str | None = None
 
-    def start(self) -> Vocabulary:
-        """Make it ready in the background thread (``click``: its first sound must not wait)."""
-        self._thread.start()
-        return self
-
     def load(self) -> Vocabulary:
-        """Make it ready now, in this thread (``run``: before playing, with the cues; ~30 ms from the cache)."""
-        self._run()
-        return self
-
-    def _run(self) -> None:
+        """Make it ready (``run``: before playing, with the cues; ~30 ms from the cache)."""
         try:
             self._speech = dict(self._load(self.texts))
         except Exception as exc:  # no voice: confirmations stay silent, the run goes on
             self.error = str(exc) or type(exc).__name__
-        finally:
-            self._ready.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """True once the vocabulary is ready (or failed) within `timeout` seconds."""
-        return self._ready.wait(timeout)
+        return self
 
     def say(self, sentences: Sequence[Sequence[str]]) -> Audio | None:
-        """The audio of `sentences`; None before the vocabulary is ready or when a word has no audio."""
-        if not self._ready.is_set():
-            return None
+        """The audio of `sentences`; None when a word has no audio (or the vocabulary could not be made)."""
         return join_words(self._speech, sentences, self.sample_rate)

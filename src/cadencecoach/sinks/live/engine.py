@@ -200,7 +200,6 @@ class Engine:
         self._buf = np.zeros(max(256, int(buffer_frames)), np.float32)
         self._scratch = np.zeros(len(self._buf), np.float32)  # gain ramps, overlay ducking
         self._stop_k = 0  # samples of an overlay faded out since the stop
-        self._ramp = np.ascontiguousarray(steps, dtype=np.float32)  # 1/F .. 1, for the volume
         self._gain_to, self._gain_from, self._gain_k = 1.0, 1.0, fade  # the volume fade: target, start, done
 
     @property
@@ -327,10 +326,10 @@ class Engine:
             return
         if g1 != self._gain_to:  # a new target: one linear fade from the gain applied now (across blocks)
             self._gain_to, self._gain_from, self._gain_k = g1, self.gain, 0
-        g0, k, fade = self._gain_from, self._gain_k, len(self._ramp)
+        g0, k, fade = self._gain_from, self._gain_k, len(self._up)  # the volume fades along the same 1/F .. 1
         m = min(n, fade - k)
         ramp = self._scratch[:m]
-        np.multiply(self._ramp[k : k + m], np.float32(g1 - g0), out=ramp)
+        np.multiply(self._up[k : k + m], np.float32(g1 - g0), out=ramp)
         ramp += np.float32(g0)
         mono[:m] *= ramp
         if n > m:
