@@ -373,14 +373,12 @@ def _play(
         )
         if coach is not None:  # before the display: the panel shows what the coach read this poll
             player.observers.append(coach)
+        from cadencecoach.settings import load_settings
+
+        prefs = load_settings()  # (read once: the treadmill and its unit)
+        treadmill = live.treadmill if live.treadmill is not None else bool(prefs.treadmill)
         player.observers.append(
-            display_for(
-                player,
-                help_items(mode),
-                coach,
-                treadmill=_treadmill(live),
-                speed_unit=_speed_unit(),
-            )
+            display_for(player, help_items(mode), coach, treadmill=treadmill, speed_unit=prefs.speed_unit or "kmh")
         )
         player.observers.append(MprisControl(player.post_name, player.post_volume))
         if auto is not None:
@@ -544,22 +542,6 @@ class _InBackground:
     def close(self, timeout: float = 2.0) -> None:
         self._cancel.set()
         self._thread.join(timeout)
-
-
-def _treadmill(live: LiveOptions) -> bool:
-    if live.treadmill is not None:
-        return live.treadmill
-    return bool(getattr(_settings(), "treadmill", False))
-
-
-def _speed_unit() -> str:
-    return str(getattr(_settings(), "speed_unit", None) or "kmh")
-
-
-def _settings() -> Any:
-    from cadencecoach.settings import load_settings
-
-    return load_settings()
 
 
 def _click_renderers(sound: str, volume: float) -> RendererFactory:
