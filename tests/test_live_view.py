@@ -29,23 +29,14 @@ from cadencecoach import terminal
 from cadencecoach.core.edits import click_timeline
 from cadencecoach.core.timeline import CompileOptions, Timeline, compile_workout
 from cadencecoach.settings import SettingsError, load_settings
+from cadencecoach.sinks.live.keys import help_items
 from cadencecoach.ui import big_digits, live_view
 from cadencecoach.workout.loader import load_workout_text
 
 SR = 8000
 SIZES = [(40, 12), (60, 20), (80, 24), (120, 40)]
 HELP_STRING = "space pause · n/→ next step · +/- cadence · c click · v voice · q quit"  # keys.HELP until now
-HELP_RUN = [
-    ("space", "pause"),
-    ("n", "lap"),
-    ("p", "back"),
-    ("+/-", "cadence·rest"),
-    ("i", "status"),
-    ("↑/↓", "volume"),
-    ("c", "click"),
-    ("v", "voice"),
-    ("q", "quit"),
-]
+HELP_RUN = help_items("run")  # the keys line the player gives the display in `run`
 HELP_CLICK = [(k, w) for k, w in HELP_RUN if k not in ("n", "p")]
 
 TRACK = """\

@@ -121,8 +121,7 @@ def test_every_control_is_heard(tmp_path: Path) -> None:
             key("status", "i")
             s.drain(0.35)
             key("quit", "q")
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
     out = s.output
@@ -225,8 +224,7 @@ def test_latency_low_under_load_never_ends_the_run_and_ctrl_c_fades(tmp_path: Pa
                 s.drain(0.35)
                 interrupt = time.time() - t0
                 s.child.sendintr()
-                s.child.expect(pexpect.EOF, timeout=10)
-                s.output += s.child.before or ""
+                s.finish()
             finally:
                 s.child.close(force=True)
     finally:
@@ -280,8 +278,7 @@ def test_keep_awake_floor_and_the_lap_key_counts_the_output_latency(tmp_path: Pa
             s.drain(2.5)
             quit_at = time.time() - t0
             s.child.send("q")
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
     assert s.child.exitstatus == 0, s.output[-2000:]
@@ -332,8 +329,7 @@ def test_the_metronome_confirms_its_keys_too() -> None:
             s.child.send("i")
             s.drain(1.5)
             s.child.send("q")
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
     assert s.child.exitstatus == 0, s.output[-2000:]

@@ -64,8 +64,7 @@ def test_pause_skip_and_cadence_keys(tmp_path: Path) -> None:
             t_skip = s.key("n", rec_start)
             s.drain(3.0)
             s.key("q", rec_start)
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
     assert s.child.exitstatus == 0, s.output[-2000:]
@@ -123,8 +122,7 @@ def test_a_dumb_terminal_gets_plain_progress_lines(tmp_path: Path) -> None:
         assert "180 spm" in s.output
         s.wait_for("] Run (")
         s.key("q", time.time())
-        s.child.expect(pexpect.EOF, timeout=10)
-        s.output += s.child.before or ""
+        s.finish()
     finally:
         s.child.close(force=True)
     assert s.child.exitstatus == 0, s.output[-2000:]

@@ -107,8 +107,7 @@ def test_media_keys_drive_a_run(tmp_path: Path) -> None:
             titles["back"] = title(bus)
             s.drain(3.0)
             press("stop", "Stop")
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
         gone = MPRIS_NAME not in bus.names()
@@ -173,8 +172,7 @@ def test_a_run_without_a_session_bus_plays_all_the_same(tmp_path: Path) -> None:
     args = ["run", str(workout), "--voice-engine", "tones", "--sample-rate", "44100", "--plain", "--no-voice"]
     s = Session(args, env)
     try:
-        s.child.expect(pexpect.EOF, timeout=30)
-        s.output += s.child.before or ""
+        s.finish(timeout=30)
     finally:
         s.child.close(force=True)
     assert s.child.exitstatus == 0, s.output[-2000:]

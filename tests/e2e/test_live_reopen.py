@@ -145,8 +145,7 @@ def test_a_killed_server_that_comes_back_brings_the_clicks_back_at_the_same_temp
                 s.wait_for(r"[Aa]udio restored", timeout=BACK_WITHIN_S + 4, regex=True)
                 s.drain(5.0)  # clicks on the new server
             s.child.send("q")
-            s.child.expect(pexpect.EOF, timeout=10)
-            s.output += s.child.before or ""
+            s.finish()
         finally:
             s.child.close(force=True)
             if new is not None and new.poll() is None:
