@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from cadencecoach.core.edits import cadence_bounds
 from cadencecoach.core.timeline import TimedStep, Timeline
 
 PAUSED = "Paused."
@@ -85,10 +86,10 @@ def numbers(timeline: Timeline) -> list[int]:
     ([0, 1, 2], 210, False, True, False, 122)
     """
     out = set(range(61))
-    cadences = [float(c) for seg in timeline.segments if seg.click for c in seg.cadence]
-    if cadences:
-        lo = max(int(min(cadences)) - CADENCE_MARGIN, 0)
-        hi = min(math.ceil(max(cadences)) + CADENCE_MARGIN, SPOKEN_MAX)
+    bounds = cadence_bounds(timeline)
+    if bounds is not None:
+        lo = max(int(bounds[0]) - CADENCE_MARGIN, 0)
+        hi = min(math.ceil(bounds[1]) + CADENCE_MARGIN, SPOKEN_MAX)
         out.update(range(lo, hi + 1))
     for step in timeline.steps:
         if step.rep is not None:

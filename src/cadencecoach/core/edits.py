@@ -210,6 +210,19 @@ def cadence_now(timeline: Timeline, sample: int) -> float | None:
     return float(_cadence_in(timeline.segments[i], t))
 
 
+def cadence_bounds(timeline: Timeline) -> tuple[float, float] | None:
+    """The slowest and fastest click of `timeline`'s clicking segments (spm), None when nothing clicks: the
+    range the spoken numbers are chosen around (the live coach, the confirmations).
+
+    Examples
+    --------
+    >>> cadence_bounds(click_timeline(172, 1000, hours=1))
+    (172.0, 172.0)
+    """
+    cadences = [float(c) for seg in timeline.segments if seg.click for c in seg.cadence]
+    return (min(cadences), max(cadences)) if cadences else None
+
+
 def _clamp(c: Fraction) -> Fraction:
     return min(max(c, Fraction(CADENCE_MIN)), Fraction(CADENCE_MAX))
 

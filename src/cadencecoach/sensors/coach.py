@@ -55,6 +55,7 @@ from cadencecoach.core.edits import (
     CADENCE_MAX,
     CADENCE_MIN,
     add_cue,
+    cadence_bounds,
     cadence_now,
     end_step,
     follow_cadence,
@@ -110,9 +111,7 @@ class CoachSettings:
 
 def spoken_range(timeline: Timeline) -> range:
     """The numbers the coach may say for `timeline`: around its click cadences, within SPOKEN_RANGE."""
-    cadences = [float(c) for seg in timeline.segments if seg.click for c in seg.cadence]
-    lo = min(cadences, default=170.0)
-    hi = max(cadences, default=190.0)
+    lo, hi = cadence_bounds(timeline) or (170.0, 190.0)
     low = max(SPOKEN_RANGE[0], int(lo) - NUMBER_MARGIN)
     high = min(SPOKEN_RANGE[1], int(np.ceil(hi)) + NUMBER_MARGIN)
     return range(low, max(high, low) + 1)
