@@ -335,7 +335,7 @@ class LivePlayer:
         self._to_say: tuple[list[list[str]], float] | None = None  # a confirmation waiting for a cue to end
         self._stream_seq = 0
         self._frames_at_open = 0
-        self._last_calls = (0, time.monotonic())  # (callbacks, when that count was first seen): _calling_back
+        self._last_calls = (0, time.monotonic())  # (callbacks, when that count was first seen): _silent_for
         self._old_stream: Any = None
         self._overlay_seq = 0
         self._underflow_times: deque[float] = deque()
@@ -722,26 +722,20 @@ class LivePlayer:
         return s
 
     # -- faults -----------------------------------------------------------------------------------
-    def _check(self, started: float, last_beat: list[float], last_count: list[int]) -> None:
+    def _check(self) -> None:
         """Raise DeviceLost when the stream ended on its own (a lost device or server: PortAudio stops it,
         seen within a poll) or stopped calling back (a hung server: after HEARTBEAT_S, longer at first); the
         main loop then reopens it (:meth:`_recover`)."""
         e = self.engine
         if e.error is not None:
             raise e.error
-        now = time.monotonic()
-        if e.callbacks != last_count[0]:
-            last_count[0] = e.callbacks
-            last_beat[0] = now
-        else:
-            sr = self.sample_rate
-            # a new stream (the first, or one reopened) may be held ~1.5 s by PulseAudio before it flows
-            limit = HEARTBEAT_S if e.frames - self._frames_at_open >= 2 * sr else STARTUP_STALL_S
-            limit = max(limit, 3 * e.max_frames / sr)
-            if now - last_beat[0] > limit:
-                raise DeviceLost(
-                    "the audio output never started" if e.callbacks == 0 else "the audio output stopped responding"
-                )
+        sr = self.sample_rate
+        # a new stream (the first, or one reopened) may be held ~1.5 s by PulseAudio before it flows
+        limit = HEARTBEAT_S if e.frames - self._frames_at_open >= 2 * sr else STARTUP_STALL_S
+        if self._silent_for() > max(limit, 3 * e.max_frames / sr):
+            raise DeviceLost(
+                "the audio output never started" if e.callbacks == 0 else "the audio output stopped responding"
+            )
         try:
             active = bool(self.stream.active)
         except Exception as exc:
@@ -771,6 +765,7 @@ class LivePlayer:
         self.engine.stream_id = self._stream_seq
         callback = self.engine.callback_for(self._stream_seq)
         self._frames_at_open = self.engine.frames
+        self._last_calls = (self.engine.callbacks, time.monotonic())  # the heartbeat starts with the stream
         if reason is None or self._reopen is None:
             stream = self._stream_factory(callback)
         else:
@@ -935,14 +930,18 @@ class LivePlayer:
         except KeyboardInterrupt:
             pass
 
+    def _silent_for(self) -> float:
+        """Seconds since the callback was last seen called (the count of callbacks last changed), main thread:
+        the heartbeat of :meth:`_check`, and what ends waiting for a fade or a drain."""
+        now = time.monotonic()
+        if self.engine.callbacks != self._last_calls[0]:
+            self._last_calls = (self.engine.callbacks, now)
+        return now - self._last_calls[1]
+
     def _calling_back(self, within_s: float = 0.25) -> bool:
         """False once the callback has not been called for `within_s` (a stream that has not started flowing,
         or a stalled one): waiting for it to fade out or drain would only delay the exit."""
-        e = self.engine
-        now = time.monotonic()
-        if e.callbacks != self._last_calls[0]:
-            self._last_calls = (e.callbacks, now)
-        return now - self._last_calls[1] < max(within_s, 3 * e.max_frames / self.sample_rate)
+        return self._silent_for() < max(within_s, 3 * self.engine.max_frames / self.sample_rate)
 
     def _drain(self) -> None:
         """Keep the stream running until the last block that sounds (the fade-out, or the end's tail) has been
@@ -965,8 +964,7 @@ class LivePlayer:
             pass
 
     def _loop(self) -> None:
-        started = time.monotonic()
-        last_beat, last_count = [started], [0]
+        self._last_calls = (self.engine.callbacks, time.monotonic())  # the heartbeat counts from here
         traced = False
         promoted = not self.config.realtime or bool(os.environ.get(NO_REALTIME_ENV))
         while True:
@@ -987,7 +985,7 @@ class LivePlayer:
             reason: str | None = None
             lost: DeviceLost | None = None
             try:
-                self._check(started, last_beat, last_count)
+                self._check()
             except DeviceLost as exc:
                 if self.config.reconnect_s <= 0 or (self._reopen is None and not self._reopen_same):
                     raise
@@ -996,7 +994,6 @@ class LivePlayer:
                 reason = "underflow"
             if reason is not None:
                 self._recover(reason, lost)
-                last_beat[0], last_count[0] = time.monotonic(), self.engine.callbacks
                 self.engine.thread_id = 0  # a new stream: a new callback thread to promote
                 promoted = not self.config.realtime or bool(os.environ.get(NO_REALTIME_ENV))
             if not promoted and self.engine.thread_id:
