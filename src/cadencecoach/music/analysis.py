@@ -2,8 +2,11 @@
 
 The song is decoded once, in blocks: the mono mix feeds the onset detector (:mod:`.onset`), every channel
 feeds the BS.1770 meter (:mod:`.loudness`); nothing keeps the audio. Results are cached as small JSON files
-(``$CADENCECOACH_CACHE_DIR/music`` or the user cache folder), keyed by the file's path, size and
-modification time, so ``track analyze`` followed by ``track build`` decodes each song for analysis once.
+(``$CADENCECOACH_CACHE_DIR/music`` or the user cache folder), keyed by the file's resolved path (symbolic
+links followed), size and modification time (ns), taken before the file is read: any spelling of the path, from
+any folder, finds the entry, and a file that changed is analysed again. A loaded entry carries the path as
+given now, never the one it was analysed under (a relative path from another folder would not open here), so
+``track analyze`` followed by ``track build`` decodes each song for analysis once.
 """
 
 from __future__ import annotations
@@ -85,26 +88,29 @@ def cache_dir() -> Path:
 
 
 def _cache_file(path: Path) -> Path | None:
+    """The cache entry of the file `path` names now: its resolved path and identity (size, mtime_ns)."""
     try:
         st = path.stat()
-    except OSError:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # gone, or a symbolic link loop
         return None
-    key = f"{ANALYSIS_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"{ANALYSIS_VERSION}|{resolved}|{st.st_size}|{st.st_mtime_ns}"
     return cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
 
-def _cache_load(path: Path) -> SongAnalysis | None:
-    f = _cache_file(path)
+def _cache_load(f: Path | None, path: Path) -> SongAnalysis | None:
+    """The entry `f` for the song at `path` (as given now), or None."""
     if f is None or not f.is_file():
         return None
     try:
-        return SongAnalysis.from_json(json.loads(f.read_text()))
+        result = SongAnalysis.from_json(json.loads(f.read_text()))
     except (OSError, ValueError, TypeError, KeyError):
         return None
+    result.path = str(path)  # the path it was analysed under may be relative to another folder
+    return result
 
 
-def _cache_store(path: Path, result: SongAnalysis) -> None:
-    f = _cache_file(path)
+def _cache_store(f: Path | None, result: SongAnalysis) -> None:
     if f is None:
         return
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower next time
@@ -115,10 +121,10 @@ def _cache_store(path: Path, result: SongAnalysis) -> None:
 def analyze_file(path: str | os.PathLike[str], *, use_cache: bool = True) -> SongAnalysis:
     """Analyze one song (raises :class:`DecodeError` if it cannot be read)."""
     p = Path(path)
-    if use_cache:
-        cached = _cache_load(p)
-        if cached is not None:
-            return cached
+    entry = _cache_file(p) if use_cache else None  # the identity before reading: a file changed meanwhile is redone
+    cached = _cache_load(entry, p)
+    if cached is not None:
+        return cached
     with open_source(p) as src:
         info = src.info
         onset = OnsetStream(info.sample_rate)
@@ -149,8 +155,7 @@ def analyze_file(path: str | os.PathLike[str], *, use_cache: bool = True) -> Son
         loudness=meter.integrated(),
         peak=peak,
     )
-    if use_cache:
-        _cache_store(p, result)
+    _cache_store(entry, result)
     return result
 
 

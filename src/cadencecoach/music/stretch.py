@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,25 +76,31 @@ class TimeMap:
 def beat_map(
     beats: np.ndarray,
     grid: Callable[[np.ndarray], np.ndarray],
-    speed: float,
+    speed: float | Callable[[float], float],
     start: float,
     end: float,
     *,
     piece_s: float = PIECE_S,
     max_dev: float = MAX_LOCAL_DEVIATION,
+    anchors: Iterable[int] = (),
 ) -> TimeMap:
     """The time map for input ``[start, end]`` that puts beat ``j`` (of `beats`, input seconds) on
     ``grid(j)`` (output seconds), every K-th beat exactly, with overall `speed` (input/output seconds).
 
-    `grid` takes beat indices (float, may be fractional or negative) and returns output seconds."""
+    `grid` takes beat indices (float, may be fractional or negative) and returns output seconds. `speed` may
+    instead be a function of the (fractional) beat index: the expected speed there (a song that goes on across
+    steps of different cadences); each piece's speed stays within `max_dev` of it. `anchors`: beat indices that
+    are breakpoints whatever the pieces' length (around a change of tempo, where pieces must be short)."""
     beats = np.asarray(beats, np.float64)
+    expected = speed if callable(speed) else (lambda _j, v=float(speed): v)
     if len(beats) < 2:
         g0 = float(grid(np.array([0.0]))[0])
         b0 = float(beats[0]) if len(beats) else start
-        return TimeMap(np.array([start, end]), np.array([g0 - (b0 - start) / speed, g0 + (end - b0) / speed]))
+        sp0 = expected(0.0)
+        return TimeMap(np.array([start, end]), np.array([g0 - (b0 - start) / sp0, g0 + (end - b0) / sp0]))
     period = float(np.median(np.diff(beats)))
     k = max(4, round(float(piece_s / period / 4)) * 4)
-    idx = _anchors(beats, grid, k)
+    idx = _anchors(beats, grid, k, anchors)
     src_mid = np.asarray([_fit_at(beats, i - 0.5) for i in idx])
     ideal_mid = grid(idx - 0.5)
     # the first breakpoint: the first beat's half period before it, on the grid likewise
@@ -102,21 +108,24 @@ def beat_map(
     first_dst = float(grid(np.array([-0.5]))[0])
     src = [first_src]
     dst = [first_dst]
-    lo, hi = speed * (1 - max_dev), speed * (1 + max_dev)
-    for s, ideal in zip(src_mid, ideal_mid, strict=True):
+    prev_i = -0.5
+    for i, s, ideal in zip(idx, src_mid, ideal_mid, strict=True):
         if s <= src[-1] + 1e-6:
             continue
+        v = expected((prev_i + float(i) - 0.5) / 2.0)
+        lo, hi = v * (1 - max_dev), v * (1 + max_dev)
         want = (s - src[-1]) / max(ideal - dst[-1], 1e-9) if ideal > dst[-1] else hi
         sp = min(max(want, lo), hi)
         src.append(float(s))
         dst.append(dst[-1] + (s - src[-2]) / sp)
+        prev_i = float(i) - 0.5
     # extend to the ends with the neighbouring pieces' speeds
     if start < src[0]:
-        sp = (src[1] - src[0]) / (dst[1] - dst[0]) if len(src) > 1 else speed
+        sp = (src[1] - src[0]) / (dst[1] - dst[0]) if len(src) > 1 else expected(-0.5)
         dst.insert(0, dst[0] - (src[0] - start) / sp)
         src.insert(0, start)
     if end > src[-1]:
-        sp = (src[-1] - src[-2]) / (dst[-1] - dst[-2]) if len(src) > 1 else speed
+        sp = (src[-1] - src[-2]) / (dst[-1] - dst[-2]) if len(src) > 1 else expected(float(len(beats) - 1))
         dst.append(dst[-1] + (end - src[-1]) / sp)
         src.append(end)
     src_a, dst_a = np.asarray(src), np.asarray(dst)
@@ -128,12 +137,15 @@ def beat_map(
     return TimeMap(s_final, m(s_final))
 
 
-def _anchors(beats: np.ndarray, grid: Callable[[np.ndarray], np.ndarray], k: int) -> np.ndarray:
-    """Beat indices whose half-beat-before points become breakpoints: every `k`-th beat, plus more wherever
-    the beats between two breakpoints would stray more than ``MAX_DEVIATION_S`` from the grid (a drifting
-    or loosely played song gets shorter pieces; a steady one keeps long, cheap ones)."""
+def _anchors(
+    beats: np.ndarray, grid: Callable[[np.ndarray], np.ndarray], k: int, forced: Iterable[int] = ()
+) -> np.ndarray:
+    """Beat indices whose half-beat-before points become breakpoints: every `k`-th beat and the `forced` ones,
+    plus more wherever the beats between two breakpoints would stray more than ``MAX_DEVIATION_S`` from the
+    grid (a drifting or loosely played song gets shorter pieces; a steady one keeps long, cheap ones)."""
     n = len(beats)
-    anchors = sorted(set(range(k, n, k)) | {n - 1} if n > k else {n - 1})
+    extra = {int(a) for a in forced if 0 < int(a) < n}
+    anchors = sorted((set(range(k, n, k)) | {n - 1} if n > k else {n - 1}) | extra)
     anchors = [0, *[a for a in anchors if a > 0]]
     j_all = np.arange(n, dtype=np.float64)
     target = grid(j_all)
@@ -238,26 +250,47 @@ class Window:
         return self._buf[lo:hi] if hi > lo else np.zeros((0, self.channels), np.float32)
 
 
-def plan_pieces(tmap: TimeMap, rate: int) -> list[tuple[int, int, float, int, int, int]]:
-    """For each piece: (input from, input to (padded), speed, output start of the padded input,
-    keep from, keep to) in samples."""
-    out = []
+def plan_pieces(tmap: TimeMap, rate: int) -> list[tuple[int, int, float, int, int, int, int, int]]:
+    """For each piece: (input from, input to (padded), speed, output start of the padded input, keep from,
+    keep to, fade-in length, fade-out length) in samples.
+
+    The kept ranges tile ``[round(dst[0]*rate), round(dst[-1]*rate))``: two neighbours overlap by their join,
+    a crossfade centred on their breakpoint, ``JOIN_S`` long at most and never longer than half of either
+    piece (the whole of the first or the last one), so no two joins overlap and every output sample is one
+    piece, or two crossfading. A piece shorter than a sample is left to its neighbours."""
     join = round(float(JOIN_S * rate / 2))
     pad = round(float(PAD_S * rate))
     n_in_end = round(float(tmap.src[-1] * rate))
     n_in_start = round(float(tmap.src[0] * rate))
-    for k in range(tmap.pieces):
-        s0, s1 = tmap.src[k], tmap.src[k + 1]
-        d0, d1 = tmap.dst[k], tmap.dst[k + 1]
-        if s1 - s0 <= 0 or d1 - d0 <= 0:
-            continue
-        speed = (s1 - s0) / (d1 - d0)
+    ks = [
+        k
+        for k in range(tmap.pieces)
+        if tmap.src[k + 1] > tmap.src[k]
+        and tmap.dst[k + 1] > tmap.dst[k]
+        and round(float(tmap.dst[k + 1] * rate)) > round(float(tmap.dst[k] * rate))
+    ]
+    if not ks:
+        return []
+    # output boundaries: the first piece from the map's start, each piece up to the next one's start
+    bounds = [round(float(tmap.dst[0] * rate))]
+    bounds += [round(float(tmap.dst[k] * rate)) for k in ks[1:]]
+    bounds.append(round(float(tmap.dst[-1] * rate)))
+    n = len(ks)
+    half = [0] * (n + 1)  # the join's half length at each boundary (none at the two ends)
+    for i in range(1, n):
+        left = bounds[i] - bounds[i - 1]
+        right = bounds[i + 1] - bounds[i]
+        half[i] = min(join, left if i == 1 else left // 2, right if i == n - 1 else right // 2)
+    out = []
+    for i, k in enumerate(ks):
+        s0, d0 = tmap.src[k], tmap.dst[k]
+        s1 = tmap.src[ks[i + 1]] if i + 1 < n else tmap.src[-1]
+        speed = float((tmap.src[k + 1] - s0) / (tmap.dst[k + 1] - d0))
         a = max(n_in_start, math.floor(s0 * rate) - pad)
         b = min(n_in_end, math.ceil(s1 * rate) + pad)
         out_start = round(float((d0 - (s0 - a / rate) / speed) * rate))
-        keep_from = round(float(d0 * rate)) - (join if k > 0 else 0)
-        keep_to = round(float(d1 * rate)) + (join if k < tmap.pieces - 1 else 0)
-        out.append((a, b, speed, out_start, keep_from, keep_to))
+        keep_from, keep_to = bounds[i] - half[i], bounds[i + 1] + half[i + 1]
+        out.append((a, b, speed, out_start, keep_from, keep_to, 2 * half[i], 2 * half[i + 1]))
     return out
 
 
@@ -286,18 +319,11 @@ def stretched_stream(
     future (``.result()``); None runs in this thread."""
     window = Window(blocks, channels)
     plan = plan_pieces(tmap, rate)
-    join = round(float(JOIN_S * rate / 2))
-    fade_in = np.linspace(0.0, 1.0, 2 * join, dtype=np.float32)[:, None] if join else None
-    pending: list[tuple[tuple[int, int, float, int, int, int], Pending]] = []
-    carry: np.ndarray | None = None  # the previous piece's join overlap (already faded out)
-    carry_at = 0
-    cursor = round(float(tmap.dst[0] * rate))
-
     pad = round(PAD_S * rate)
     first_in = round(float(tmap.src[0] * rate))
     last_in = round(float(tmap.src[-1] * rate))
 
-    def launch(p: tuple[int, int, float, int, int, int]) -> Pending:
+    def launch(p: tuple[int, int, float, int, int, int, int, int]) -> Pending:
         a, b, speed, *_ = p
         audio = window.get(a, b).copy()
         # at the song's start and end there is no audio to pad with: pad with silence, so Rubber Band's
@@ -308,45 +334,40 @@ def stretched_stream(
             return _Done(_stretch_padded(audio, rate, speed, pre, post))
         return submit(lambda: _stretch_padded(audio, rate, speed, pre, post))
 
+    cursor = round(float(tmap.dst[0] * rate))
+    end = round(float(tmap.dst[-1] * rate))
+    acc = np.zeros((0, channels), np.float32)  # output samples [cursor, cursor + len(acc)) still open
     queue = iter(plan)
-    for p in queue:
-        pending.append((p, launch(p)))
-        if len(pending) >= max_in_flight:
-            break
+    pending = [(p, launch(p)) for p in itertools.islice(queue, max(1, max_in_flight))]
     while pending:
         p, fut = pending.pop(0)
         nxt = next(queue, None)
         if nxt is not None:
             pending.append((nxt, launch(nxt)))
         y = fut.result()
-        _a, _b, _speed, out_start, keep_from, keep_to = p
+        _a, _b, _speed, out_start, keep_from, keep_to, fade_in, fade_out = p
         lo, hi = keep_from - out_start, keep_to - out_start
         seg = np.zeros((keep_to - keep_from, channels), np.float32)
         src_lo, src_hi = max(lo, 0), min(hi, len(y))
         if src_hi > src_lo:
             seg[src_lo - lo : src_hi - lo] = y[src_lo:src_hi]
-        if carry is not None and fade_in is not None:
-            n = min(len(carry), len(seg), 2 * join)
-            seg[:n] = seg[:n] * fade_in[:n] + carry[:n]
-        # hold back the join overlap at the end for the next piece
-        is_last = not pending
-        body_end = len(seg) if is_last or fade_in is None else len(seg) - 2 * join
-        body = seg[:body_end]
-        if len(body):
-            start = keep_from
-            if start < cursor:  # never emit before the cursor (first piece rounding)
-                body = body[cursor - start :]
-                start = cursor
-            if len(body):
-                yield start, body
-                cursor = start + len(body)
-        if not is_last and fade_in is not None:
-            carry = seg[body_end:] * fade_in[::-1][: len(seg) - body_end]
-            carry_at = keep_from + body_end
-            if carry_at != cursor:  # a gap or overlap from rounding: re-sync on the carried join
-                cursor = carry_at
-        else:
-            carry = None
+        # equal-gain joins: this piece's fade-in sums to one with the previous piece's fade-out, already in acc
+        if fade_in:
+            seg[:fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)[:, None]
+        if fade_out:
+            seg[len(seg) - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
+        off = keep_from - cursor  # >= 0: the kept ranges start in order
+        if off + len(seg) > len(acc):
+            acc = np.concatenate([acc, np.zeros((off + len(seg) - len(acc), channels), np.float32)])
+        acc[off : off + len(seg)] += seg
+        # everything before the next piece's kept range is final
+        ready = (pending[0][0][4] if pending else end) - cursor
+        if ready > 0:
+            yield cursor, acc[:ready]
+            acc = acc[ready:]
+            cursor += ready
+    if cursor < end:  # no piece (a map shorter than a sample per piece): silence, the range still covered
+        yield cursor, np.zeros((end - cursor, channels), np.float32)
 
 
 class _Done:
