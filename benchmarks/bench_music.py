@@ -111,10 +111,13 @@ def main() -> int:
         *songs, out = args.child
         print(json.dumps(child([Path(s) for s in songs], Path(out))))
         return 0
-    from cadencecoach.music.deps import INSTALL_HINT, missing
+    from cadencecoach.errors import CoachError
+    from cadencecoach.music.deps import require
 
-    if missing():
-        print(f"the music extra is not installed ({', '.join(missing())}): {INSTALL_HINT}", file=sys.stderr)
+    try:
+        require("this benchmark")
+    except CoachError as exc:
+        print(exc, file=sys.stderr)
         return 2
     t = time.perf_counter()
     paths = make_songs(args.songs_dir, args.minutes)

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
-from cadencecoach.core.renderer import BlockRenderer, MusicBed
+from cadencecoach.core.renderer import ArraySource, BlockRenderer, MusicBed
 from cadencecoach.core.timeline import compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
 from extra_deps import needs_extra, require_extra
@@ -54,7 +56,11 @@ def fake_speech(texts: set[str]) -> dict[str, np.ndarray]:
 def test_bed_ducks_smoothly_under_spans() -> None:
     audio = np.full(20000, 16384, np.int16)
     bed = MusicBed(
-        audio, 1 / 32768, [(5000, 6000), (6100, 6500), (15000, 15500)], depth_db=-12, attack=400, release=1000
+        ArraySource(audio, 1 / 32768),
+        [(5000, 6000), (6100, 6500), (15000, 15500)],
+        depth_db=-12,
+        attack=400,
+        release=1000,
     )
     out = np.zeros(20000, np.float32)
     bed.mix_into(0, out)
@@ -86,7 +92,7 @@ def test_renderer_mixes_the_bed_under_clicks_and_cues() -> None:
     base = np.empty(tl.length, np.float32)
     r.render(0, base)
     music = (np.sin(np.arange(tl.length) * 0.05) * 8000).astype(np.int16)
-    r.set_bed(MusicBed(music, 1 / 32767, [(c.at, c.end) for c in tl.cues], attack=100, release=200))
+    r.set_bed(MusicBed(ArraySource(music, 1 / 32767), [(c.at, c.end) for c in tl.cues], attack=100, release=200))
     mixed = np.empty(tl.length, np.float32)
     for s in range(0, tl.length, 5000):
         r.render(s, mixed[s : s + 5000])
@@ -118,56 +124,211 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield folder
 
 
-def _low_onsets(x: np.ndarray) -> np.ndarray:
+def _timeline(text: str = WORKOUT, sr: int = SR):  # type: ignore[no-untyped-def]
+    wk = load_workout_text(textwrap.dedent(text), "w.yaml")
+    return compile_workout(wk, sr, speech=fake_speech(cue_texts(wk)))
+
+
+def _kicks(x: np.ndarray, sr: int = SR) -> np.ndarray:
+    """Onsets (seconds) of the low band (kick and bass, on every beat of the "four" pattern), to the sample."""
     from scipy import signal
 
-    sos = signal.butter(4, 250, "low", fs=SR, output="sos")  # kick, bass and the snare body: all on beats
-    env = np.abs(signal.sosfiltfilt(sos, x))
-    peaks = env[signal.find_peaks(env, distance=int(0.15 * SR))[0]]
-    thr = 0.3 * float(np.percentile(peaks, 90))
+    sos = signal.butter(4, 150, "low", fs=sr, output="sos")
+    env = np.abs(signal.sosfilt(sos, x))  # causal: an onset is not smeared earlier
+    peaks = env[signal.find_peaks(env, distance=int(0.15 * sr))[0]]
+    thr = 0.25 * float(np.percentile(peaks, 90))
     up = np.flatnonzero((env[1:] > thr) & (env[:-1] <= thr)) + 1
-    keep = np.concatenate([[True], np.diff(up) > 0.1 * SR])
-    return up[keep] / SR
+    keep = np.concatenate([[True], np.diff(up) > 0.15 * sr])
+    return up[keep] / sr
+
+
+def _nearest(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    i = np.clip(np.searchsorted(ref, values), 1, len(ref) - 1)
+    left, right = ref[i - 1], ref[i]
+    return np.where(np.abs(values - left) < np.abs(values - right), values - left, values - right)
+
+
+CONTINUOUS = """\
+name: Cadence changes, one song
+steps:
+  - warmup: 30s
+    cadence: 170
+  - run: 24s
+    cadence: 180
+  - recover: 14s
+    cadence: 165
+    click: off
+  - run: 24s
+    cadence: 178
+  - cooldown: 20s
+    cadence: 168-172
+"""
+
+
+# ------------------------------------------------------------------------------ the beat grid (numpy only)
+
+
+def test_grid_keeps_the_clicks_and_fills_silent_steps_with_whole_beats() -> None:
+    from cadencecoach.music.bed import GLIDE_TOLERANCE_S, music_grid
+
+    tl = _timeline(CONTINUOUS)
+    grid = music_grid(tl, glide_beats=0)
+    clicks = tl.clicks / SR
+    assert np.isin(np.round(clicks, 6), np.round(grid.clicks, 6)).all()  # every click is a beat
+    np.testing.assert_array_equal(grid.music, grid.clicks)  # no glide asked
+    last = clicks[clicks < 54.0][-1]
+    silent = grid.clicks[(grid.clicks > last + 1e-6) & (grid.clicks < 68.0 - 1e-6)]
+    gaps = np.diff(np.concatenate([[last], silent, [68.0]]))
+    assert gaps[0] == pytest.approx(60 / 180, rel=0.02)  # the beat after the last click is still the run's
+    assert np.allclose(gaps[2:], 60 / 165, rtol=0.02)  # 165 spm, a whole number of beats into the next click
+    assert len(np.unique(np.round(gaps[2:], 6))) <= 2
+    glided = music_grid(tl, glide_beats=4)
+    off = glided.music - glided.clicks
+    assert np.abs(off).max() <= GLIDE_TOLERANCE_S + 1e-9
+    assert np.abs(off).max() > 0.002  # it does glide
+    far = np.ones(len(off), bool)
+    for st in tl.steps[1:]:
+        far &= np.abs(glided.clicks - st.start / SR) > 4 * 60 / 165
+    assert not off[far].any()  # away from the boundaries the music's beats are the clicks
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=hs.floats(140, 200), b=hs.floats(140, 200), beats=hs.integers(0, 16), n0=hs.integers(8, 40), n1=hs.integers(8, 40)
+)
+def test_glide_spreads_a_tempo_change_within_the_tolerance(a: float, b: float, beats: int, n0: int, n1: int) -> None:
+    from cadencecoach.music.bed import glide
+
+    p0, p1 = 60 / a, 60 / b
+    first = np.arange(n0) * p0
+    boundary = float(first[-1] + p0)
+    clicks = np.concatenate([first, boundary + np.arange(n1) * p1])
+    music = glide(clicks, [boundary], beats, 0.012)
+    assert np.abs(music - clicks).max() <= 0.012 + 1e-9
+    assert music[0] == clicks[0] and music[-1] == clicks[-1]  # it meets the clicks again
+    d = np.diff(music)
+    assert (d > 0).all()
+    steps = np.diff(d)
+    if abs(p1 - p0) > 1e-4:  # the interval moves one way only: a glide, never a wobble
+        assert ((steps * np.sign(p1 - p0)) >= -1e-9).all()
+        changed = music != clicks
+        if beats >= 2 and changed.any():
+            assert np.abs(steps).max() < abs(p1 - p0) - 1e-6  # spread over more than one beat
+
+
+# ------------------------------------------------------------------------------ with the extra
+
+
+@pytest.fixture(scope="module")
+def long_song(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, np.ndarray]]:
+    """A 2-minute song at 174 BPM, a kick on every beat: it fits every step of CONTINUOUS (within 12 %)."""
+    require_extra("music")
+    root = tmp_path_factory.mktemp("long")
+    song = synth_song(174.0, 125.0, pattern="four", seed=7, sr=SR)
+    path = song.write(root / "long.wav", title="Long")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CADENCECOACH_CACHE_DIR", str(root / "cache"))
+        yield path, song.beats
 
 
 @needs_music
-def test_music_beats_fall_on_the_workout_clicks(songs: Path) -> None:
-    from cadencecoach.music.bed import attach_music, sections_of
+def test_a_song_goes_on_across_step_boundaries_with_its_beats_on_the_clicks(long_song: tuple[Path, np.ndarray]) -> None:
+    from cadencecoach.music.analysis import analyze_file
+    from cadencecoach.music.bed import StreamedBed, music_grid, plan_bed
 
-    wk = load_workout_text(textwrap.dedent(WORKOUT), "w.yaml")
-    tl = compile_workout(wk, SR, speech=fake_speech(cue_texts(wk)))
-    sections = sections_of(tl)
-    assert [(round(s.start), round(s.end), s.cadence, s.click) for s in sections] == [
-        (0, 30, (170.0, 170.0), True), (30, 54, (180.0, 180.0), True), (54, 68, (160.0, 160.0), False),
-        (68, 92, (180.0, 180.0), True), (92, 106, (160.0, 160.0), False), (106, 126, (165.0, 170.0), True),
-    ]  # fmt: skip
-    bank = [np.zeros(10, np.float32)] * 4  # silent clicks: the output is the music (and the cues)
-    r = BlockRenderer(tl, bank, voice_level=0.0)
+    path, true_beats = long_song
+    tl = _timeline(CONTINUOUS)
+    song = analyze_file(path)
+    plan = plan_bed(tl, [song])
+    first = plan.placements[0]
+    assert first.out_start == 0.0 and first.out_end >= tl.end / SR - 1e-6  # one song, never restarted
+    assert len(plan.placements) == 1
+    clicks = music_grid(tl, glide_beats=0).clicks
+    # the map: every true beat of the song lands on a click (within 15 ms), through every glide
+    mapped = first.tmap(true_beats[(true_beats >= first.tmap.src[0]) & (true_beats <= first.tmap.src[-1])])
+    mapped = mapped[mapped < tl.end / SR - 0.5]
+    off = np.abs(_nearest(mapped, clicks))
+    assert off.max() < 0.015, off.max()
+    assert np.median(off) < 0.004
+    # the input is continuous: the map rises steadily, its pieces' speeds follow the steps' cadences
+    assert (np.diff(first.tmap.dst) > 0).all() and (np.diff(first.tmap.src) > 0).all()
+    speeds = np.diff(first.tmap.src) / np.diff(first.tmap.dst)
+    assert speeds.min() > 165 / 174 * 0.95 and speeds.max() < 180 / 174 * 1.05
+    # the audio: kicks on the clicks through the boundaries, and never a gap (no fade at a boundary)
+    bed = StreamedBed(plan.placements, tl.length, SR)
+    out = np.zeros(tl.length, np.float32)
+    try:
+        for s in range(0, tl.length, 4096):
+            bed.read(s, out[s : s + 4096])
+    finally:
+        bed.close()
+    raw = _kicks(synth_song(174.0, 125.0, pattern="four", seed=7, sr=SR).audio.mean(axis=1))
+    latency = float(np.median(_nearest(raw, true_beats)))  # the detector's own delay on the unstretched song
+    kicks = _kicks(out[: tl.end]) - latency
+    kicks = kicks[kicks > 0.5]
+    heard = np.abs(_nearest(kicks, clicks))
+    assert len(kicks) > 0.9 * len(clicks[clicks < tl.end / SR - 0.5])
+    assert np.median(heard) < 0.005 and np.percentile(heard, 95) < 0.012 and heard.max() < 0.015, heard.max()
+    for st in tl.steps[1:]:
+        b = st.start
+        beat = round(SR * 60 / 165)  # the longest beat: every window holds a kick
+        rms = [float(np.sqrt(np.mean(out[a : a + beat] ** 2))) for a in range(b - SR, b + SR - beat, SR // 20)]
+        assert min(rms) > 0.6 * max(rms), (st.label, rms)  # no fade, no restart
+
+
+@needs_music
+def test_a_song_that_cannot_follow_a_step_changes_before_it(songs: Path, tmp_path: Path) -> None:
+    from cadencecoach.music.analysis import analyze_file
+    from cadencecoach.music.bed import CHANGE_FADE_S, plan_bed
+
+    text = "name: Fast then slow\nsteps:\n  - run: 20s\n    cadence: 184\n  - recover: 20s\n    cadence: 160\n"
+    tl = _timeline(text)
+    long_fast = synth_song(186.0, 60.0, pattern="rock", seed=5, sr=SR).write(tmp_path / "fast.wav", title="Fast")
+    fast = analyze_file(long_fast)  # 186 BPM: 160 spm would need -14 %
+    slow = analyze_file(songs / "1.wav")  # 88 BPM at 2x: 176, fits 160-180 (-9 %)
+    plan = plan_bed(tl, [fast, slow])
+    first, second = plan.placements[:2]
+    assert first.song is fast and first.out_end == pytest.approx(20.0)  # it could go on 40 s: it stops at 20 s
+    assert first.fade_out == pytest.approx((20.0 - CHANGE_FADE_S, 20.0))
+    first_click = tl.clicks[tl.clicks >= 20 * SR][0] / SR  # the phase goes on: not a click at 20 s itself
+    assert second.song is slow and 19.9 < second.out_start <= first_click + 0.002  # (a lead-in if the song has one)
+    assert second.beats_out[0] == pytest.approx(first_click, abs=0.001)  # on the step's first click
+
+
+@needs_music
+def test_skipped_songs_are_listed_with_the_cadences_they_fit(songs: Path, tmp_path: Path) -> None:
+    from cadencecoach.music.analysis import analyze_file
+    from cadencecoach.music.bed import explain, plan_bed
+
+    slow = synth_song(120.0, 20.0, pattern="four", seed=3, sr=SR).write(tmp_path / "slow.wav", title="Slow")
+    songs_ = [analyze_file(songs / "0.wav"), analyze_file(slow)]
+    plan = plan_bed(_timeline(), songs_)
     warnings: list[str] = []
-    attach_music(r, tl, [songs], warnings.append)
-    assert r.bed is not None and len(r.bed.audio) == tl.length
-    out = np.empty(tl.length, np.float32)
-    for s in range(0, tl.length, 8192):
-        r.render(s, out[s : s + 8192])
-    clicks = tl.clicks / SR
-    onsets = _low_onsets(out)
-    checked = 0
-    for sec in sections:
-        if not sec.click:
-            continue
-        inside = onsets[(onsets > sec.start + 1.0) & (onsets < sec.end - 0.6)]  # past the fade-in
-        for t in inside:
-            assert np.min(np.abs(clicks - t)) < 0.015, (t, sec)
-            checked += 1
-    assert checked > 60
-    # in a silent step the music goes on at the step's cadence (160 spm: low drums 0.375 s or 0.75 s apart)
-    rec = onsets[(onsets > 54.5) & (onsets < 67.5)]
-    gaps = np.diff(rec)
-    assert np.median(gaps) == pytest.approx(60 / 160, rel=0.01) or np.median(gaps) == pytest.approx(120 / 160, rel=0.01)
-    # the music changes song at a cadence change: near-silence in the last few ms before 30 s
-    edge = int(30 * SR)
-    assert np.abs(out[edge - 40 : edge - 5]).max() < 0.05
-    assert np.abs(out[edge : edge + int(0.3 * SR)]).max() > 0.05
+    explain(plan, warnings.append)
+    assert [s.title for s in plan.skipped] == ["slow"]  # (WAV has no title tag: the file name)
+    line = next(w for w in warnings if "slow" in w)
+    assert "120.0 BPM" in line and "fits" in line and "spm" in line  # e.g. "fits 106-134 spm (1x) ..."
+
+
+@needs_music
+def test_the_streamed_bed_keeps_only_a_window(songs: Path) -> None:
+    from cadencecoach.music.analysis import analyze_file
+    from cadencecoach.music.bed import HISTORY_S, StreamedBed, plan_bed
+
+    tl = _timeline()
+    plan = plan_bed(tl, [analyze_file(p) for p in sorted(songs.glob("*.wav"))])
+    bed = StreamedBed(plan.placements, tl.length, SR)
+    out = np.zeros(1024, np.float32)
+    kept = []
+    try:
+        for s in range(0, tl.length, 1024):
+            bed.read(s, out)
+            kept.append(sum(len(b) for _, b in bed._chunks))
+        with pytest.raises(RuntimeError):
+            bed.read(0, out)  # long gone: a reader that goes back that far is a bug
+    finally:
+        bed.close()
+    assert max(kept) < (HISTORY_S + 20.0) * SR  # history + a stretched piece or two, whatever the length
 
 
 @needs_music
@@ -182,6 +343,13 @@ def test_render_cli_with_music(songs: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
+    assert "out.wav: music" in r.stderr and "stretch" in r.stderr  # the song table, one row per song start
+    rows = [line for line in r.stderr.splitlines() if line.count("│") == 6]
+    labels = (tmp_path / "out.txt").read_text().splitlines()  # the songs' labels beside the file
+    assert len(labels) == len(rows) >= 3
+    starts = [float(line.split("\t")[0]) for line in labels]
+    assert starts[0] == 0.0 and starts == sorted(starts)
+    assert {line.split("\t")[2] for line in labels} <= {"0", "1", "2"}  # (WAV: no title tags, the file names)
     plain = tmp_path / "plain.wav"
     r2 = subprocess.run(
         [sys.executable, "-m", "cadencecoach", *args[:2], "-o", str(plain), *args[4:]],

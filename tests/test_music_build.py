@@ -129,6 +129,10 @@ def test_cli_build_mp3_chapters_labels_and_skips(env: dict) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "skipped Synth Band - Song 4" in r.stderr and "-25.0 %" in r.stderr
+    # listed under the table, with the cadences it would fit
+    skipped = r.stderr[r.stderr.rindex("└") :]
+    assert "skipped Synth Band - Song 4: 120.0 BPM needs -25.0 % at 2x" in skipped
+    assert "fits 106-134 spm (1x), 212-268 spm (2x), 60-67 spm (0.5x)" in " ".join(skipped.split())
     assert "wrote" in r.stderr and "3 songs" in r.stderr
     from mutagen.id3 import ID3
 

@@ -10,6 +10,7 @@ no settings. Example::
     album = "Mile plan"       # their album tag (--album); default "cadencecoach workouts"
     treadmill = true          # the live display shows the belt speed of each step's pace (run --treadmill)
     speed_unit = "mph"        # ... in km/h ("kmh", the default) or miles per hour ("mph")
+    music_glide = 4           # --music: a song's tempo glides over this many beats at a step boundary (0-16)
 
 Unknown keys are ignored (so a newer file works with an older version). Python 3.11+ reads TOML with the
 standard library's ``tomllib``; on 3.10 the ``tomli`` package is needed (only when the file exists).
@@ -30,6 +31,7 @@ from cadencecoach.errors import UsageError
 from cadencecoach.files import InputRefused, read_limited
 
 __all__ = [
+    "MAX_GLIDE",
     "MAX_SETTINGS_BYTES",
     "SETTINGS_FILE",
     "SPEED_UNITS",
@@ -42,6 +44,8 @@ __all__ = [
 SETTINGS_FILE = "settings.toml"
 MAX_SETTINGS_BYTES = 64 * 1024
 """A settings file is a few lines; one over 64 KiB is not one (and is not read further)."""
+MAX_GLIDE = 16
+"""The longest ``music_glide`` (``--glide``), in beats."""
 SPEED_UNITS = ("kmh", "mph")
 """The values of ``speed_unit``: a treadmill's belt speed in km/h or in miles per hour."""
 
@@ -59,6 +63,7 @@ class Settings:
     album: str | None = None
     treadmill: bool | None = None  # the live display shows the belt speed (and incline) of each step
     speed_unit: str | None = None  # "kmh" or "mph" (SPEED_UNITS): the unit of that belt speed
+    music_glide: int | None = None  # --music: beats over which a song glides to a step's new tempo (--glide)
     path: Path | None = None  # the file they came from (None: no file)
 
 
@@ -122,8 +127,14 @@ def load_settings(path: Path | None = None) -> Settings:
     unit = data.get("speed_unit")
     if unit is not None and (not isinstance(unit, str) or unit.strip().lower() not in SPEED_UNITS):
         raise SettingsError(f'{path}: speed_unit must be "kmh" or "mph" (in quotes), like speed_unit = "mph"')
+    glide = data.get("music_glide")
+    if glide is not None and (isinstance(glide, bool) or not isinstance(glide, int) or not 0 <= glide <= MAX_GLIDE):
+        raise SettingsError(
+            f"{path}: music_glide must be a whole number of beats from 0 to {MAX_GLIDE}, like music_glide = 4"
+        )
     return Settings(
         voice_engine=engine.strip().lower() if engine else None,
+        music_glide=glide,
         treadmill=treadmill,
         speed_unit=unit.strip().lower() if unit is not None else None,
         path=path,

@@ -152,11 +152,46 @@ def main(argv: list[str] | None = None) -> int:
     STATE.stop_said = False  # main may run more than once in a process (the tests call it)
     STOP_SIGNALS.install()
     try:
-        code = _run_app(argv)
+        code = _run_app(spread_options(sys.argv[1:] if argv is None else list(argv)))
     finally:
         STOP_SIGNALS.restore()
     _forget_caught_interrupt()
     return code
+
+
+MULTI_VALUE_OPTIONS = ("--music",)
+"""Options that take several values after one flag (Click has no such option): see :func:`spread_options`."""
+
+
+def spread_options(argv: list[str], names: tuple[str, ...] = MULTI_VALUE_OPTIONS) -> list[str]:
+    """`argv` with each word after one of `names` that does not start with ``-`` made another use of that option,
+    up to the next option: ``--music a b -o x`` is ``--music a --music b -o x``, for every command that has the
+    option (a command's positional arguments go before it). ``--music=a`` is one value; ``--`` ends the options
+    (what follows it is left alone).
+
+    >>> spread_options(["render", "10x400", "--music", "a.ogg", "b/", "-o", "x.mp3"])
+    ['render', '10x400', '--music', 'a.ogg', '--music', 'b/', '-o', 'x.mp3']
+    >>> spread_options(["track", "build", "--music=a.ogg", "b.ogg", "--music", "c", "--", "d"])
+    ['track', 'build', '--music=a.ogg', 'b.ogg', '--music', 'c', '--', 'd']
+    """
+    out: list[str] = []
+    current: str | None = None  # the option whose values are being read
+    pending = False  # it still needs its first value (which may start with "-", as Click allows)
+    for n, word in enumerate(argv):
+        if word == "--":
+            return [*out, *argv[n:]]
+        if pending:
+            out.append(word)
+            pending = False
+        elif word in names:
+            out.append(word)
+            current, pending = word, True
+        elif current is not None and not word.startswith("-"):
+            out += [current, word]
+        else:
+            out.append(word)
+            current = None
+    return out
 
 
 def _run_app(argv: list[str] | None) -> int:
@@ -279,6 +314,22 @@ BitrateOpt = Annotated[
     ),
 ]
 Mp3BitrateOpt = Annotated[int | None, typer.Option("--mp3-bitrate", min=8, max=320, hidden=True, help="--bitrate.")]
+MaxStretchOpt = Annotated[
+    str,
+    typer.Option(
+        "--max-stretch", metavar="PERCENT", help="--music: skip songs that need more tempo change than this (0-50)."
+    ),
+]
+GlideOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--glide",
+        min=0,
+        max=16,
+        metavar="BEATS",
+        help="--music: a song glides to a step's new tempo over this many beats (default 4, or music_glide).",
+    ),
+]
 QualityOpt = Annotated[
     int | None,
     typer.Option(
@@ -505,24 +556,40 @@ def render(
         typer.Option(
             "--music",
             metavar="SONG_OR_DIR",
-            help="Your songs under the workout, stretched to each step's cadence (repeatable; the music extra).",
+            help=(
+                "Your songs or folders under the workout, stretched to each step's cadence (the music extra): "
+                "several after one --music (the workout goes before --music), or --music again."
+            ),
         ),
     ] = None,
+    max_stretch: MaxStretchOpt = "12",
+    glide: GlideOpt = None,
 ) -> None:
     """Write the workout's audio (clicks and spoken cues) to a file, exactly what `run` plays: tagged, with one
     chapter per step, the workout's chart as cover art, encoded on every core."""
     from cadencecoach import pipeline as session
-    from cadencecoach.cli.options import check_audio_output, check_encoding, check_space, render_loaded, workout_input
+    from cadencecoach.cli.options import (
+        check_audio_output,
+        check_encoding,
+        check_space,
+        music_choice,
+        render_loaded,
+        workout_input,
+    )
     from cadencecoach.cli.program import today_arg
 
     workout = today_arg(workout, warn, _stderr)
+    chosen = music_choice(music, max_stretch, glide)
     inputs = [*workout_input(workout), *(("--music", Path(m)) for m in music or ())]
     check_audio_output(output, bit_depth, inputs)
     bitrate = check_encoding(output, bitrate if bitrate is not None else mp3_bitrate, quality, labels, sample_rate)
-    if labels is not None:  # refused now, before the work, if every name for them is someone else's file
+    if labels is not None or chosen is not None:  # refused now, before the work, if every name is someone else's
         from cadencecoach.sinks.tags import label_path
 
-        label_path(output, "vtt" if labels == "vtt" else "txt")
+        if chosen is not None:
+            label_path(output, "txt")
+        if labels is not None:
+            label_path(output, "vtt" if labels == "vtt" else "txt")
     w = session.load(workout, pace, trial, open_step=open_step, require_open_length=True)
     frames = round(float(w.total_duration) * sample_rate)  # at least: the finish cue and a tail follow
     check_space(output, frames, sample_rate, 1, bit_depth, bitrate, music=bool(music), vbr=quality is not None)
@@ -540,7 +607,7 @@ def render(
         artist=artist,
         album=album,
         cover=not no_cover,
-        music=music,
+        music=chosen,
         labels=labels,
     )
 

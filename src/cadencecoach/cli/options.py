@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -319,6 +321,55 @@ def rendered_tags(
     )
 
 
+@dataclass(frozen=True)
+class MusicChoice:
+    """``--music`` and its options, as `render` and `run` take them."""
+
+    paths: tuple[Path, ...]
+    max_stretch: float = 0.12  # a fraction
+    glide_beats: int = 4
+
+
+def parse_percent(text: str, option: str, *, high: float = 50.0) -> float:
+    """A percentage like ``12`` or ``12%`` (0-`high`) as a fraction; a UsageError naming `option` otherwise."""
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise UsageError(f"{option} must be a percentage like 12 or 12% (got '{text}')") from None
+    if not 0 <= value <= high or value != value:
+        raise UsageError(f"{option} must be between 0 and {high:g} % (got {value:g})")
+    return value / 100.0
+
+
+def music_choice(paths: Iterable[Path] | None, max_stretch: str, glide: int | None) -> MusicChoice | None:
+    """``--music`` (None without it), ``--max-stretch`` and ``--glide`` (default: the ``music_glide`` setting,
+    else 4 beats)."""
+    chosen = tuple(Path(p) for p in paths or ())
+    if not chosen:
+        return None
+    if glide is None:
+        from cadencecoach.settings import load_settings
+
+        glide = load_settings().music_glide
+    return MusicChoice(chosen, parse_percent(max_stretch, "--max-stretch"), 4 if glide is None else glide)
+
+
+def print_song_table(title: str, rows: Iterable[tuple[float, str, float, float, float]]) -> None:
+    """The song table of ``track build`` and ``render --music`` on stderr: one row per song start (start second,
+    song, BPM, multiple, stretch in %)."""
+    from rich.table import Table
+
+    from cadencecoach.terminal import console, markup_safe
+    from cadencecoach.workout.units import format_clock
+
+    table = Table(title=markup_safe(title), title_justify="left")
+    for col, just in (("start", "right"), ("song", "left"), ("BPM", "right"), ("x", "right"), ("stretch", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for start, name, bpm, multiple, stretch in rows:
+        table.add_row(format_clock(start), markup_safe(name), f"{bpm:.1f}", f"{multiple:g}", f"{stretch:+.1f} %")
+    console(stderr=True).print(table)
+
+
 def render_loaded(
     workout: Any,
     output: Path,
@@ -333,36 +384,61 @@ def render_loaded(
     artist: str | None = None,
     album: str | None = None,
     cover: bool = True,
-    music: list[Path] | None = None,
+    music: MusicChoice | None = None,
     labels: str | None = None,
     workers: int | None = None,
 ) -> None:
     """What ``render`` does once the workout is loaded and the output checked: speech, compile, the renderer
-    (with ``--music`` under it), tags and chapters, the file written atomically, ``--labels`` beside it.
-    ``cadencecoach render`` and ``program export --audio`` (cli/batch_render.py) both call it."""
+    (with ``--music`` under it, streamed), tags and chapters, the file written atomically, ``--labels`` beside it.
+    ``cadencecoach render`` and ``program export --audio`` (cli/batch_render.py) both call it.
+
+    With music: the song table on stderr and the songs' labels beside the file (``NAME.txt``; with
+    ``--labels txt`` the same file holds the steps and the songs)."""
     from cadencecoach import pipeline as session
     from cadencecoach.sinks.file import render_to_file
 
     timeline, _ = session.compile_with_speech(workout, options, audio, warn, tell=tell)
     renderer = session.make_renderer(timeline, audio)
-    if music:  # --music: the runner's playlist under the workout (music/bed.py, needs the [music] extra)
+    plan = None
+    if music is not None:  # the runner's playlist under the workout (music/bed.py, needs the [music] extra)
         from cadencecoach.music.bed import attach_music
 
-        attach_music(renderer, timeline, music, warn)
-    tags = rendered_tags(workout, timeline, output, artist=artist, album=album, cover=cover)
-    with writing(output):
-        render_to_file(
-            renderer,
-            output,
-            bit_depth=bit_depth,
-            bitrate=bitrate,
-            quality=quality,
-            tags=tags,
-            label=workout.name,
-            workers=workers,
+        plan = attach_music(
+            renderer, timeline, list(music.paths), warn, max_stretch=music.max_stretch, glide_beats=music.glide_beats
         )
+    tags = rendered_tags(workout, timeline, output, artist=artist, album=album, cover=cover)
+    try:
+        with writing(output):
+            render_to_file(
+                renderer,
+                output,
+                bit_depth=bit_depth,
+                bitrate=bitrate,
+                quality=quality,
+                tags=tags,
+                label=workout.name,
+                workers=workers,
+            )
+    finally:
+        if renderer.bed is not None:
+            renderer.bed.close()
+    chapters = list(tags.chapters)
+    if plan is not None:
+        from cadencecoach.music.bed import song_chapters
+        from cadencecoach.sinks.tags import write_labels_beside
+
+        print_song_table(
+            f"{output.name}: music",
+            ((p.out_start, p.song.name, p.song.tempo, p.multiple, p.stretch_percent) for p in plan.placements),
+        )
+        songs = song_chapters(plan)
+        if labels == "txt":
+            chapters = sorted([*chapters, *songs], key=lambda c: (c.start, c.end))
+        else:
+            written = write_labels_beside(output, songs, "txt")
+            print(f"song labels in {written.name}", file=sys.stderr)
     if labels is not None:
-        write_chapter_labels(output, tags.chapters, labels)
+        write_chapter_labels(output, chapters, labels)
 
 
 def audiofile_has_cover(output: Path) -> bool:

@@ -30,15 +30,9 @@ CadenceOpt = Annotated[float, typer.Option("--cadence", min=60, max=300, help="T
 
 
 def _percent(text: str, option: str) -> float:
-    from cadencecoach.errors import UsageError
+    from cadencecoach.cli.options import parse_percent
 
-    try:
-        value = float(text.strip().rstrip("%"))
-    except ValueError:
-        raise UsageError(f"{option} must be a percentage like 12 or 12% (got '{text}')") from None
-    if not 0 <= value <= 50:
-        raise UsageError(f"{option} must be between 0 and 50 % (got {value:g})")
-    return value / 100.0
+    return parse_percent(text, option)
 
 
 def _duration(text: str | None) -> float | None:
@@ -188,14 +182,19 @@ def register(app: typer.Typer) -> None:
         cadence: Annotated[
             float | None, typer.Option("--cadence", min=60, max=300, help="Also show the stretch each song needs.")
         ] = None,
+        max_stretch: MaxStretchOpt = "12",
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyze again even if cached.")] = False,
     ) -> None:
-        """Detect each song's tempo and beats: BPM, confidence, duration, and the cadence it fits at 1x, 2x, 0.5x."""
+        """Detect each song's tempo and beats: BPM, confidence, duration, and the cadence it fits at 1x, 2x, 0.5x.
+
+        With --cadence, the songs that `track build` would skip at that cadence are listed under the table with
+        the cadences they fit (within --max-stretch)."""
         from cadencecoach.errors import UsageError
         from cadencecoach.music.deps import require
 
         require("track analyze")
+        stretch = _percent(max_stretch, "--max-stretch")
         ok, failed = _analyze(songs, no_cache=no_cache, warn=warn, none="no songs to analyze")
         if as_json:
             out = {
@@ -217,7 +216,7 @@ def register(app: typer.Typer) -> None:
             }
             sys.stdout.write(json.dumps(out) + "\n")
         else:
-            _print_analysis(ok, cadence)
+            _print_analysis(ok, cadence, stretch)
         if not ok:  # every song failed (each said why above): the last line says what it means
             raise UsageError(f"none of the {len(failed)} songs could be read: no songs analyzed")
 
@@ -225,7 +224,7 @@ def register(app: typer.Typer) -> None:
         name="build",
         epilog=(
             "Examples:\n\n  cadencecoach track build --music ~/Music/running --cadence 180 -o run-mix.mp3\n\n"
-            "  cadencecoach track build --music a.mp3 --music b.flac --cadence 172 --click accent -o mix.mp3\n\n"
+            "  cadencecoach track build --music a.mp3 b.flac --cadence 172 --click accent -o mix.mp3\n\n"
             "  cadencecoach track build --music ~/Music/running --duration 45min --max-stretch 8 -o 45min.mp3\n\n"
             "Writes FILE and FILE's .txt Audacity labels; an MP3 gets one ID3 chapter per song."
         ),
@@ -233,7 +232,12 @@ def register(app: typer.Typer) -> None:
     @guard
     def build(
         music: Annotated[
-            list[Path], typer.Option("--music", metavar="SONG_OR_DIR", help="Songs or folders (repeatable).")
+            list[Path],
+            typer.Option(
+                "--music",
+                metavar="SONG_OR_DIR",
+                help="Songs or folders: several after one --music (--music a.mp3 b.flac ~/Music), or --music again.",
+            ),
         ],
         output: Annotated[
             Path, typer.Option("-o", "--output", help="Output file: .mp3 (chapters), .flac, .ogg, .wav.")
@@ -298,8 +302,6 @@ def register(app: typer.Typer) -> None:
             music, no_cache=no_cache, warn=warn, none="no songs: give --music with song files or folders"
         )
         plan = plan_build(ok, failed, options)
-        for s in plan.skipped:
-            warn(f"skipped {s.song.name}: {s.reason}")
         check_space(output, round(float(plan.length) * sample_rate), sample_rate, 2, 16, bitrate or 192, music=True)
         with writing(output):
             result = render_build(plan, output, title=title or output.stem)
@@ -308,7 +310,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(track, name="track")
 
 
-def _print_analysis(results: list, cadence: float | None) -> None:
+def _print_analysis(results: list, cadence: float | None, max_stretch: float) -> None:
     from rich.table import Table
 
     from cadencecoach.terminal import console, markup_safe
@@ -330,31 +332,43 @@ def _print_analysis(results: list, cadence: float | None) -> None:
             fit = r.best_fit(cadence)
             row.append(f"{fit[0]:g}x {(fit[1] - 1) * 100:+.1f} %" if fit else "-")
         table.add_row(*row)
-    console().print(table)
+    out = console()
+    out.print(table)
+    if cadence:
+        from cadencecoach.music.mix import Skip, fit_song
+
+        skipped = [Skip(r, fit) for r in results if isinstance(fit := fit_song(r, cadence, max_stretch), str)]
+        if skipped:
+            out.print(f"not within {max_stretch * 100:g} % of {cadence:g} spm:")
+        for s in skipped:
+            out.print(f"  {markup_safe(s.song.name)}: {markup_safe(s.reason)}", soft_wrap=True)
 
 
 def _print_build(plan, result) -> None:
-    from rich.table import Table
-
+    from cadencecoach.cli.options import print_song_table
     from cadencecoach.terminal import console as make_console
     from cadencecoach.terminal import markup_safe
 
     console = make_console(stderr=True)
-    table = Table(title=f"{markup_safe(result.path.name)} at {plan.options.cadence:g} spm", title_justify="left")
-    for col, just in (("start", "right"), ("song", "left"), ("BPM", "right"), ("x", "right"), ("stretch", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
-    for ch, p in zip(plan.chapters, plan.placements, strict=True):
-        table.add_row(
-            _clock(ch.start),
-            markup_safe(p.song.name),
-            f"{p.song.tempo:.1f}",
-            f"{p.multiple:g}",
-            f"{p.stretch_percent:+.1f} %",
-        )
-    console.print(table)
+    print_song_table(
+        f"{result.path.name} at {plan.options.cadence:g} spm",
+        (
+            (ch.start, p.song.name, p.song.tempo, p.multiple, p.stretch_percent)
+            for ch, p in zip(plan.chapters, plan.placements, strict=True)
+        ),
+    )
     console.print(
         f"wrote {markup_safe(result.path)}: {_clock(result.seconds)}, {_plural(len(plan.placements), 'song')}, "
         f"{result.clicks} clicks, {result.loudness:.1f} LUFS; labels in {markup_safe(result.labels.name)}"
     )
-    if plan.skipped:
-        console.print(f"{_plural(len(plan.skipped), 'song')} skipped (see the warnings above)")
+    _print_skipped(console, plan.skipped)
+
+
+def _print_skipped(console, skipped: list) -> None:
+    """One line per song left out: its name, tempo, why, and the cadences it would fit (in the reason)."""
+    from cadencecoach.terminal import markup_safe
+
+    if skipped:
+        console.print(f"{_plural(len(skipped), 'song')} skipped:")
+    for s in skipped:
+        console.print(f"  skipped {markup_safe(s.song.name)}: {markup_safe(s.reason)}", soft_wrap=True)

@@ -16,10 +16,11 @@ announcement (the cue's ``key_spans``); a click is never moved or dropped. Speec
 speech.py). Cues never overlap each other, so the mix peaks at 0.95 before the volume and can only clip in a
 degenerate case (clicks overlapping at > 300 spm); a final clip guards that too.
 
-Music bed (``render --music``, see docs/MUSIC.md): an optional :class:`MusicBed` -- pre-rendered, already
-tempo-matched music (int16, one sample per timeline sample) -- is added under the clicks and cues, ducked
-by ``MusicBed.depth`` while a cue sounds (smooth ramps, computed per block from a few precomputed spans).
-With a bed the final clip is always on.
+Music bed (``render --music`` and ``run --music``, see docs/MUSIC.md): an optional :class:`MusicBed` --
+already tempo-matched music read by timeline sample from a :class:`MusicSource` (streamed in blocks by
+``music.bed``, or prepared ahead of the playhead by a worker for the live player) -- is added under the clicks
+and cues, ducked by ``MusicBed.depth`` while a cue sounds (smooth ramps, computed per block from a few
+precomputed spans, in scratch buffers allocated once). With a bed the final clip is always on.
 
 Clicks alone (``track build``: clicks on a song's stretched beats) use :class:`ClickTrack`, the part of the
 renderer that places click sounds at onsets; :class:`BlockRenderer` mixes one under its cues.
@@ -33,13 +34,24 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from cadencecoach.core.timeline import Audio, Cue, Timeline
 
-__all__ = ["CLICK_LEVEL", "DUCK_DB", "DUCK_MARGIN_S", "KEY_DUCK_DB", "BlockRenderer", "ClickTrack", "MusicBed"]
+__all__ = [
+    "CLICK_LEVEL",
+    "DUCK_DB",
+    "DUCK_MARGIN_S",
+    "KEY_DUCK_DB",
+    "ArraySource",
+    "BlockRenderer",
+    "ClickTrack",
+    "MusicBed",
+    "MusicSource",
+]
 
 CLICK_LEVEL = 0.5
 DUCK_DB = -6.0
@@ -78,24 +90,49 @@ def _starts_within(onsets: Int64Array, spans: Sequence[tuple[int, int]]) -> npt.
     return result
 
 
+class MusicSource(Protocol):
+    """Music under a timeline, by timeline sample: what :class:`MusicBed` reads.
+
+    ``read(start, out)`` fills `out` (float32, 1-D) with music samples ``[start, start + len(out))``, zeros where
+    there is none (before it is ready, past its end). It is called in order by the file writer and from the live
+    callback, so it takes no locks held by slow code, does no I/O and allocates nothing per call."""
+
+    def read(self, start: int, out: Audio) -> None: ...
+
+
+class ArraySource:
+    """A whole pre-rendered bed in memory: ``audio[i] * scale`` at timeline sample ``i`` (tests, short clips)."""
+
+    def __init__(self, audio: npt.ArrayLike, scale: float = 1.0) -> None:
+        self.audio = np.ascontiguousarray(audio)
+        self.scale = np.float32(scale)
+
+    def read(self, start: int, out: Audio) -> None:
+        out.fill(0.0)
+        a, b = max(start, 0), min(start + len(out), len(self.audio))
+        if b > a:
+            np.multiply(self.audio[a:b], self.scale, out=out[a - start : b - start], casting="unsafe")
+
+
 class MusicBed:
-    """Pre-rendered music under a timeline: ``audio[i]`` plays at timeline sample ``i`` (int16, times `scale`).
+    """Music under a timeline (a :class:`MusicSource`), ducked under the coach.
 
     Ducking: the music's gain goes down to `depth` over `attack` samples before each spoken span and back up
-    over `release` samples after it (linear ramps; spans closer than attack + release are merged)."""
+    over `release` samples after it (linear ramps; spans closer than attack + release are merged). The spans
+    are the timeline's; the source may be shared by the renderers of several timelines (the live player's)."""
+
+    BLOCK = 4096  # the scratch buffers' size: longer blocks are mixed in parts
 
     def __init__(
         self,
-        audio: npt.ArrayLike,
-        scale: float,
+        source: MusicSource,
         spans: Sequence[tuple[int, int]] = (),
         *,
         depth_db: float = -12.0,
         attack: int = 0,
         release: int = 0,
     ) -> None:
-        self.audio: npt.NDArray[np.int16] = np.ascontiguousarray(audio, dtype=np.int16)
-        self.scale = np.float32(scale)
+        self.source = source
         self.depth = float(10 ** (depth_db / 20))
         self.attack = max(int(attack), 0)
         self.release = max(int(release), 0)
@@ -108,27 +145,56 @@ class MusicBed:
         self._starts: Int64Array = np.asarray([a - self.attack for a, _ in merged], np.int64)  # ramps included
         self._ends: Int64Array = np.asarray([b + self.release for _, b in merged], np.int64)
         self._spans: Int64Array = np.asarray(merged, np.int64).reshape(-1, 2)
+        # scratch, allocated here once: the live callback mixes with no allocation proportional to anything
+        self._music: Audio = np.zeros(self.BLOCK, np.float32)
+        self._w: Float64Array = np.zeros(self.BLOCK)
+        self._tmp: Float64Array = np.zeros(self.BLOCK)
+        self._t: Float64Array = np.arange(self.BLOCK, dtype=np.float64)
+
+    def close(self) -> None:
+        """Let go of the source's resources (a streamed source's threads), if it has any."""
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
 
     def mix_into(self, start: int, out: Audio, duck: bool = True) -> None:
         """Add samples ``[start, start + len(out))`` of the (ducked) music into `out`."""
-        a, b = max(start, 0), min(start + len(out), len(self.audio))
-        if b <= a:
-            return
-        seg = self.audio[a:b].astype(np.float32)
-        seg *= self.scale
+        for s in range(0, len(out), self.BLOCK):
+            self._mix_part(start + s, out[s : s + self.BLOCK], duck)
+
+    def _mix_part(self, start: int, out: Audio, duck: bool) -> None:
+        n = len(out)
+        seg = self._music[:n]
+        self.source.read(start, seg)
         if duck and len(self._spans):
-            j0 = int(np.searchsorted(self._ends, a, side="right"))
-            j1 = int(np.searchsorted(self._starts, b, side="left"))
+            b = start + n
+            j0 = bisect_right(self._ends, start)  # bisect: see the module doc
+            j1 = bisect_left(self._starts, b)
             if j1 > j0:
-                t = np.arange(a, b, dtype=np.float64)
-                w: Float64Array = np.zeros(b - a)
+                w, tmp = self._w[:n], self._tmp[:n]
+                w.fill(0.0)
                 for j in range(j0, j1):
                     s0, s1 = int(self._spans[j, 0]), int(self._spans[j, 1])
-                    up = (t - (s0 - self.attack)) / self.attack if self.attack else (t >= s0).astype(np.float64)
-                    down = ((s1 + self.release) - t) / self.release if self.release else (t < s1).astype(np.float64)
-                    np.maximum(w, np.clip(np.minimum(up, down), 0.0, 1.0), out=w)
-                seg *= (1.0 - (1.0 - self.depth) * w).astype(np.float32)
-        out[a - start : b - start] += seg
+                    # up = (t - (s0 - attack)) / attack; down = ((s1 + release) - t) / release; t = start + i
+                    if self.attack:
+                        np.subtract(self._t[:n], s0 - self.attack - start, out=tmp)
+                        tmp *= 1.0 / self.attack
+                    else:
+                        tmp.fill(0.0)
+                        tmp[max(s0 - start, 0) :] = 1.0
+                    np.minimum(tmp, 1.0, out=tmp)
+                    if self.release:
+                        down = (s1 + self.release - start) - self._t[:n]
+                        down *= 1.0 / self.release
+                        np.minimum(tmp, down, out=tmp)
+                    else:
+                        tmp[max(min(s1 - start, n), 0) :] = 0.0
+                    np.clip(tmp, 0.0, 1.0, out=tmp)
+                    np.maximum(w, tmp, out=w)
+                w *= -(1.0 - self.depth)
+                w += 1.0
+                seg *= w
+        out += seg
 
 
 class ClickTrack:

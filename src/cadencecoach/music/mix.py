@@ -31,7 +31,7 @@ from cadencecoach.music.analysis import Failure, SongAnalysis
 from cadencecoach.music.decode import open_source
 from cadencecoach.music.loudness import LoudnessMeter, TruePeakLimiter
 from cadencecoach.music.output import Chapter, MixWriter
-from cadencecoach.music.stretch import Submit, TimeMap, beat_map, regular_grid, stretched_stream
+from cadencecoach.music.stretch import PAD_S, Submit, TimeMap, beat_map, regular_grid, stretched_stream
 
 if TYPE_CHECKING:
     from cadencecoach.core.renderer import ClickTrack
@@ -127,19 +127,24 @@ def _usable(song: SongAnalysis) -> str | None:
 
 
 def fit_song(song: SongAnalysis, cadence: float, max_stretch: float) -> tuple[float, float] | str:
-    """(multiple, speed) or the reason the song cannot be used at `cadence`."""
+    """(multiple, speed) or the reason the song cannot be used at `cadence`.
+
+    Of the multiples within `max_stretch` (1x, 2x, 0.5x), the one needing the least stretch (in log terms): a
+    song fits exactly the cadences of :func:`fit_ranges`. The reason for a song that does not fit names the
+    cadences it would fit (:func:`ranges_text`)."""
     reason = _usable(song)
     if reason:
         return reason
+    fits = [f for f in song.fits(cadence) if abs(f[1] - 1.0) <= max_stretch + 1e-9]
+    if fits:
+        return min(fits, key=lambda f: abs(math.log(f[1])))
     fit = song.best_fit(cadence)
     assert fit is not None
     multiple, speed = fit
-    if abs(speed - 1.0) > max_stretch + 1e-9:
-        return (
-            f"{song.tempo:.1f} BPM needs {(speed - 1) * 100:+.1f} % at {multiple:g}x "
-            f"(more than --max-stretch {max_stretch * 100:g} %)"
-        )
-    return multiple, speed
+    return (
+        f"{song.tempo:.1f} BPM needs {(speed - 1) * 100:+.1f} % at {multiple:g}x "
+        f"(more than --max-stretch {max_stretch * 100:g} %); {ranges_text(song, max_stretch)}"
+    )
 
 
 def last_beat(song: SongAnalysis) -> int:
@@ -264,18 +269,85 @@ def plan_build(songs: Sequence[SongAnalysis], failures: Sequence[Failure], optio
     return BuildPlan(placements, skipped, list(failures), length, all_clicks, all_acc, chapters, options)
 
 
+def fit_ranges(song: SongAnalysis, max_stretch: float) -> list[tuple[float, float, float]]:
+    """The cadences (steps per minute) at which :func:`fit_song` places `song`: ``(lo, hi, multiple)`` for
+    1x, 2x and 0.5x its tempo, each ``multiple * tempo * (1 -/+ max_stretch)``, clipped to the cadences the
+    command line takes (60-300 spm), in that order. Ranges that overlap (a stretch of a third or more) are
+    merged into one, which keeps the multiple of its slowest part. No range: no usable beat, or none in 60-300.
+
+    >>> import numpy as np
+    >>> song = SongAnalysis("a.ogg", "A", None, 200.0, 44100, 2, 167.0, 0.8, np.arange(300) * 0.36, 0, -14, 1)
+    >>> [(round(lo, 1), round(hi, 1), m) for lo, hi, m in fit_ranges(song, 0.12)]
+    [(147.0, 187.0, 1.0), (293.9, 300.0, 2.0), (73.5, 93.5, 0.5)]
+    """
+    return [(lo, hi, members[0]) for lo, hi, members in _fit_spans(song, max_stretch)]
+
+
+def ranges_text(song: SongAnalysis, max_stretch: float) -> str:
+    """:func:`fit_ranges` in words: ``fits 147-187 spm (1x), 294-300 spm (2x), 74-93 spm (0.5x)``, whole steps
+    per minute inside each range; a merged range names its multiples, ``fits 60-216 spm (1x, 2x)``.
+
+    >>> import numpy as np
+    >>> song = SongAnalysis("a.ogg", "A", None, 200.0, 44100, 2, 167.0, 0.8, np.arange(300) * 0.36, 0, -14, 1)
+    >>> ranges_text(song, 0.12)
+    'fits 147-187 spm (1x), 294-300 spm (2x), 74-93 spm (0.5x)'
+    >>> slow = SongAnalysis("b.ogg", "B", None, 200.0, 44100, 2, 80.0, 0.8, np.arange(300) * 0.75, 0, -14, 1)
+    >>> ranges_text(slow, 0.35)
+    'fits 60-216 spm (1x, 2x)'
+    """
+    spans = _fit_spans(song, max_stretch)
+    if not spans:
+        why = _usable(song)
+        return f"fits no cadence ({why})" if why else "fits no cadence of 60-300 spm"
+    parts = []
+    for lo, hi, members in spans:
+        a, b = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+        span = f"{a}-{b}" if a < b else f"{a}" if a == b else f"{(lo + hi) / 2:.1f}"
+        parts.append(f"{span} spm ({', '.join(f'{m:g}x' for m in members)})")
+    return "fits " + ", ".join(parts)
+
+
+def _fit_spans(song: SongAnalysis, max_stretch: float) -> list[tuple[float, float, list[float]]]:
+    """(lo, hi, its multiples from the slowest part up), merged where they overlap, in the order 1x, 2x, 0.5x."""
+    from cadencecoach.core.edits import CADENCE_MAX, CADENCE_MIN
+    from cadencecoach.music.analysis import MULTIPLES
+
+    if _usable(song):
+        return []
+    raw = []
+    for m in MULTIPLES:
+        lo = max(m * song.tempo * (1.0 - max_stretch), float(CADENCE_MIN))
+        hi = min(m * song.tempo * (1.0 + max_stretch), float(CADENCE_MAX))
+        if lo <= hi:
+            raw.append((lo, hi, m))
+    merged: list[tuple[float, float, list[float]]] = []
+    for lo, hi, m in sorted(raw):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi), [*merged[-1][2], m])
+        else:
+            merged.append((lo, hi, [m]))
+    return sorted(merged, key=lambda span: min(MULTIPLES.index(m) for m in span[2]))
+
+
 # ------------------------------------------------------------------------------------------- render
 
 
-def song_blocks(path: str, rate: int) -> Iterator[np.ndarray]:
-    """The song as stereo float32 blocks at `rate`."""
+def song_blocks(path: str, rate: int, channels: int = 2) -> Iterator[np.ndarray]:
+    """The song as float32 blocks at `rate`: stereo (a mono song doubled), or mono (`channels` 1: the mean of
+    its first two channels, for the workout's mono mix, stretched at half the cost)."""
     import soxr
 
     with open_source(path) as src:
         ch_in = src.info.channels
-        rs = None if src.info.sample_rate == rate else soxr.ResampleStream(src.info.sample_rate, rate, 2, "float32")
+        rs = (
+            None
+            if src.info.sample_rate == rate
+            else soxr.ResampleStream(src.info.sample_rate, rate, channels, "float32")
+        )
         for b in src.blocks():
-            if ch_in == 1:
+            if channels == 1:
+                b = b[:, :1] if ch_in == 1 else b[:, :2].mean(axis=1, keepdims=True)
+            elif ch_in == 1:
                 b = np.repeat(b, 2, axis=1)
             elif ch_in > 2:
                 b = b[:, :2]
@@ -284,7 +356,7 @@ def song_blocks(path: str, rate: int) -> Iterator[np.ndarray]:
             if len(b):
                 yield np.ascontiguousarray(b, np.float32)
         if rs is not None:
-            tail = rs.resample_chunk(np.zeros((0, 2), np.float32), last=True)
+            tail = rs.resample_chunk(np.zeros((0, channels), np.float32), last=True)
             if len(tail):
                 yield tail
 
@@ -308,25 +380,58 @@ def _apply_envelope(p: Placement, seg: np.ndarray, a: int, rate: int) -> np.ndar
     return out
 
 
+SILENCE_BLOCK = 1 << 16  # silence between songs is yielded in blocks this long (memory never grows with a gap)
+
+
+def _silence(start: int, end: int, channels: int) -> Iterator[tuple[int, np.ndarray]]:
+    for a in range(start, end, SILENCE_BLOCK):
+        yield a, np.zeros((min(SILENCE_BLOCK, end - a), channels), np.float32)
+
+
 def music_stream(
-    placements: Sequence[Placement], length: float, rate: int, submit: Submit | None
+    placements: Sequence[Placement],
+    length: float,
+    rate: int,
+    submit: Submit | None,
+    *,
+    channels: int = 2,
+    start: int = 0,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The summed, faded, gain-matched music of `placements` (sorted by start; only neighbours overlap):
-    contiguous (start sample, stereo block) from sample 0 to ``length`` seconds."""
+    contiguous (start sample, block) from sample `start` to ``length`` seconds, `channels` wide.
+
+    From a `start` inside a song, that song is stretched from there on (its map cut at `start`, less the
+    stretcher's context): what is yielded is the same music a stream from 0 yields there, to within the joins
+    of the stretched pieces (a few samples' rounding)."""
     total = round(float(length * rate))
-    acc = np.zeros((0, 2), np.float32)  # output samples [emitted, emitted + len(acc)) still open
-    emitted = 0
-    for n, p in enumerate(placements):
-        nxt_start = round(float(placements[n + 1].out_start * rate)) if n + 1 < len(placements) else total
+    acc = np.zeros((0, channels), np.float32)  # output samples [emitted, emitted + len(acc)) still open
+    emitted = start
+    todo = [p for p in placements if round(float(p.out_end * rate)) > start]
+    for n, p in enumerate(todo):
+        nxt_start = round(float(todo[n + 1].out_start * rate)) if n + 1 < len(todo) else total
+        nxt_start = max(nxt_start, emitted)
         lo_limit, hi_limit = round(float(p.out_start * rate)), min(round(float(p.out_end * rate)), total)
-        for start, block in stretched_stream(song_blocks(p.song.path, rate), 2, rate, p.tmap, submit):
-            a, b = max(start, lo_limit, emitted), min(start + len(block), hi_limit)
+        if lo_limit > emitted + len(acc):  # silence before this song
+            ready = len(acc)
+            if ready:
+                yield emitted, acc
+                emitted += ready
+                acc = np.zeros((0, channels), np.float32)
+            yield from _silence(emitted, lo_limit, channels)
+            emitted = lo_limit
+        tmap = p.tmap
+        if start > lo_limit:  # cut the map a piece's context before `start`
+            u = float(tmap.inverse(start / rate)) - 2 * PAD_S
+            if u > tmap.src[0]:
+                tmap = tmap.clip(u, float(tmap.src[-1]))
+        for at, block in stretched_stream(song_blocks(p.song.path, rate, channels), channels, rate, tmap, submit):
+            a, b = max(at, lo_limit, emitted), min(at + len(block), hi_limit)
             if b <= a:
                 continue
-            seg = _apply_envelope(p, block[a - start : b - start], a, rate)
+            seg = _apply_envelope(p, block[a - at : b - at], a, rate)
             need = b - emitted
             if need > len(acc):
-                acc = np.concatenate([acc, np.zeros((need - len(acc), 2), np.float32)])
+                acc = np.concatenate([acc, np.zeros((need - len(acc), channels), np.float32)])
             acc[a - emitted : b - emitted] += seg
             ready = min(b, nxt_start) - emitted
             if ready > 0:
@@ -339,15 +444,15 @@ def music_stream(
             yield emitted, acc[:ready]
             acc = acc[ready:]
             emitted += ready
-        if nxt_start > emitted:  # a gap (should not happen): silence
-            yield emitted, np.zeros((nxt_start - emitted, 2), np.float32)
-            acc = np.zeros((0, 2), np.float32)
-            emitted = nxt_start
+        if nxt_start > emitted:  # a gap: silence
+            yield from _silence(emitted, min(nxt_start, total), channels)
+            acc = np.zeros((0, channels), np.float32)
+            emitted = max(emitted, min(nxt_start, total))
     if len(acc) and emitted < total:
         yield emitted, acc[: total - emitted]
         emitted = min(total, emitted + len(acc))
     if emitted < total:
-        yield emitted, np.zeros((total - emitted, 2), np.float32)
+        yield from _silence(emitted, total, channels)
 
 
 @dataclass
