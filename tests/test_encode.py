@@ -238,6 +238,35 @@ def test_joins_in_continuous_sound_are_still_clean(tmp_path: Path, ext: str) -> 
     assert np.percentile(err_par, 99) <= 1.2 * np.percentile(err_one, 99)
 
 
+def test_a_join_no_frame_can_take_is_encoded_again_from_further_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dense music can leave no frame near a join that takes the next chunk's reservoir (issue 17: one join in a
+    6-hour render): the chunk is encoded again with a longer warm-up, and the file is as clean as ever."""
+    x = workout_like(14.0, speech=((0.0, 14.0),), seed=5)
+    real = encode._join_mp3
+    tried: dict[int, list[int]] = {}  # join frame -> the first frame of each encoding of the chunk offered
+
+    def refuse_the_first(a, b, at):  # type: ignore[no-untyped-def]
+        tried.setdefault(at, []).append(b[0][0])
+        return None if len(tried[at]) == 1 else real(a, b, at)
+
+    monkeypatch.setattr(encode, "_join_mp3", refuse_the_first)
+    one, par = tmp_path / "one.mp3", tmp_path / "par.mp3"
+    write(one, x, workers=1)
+    joins = write(par, x, workers=2)
+    assert len(joins) >= 2 and len(tried) == len(joins)
+    for first, again in (v for v in tried.values()):  # once refused, once from further back
+        assert again == first - encode.RETRY_WARM_FRAMES[0]
+    assert decoded_length(par) == len(x)
+    a, b = decode(one)[: len(x)], decode(par)[: len(x)]
+    err_one, err_par = np.abs(a - x), np.abs(b - x)
+    for at in joins:
+        window = slice(at - 2048, at + 2048)
+        assert err_par[window].max() <= 1.5 * err_one.max()
+    assert np.percentile(err_par, 99) <= 1.2 * np.percentile(err_one, 99)
+
+
 def _running(pid: int) -> bool:
     """The process runs (it exists and is not a zombie): read from /proc, not from multiprocessing's bookkeeping,
     whose ``is_alive`` stays True for a child that another thread (the pool's manager) has already reaped."""

@@ -460,6 +460,8 @@ class StreamEncoder:
 #: one (its look-ahead).
 WARM_FRAMES = 12
 GUARD_FRAMES = 6
+#: Longer warm-ups (frames) tried in turn for a chunk whose reservoir no frame near its join can take.
+RETRY_WARM_FRAMES = (WARM_FRAMES + 8, WARM_FRAMES + 24, WARM_FRAMES + 48)
 #: How far past a chunk's nominal end a stretch of silence is looked for, in seconds.
 SEARCH_S = 4.0
 #: Below this a sample is silence (it rounds to 0 in 16 bits).
@@ -507,6 +509,10 @@ class _Chunk:
     start: int  # first input sample (a multiple of the grid)
     join: int  # the frame where this chunk's pieces begin to count (0 for the first)
     future: cf.Future[list[Piece]] = field(repr=False, default_factory=cf.Future)
+    # MP3: the chunk's input and the input before it, to encode it again with a longer warm-up if no frame near
+    # its join can take its bit reservoir (dense music: rare, but a 6-hour file has hundreds of joins)
+    pcm: np.ndarray | None = field(repr=False, default=None)
+    lead: np.ndarray | None = field(repr=False, default=None)
 
 
 def _silent_join(pcm: np.ndarray, offset: int, first: int, last: int, codec: Codec) -> int | None:
@@ -561,6 +567,7 @@ def encode_parallel(
             )  # no process yet: they start here, and a stop that comes meanwhile stops them (below)
             start_workers(pool, workers)
         start, join = 0, 0
+        prev: tuple[int, np.ndarray] | None = None
         while True:
             target = join * grid + nominal
             last = target + search + GUARD_FRAMES * grid >= total
@@ -575,6 +582,11 @@ def encode_parallel(
                 next_join = _silent_join(pcm, start, first_j, last_j, codec) or first_j
                 pcm = pcm[: next_join * grid + GUARD_FRAMES * grid - start]
             chunk = _Chunk(start, join, pool.submit(_encode_chunk, codec, pcm))
+            if codec.ext == ".mp3" and join > 0 and prev is not None:
+                have = start - prev[0]  # input samples of the previous chunk before this one's start
+                chunk.pcm = pcm
+                chunk.lead = prev[1][max(0, have - RETRY_WARM_FRAMES[-1] * grid) : max(0, have)].copy()
+            prev = (start, pcm)
             pending.append(chunk)
             while pending and (last or len(pending) > workers):
                 held, joined_at = _take(pending.popleft(), held, codec, output, grid)
@@ -640,7 +652,16 @@ def _take(chunk: _Chunk, held: list[Piece], codec: Codec, output: Output, grid: 
     if not held:
         return [p for p in pieces if p[0] >= chunk.join], None
     if codec.ext == ".mp3":
-        held, pieces = _join_mp3(held, pieces, chunk.join)
+        joined = _join_mp3(held, pieces, chunk.join)
+        for extra in RETRY_WARM_FRAMES:  # none fits: the same input again, from further back (another reservoir)
+            if joined is not None or chunk.pcm is None or chunk.lead is None or len(chunk.lead) < extra * grid:
+                break
+            again = _encode_chunk(codec, np.concatenate([chunk.lead[len(chunk.lead) - extra * grid :], chunk.pcm]))
+            pieces = [(i + offset - extra, data, n) for i, data, n in again]
+            joined = _join_mp3(held, pieces, chunk.join)
+        if joined is None:
+            raise RuntimeError(f"no MP3 frame near {chunk.join} takes the next chunk's bit reservoir")
+        held, pieces = joined
     else:
         held = [p for p in held if p[0] < chunk.join]
         pieces = [p for p in pieces if p[0] >= chunk.join]
@@ -648,17 +669,20 @@ def _take(chunk: _Chunk, held: list[Piece], codec: Codec, output: Output, grid: 
     return pieces, pieces[0][0] if pieces else chunk.join
 
 
-def _join_mp3(a: list[Piece], b: list[Piece], at: int) -> tuple[list[Piece], list[Piece]]:
+def _join_mp3(a: list[Piece], b: list[Piece], at: int) -> tuple[list[Piece], list[Piece]] | None:
     """Frames of `a` before the join and of `b` from it, with `b`'s reservoir moved (:func:`mp3.join`); the join
-    moves back a frame at a time (into `b`'s warm-up) until the reservoir fits."""
+    moves back a frame at a time (into `b`'s warm-up), then forward (into `a`'s guard frames), until the reservoir
+    fits; None if no frame takes it."""
     a0, b0 = a[0][0], b[0][0]
-    for j in range(at, max(a0, b0 + WARM_FRAMES // 2), -1):  # MP3's warm-up: WARM_FRAMES
+    back = range(at, max(a0, b0 + WARM_FRAMES // 2), -1)  # MP3's warm-up: WARM_FRAMES
+    ahead = range(at + 1, min(a0 + len(a), b0 + len(b)) - 1)
+    for j in (*back, *ahead):
         joined = mp3.join([p[1] for p in a], [p[1] for p in b], j - a0, j - b0)
         if joined is not None:
             kept = j - a0
             frames = [(a0 + k, data, a[0][2]) for k, data in enumerate(joined)]
             return frames[:kept], frames[kept:]
-    raise RuntimeError(f"no MP3 frame near {at} takes the next chunk's bit reservoir")
+    return None
 
 
 def stop_pool(pool: cf.Executor) -> None:
