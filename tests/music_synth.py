@@ -199,3 +199,132 @@ def synthetic_set(seconds: float = 20.0) -> list[dict[str, object]]:
             spec["lead_silence"] = 1.5 + (i % 4)
         specs.append(spec)
     return specs
+
+
+# ------------------------------------------------------------------------------------ grooves on given beats
+#
+# The songs below are rendered on explicit beat times, so a section can move (a tempo change, a 16th-note
+# displacement) and the truth moves with it. Each groove is built to tempt a beat tracker away from the true
+# beat: to 3/2 or 2/3 of the tempo (the 2:3 family), or onto the off-beat.
+
+GROOVES = ("triplet", "dotted", "waltz", "skank", "backbeat")
+
+
+def _stab(freq: float, sr: int, dur_s: float = 0.09) -> np.ndarray:
+    """A short, bright chord stab (a reggae/ska skank): a major triad with many harmonics, fast decay."""
+    n = int(dur_s * sr)
+    chord = sum(_tone(freq * 2 ** (s / 12), n, sr, dur_s / 3, 8) for s in (0, 4, 7))
+    return np.asarray(chord, np.float32)
+
+
+def shifted_beats(tempo: float, seconds: float, *, start: float = 0.5, shifts=()) -> np.ndarray:
+    """Beat times at `tempo` from `start` for `seconds`; `shifts` is a list of ``(from_s, to_s, offset_s)``:
+    the beats in ``[from_s, to_s)`` move by `offset_s` (a displaced section), or ``(from_s, None, bpm)``: the
+    tempo changes to `bpm` from `from_s` on (the beats stay continuous)."""
+    period = 60.0 / tempo
+    beats = [start]
+    changes = sorted((a, bpm) for a, b, bpm in shifts if b is None)
+    while beats[-1] < seconds:
+        t = beats[-1]
+        p = period
+        for a, bpm in changes:
+            if t >= a:
+                p = 60.0 / bpm
+        beats.append(t + p)
+    out = np.asarray(beats[:-1])
+    for a, b, off in shifts:
+        if b is not None:
+            out = np.where((out >= a) & (out < b), out + off, out)
+    return out
+
+
+def synth_groove(
+    tempo: float,
+    seconds: float = 20.0,
+    *,
+    groove: str = "triplet",
+    beats: np.ndarray | None = None,
+    seed: int = 0,
+    sr: int = SR,
+) -> SynthSong:
+    """A groove whose true beat is `tempo` (or the given `beats`), mono-compatible stereo:
+
+    * ``triplet``: kick on 1 and 3, snare on 2 and 4, loud hats on every triplet eighth (three per beat): the
+      triplet grid grouped in twos is 3/2 of the tempo;
+    * ``dotted``: kick and bass on a dotted-quarter pattern (beats 1, 2.5 and 4 of each bar: 3+3+2 eighths),
+      snare on 2 and 4, eighth hats: the dotted quarter is 2/3 of the tempo;
+    * ``waltz``: 3/4 (kick and bass on 1, snare and a chord stab on 2 and 3) under a steady, even eighth-note
+      arpeggio: its bar is 1/3 of the tempo, and read in twos of three eighths it is 6/8 at 2/3 of the tempo;
+    * ``skank``: kick and bass on every beat, a loud snare and chord stab on every off-beat (the "and"): the
+      off-beats are the strongest onsets, but the beat is where the kick is;
+    * ``backbeat``: kick on 1 and 3, snare on 2 and 4, eighth hats (a plain rock beat, for the shift tests).
+    """
+    if groove not in GROOVES:
+        raise ValueError(f"unknown groove {groove!r}")
+    rng = np.random.default_rng(seed)
+    if beats is None:
+        beats = shifted_beats(tempo, seconds - 0.5)
+    beats = np.asarray(beats, np.float64)
+    total = int((beats[-1] + 1.0) * sr) + 1
+    out = np.zeros((total, 2), np.float32)
+    kick, snare = _kick(sr), _snare(rng, sr)
+    hat = _hat(rng, sr)
+    root = 55.0 * 2 ** (rng.integers(0, 7) / 12)
+    stab = _stab(root * 8, sr)
+
+    def put(sample: np.ndarray, t: float, gain: float, pan: float = 0.0) -> None:
+        i = round(float(t * sr))
+        if i < 0 or i >= total:
+            return
+        seg = sample[: total - i] * np.float32(gain)
+        out[i : i + len(seg), 0] += seg * np.float32(1.0 - 0.5 * pan)
+        out[i : i + len(seg), 1] += seg * np.float32(1.0 + 0.5 * pan)
+
+    bar = 3 if groove == "waltz" else 4
+    for b, t in enumerate(beats):
+        period = (beats[b + 1] - t) if b + 1 < len(beats) else (t - beats[b - 1])
+        pos = b % bar
+        jit = 1.0 + 0.05 * rng.standard_normal()
+        note = root * 2 ** ([0, 5, 7, 3][(b // bar) % 4] / 12)
+        bass = _tone(note, int(period * 0.8 * sr), sr, period * 0.4, 3)
+        if groove == "triplet":
+            put(kick if pos in (0, 2) else snare, t, (0.9 if pos in (0, 2) else 0.6) * jit)
+            for k in range(3):
+                put(hat, t + k * period / 3, 0.35 if k == 0 else 0.3, -0.4)
+            put(bass, t, 0.25)
+        elif groove == "dotted":
+            if pos in (1, 3):
+                put(snare, t, 0.6 * jit, 0.1)
+            put(hat, t, 0.12, -0.4)
+            put(hat, t + period / 2, 0.1, -0.4)
+            for when in {0: (0.0,), 1: (0.5,), 3: (0.0,)}.get(pos, ()):  # bar positions 0, 1.5, 3
+                put(kick, t + when * period, 1.0 * jit)
+                put(_tone(note, int(period * 1.2 * sr), sr, period * 0.6, 3), t + when * period, 0.45)
+                put(stab, t + when * period, 0.4, 0.3)
+        elif groove == "waltz":
+            if pos == 0:
+                put(kick, t, 0.8 * jit)
+                put(_tone(note, int(period * 2.5 * sr), sr, period, 3), t, 0.3)
+            else:  # "oom-pah-pah": the two "pah"s a snare and a chord stab
+                put(snare, t, 0.45 * jit, 0.1)
+                put(stab, t, 0.35, 0.3)
+            arp = [0, 7, 12, 16, 12, 7]
+            for k in range(2):
+                tone = _tone(note * 4 * 2 ** (arp[(2 * pos + k) % 6] / 12), int(period * 0.45 * sr), sr, 0.08, 4)
+                put(tone, t + k * period / 2, 0.28, 0.3)
+            put(hat, t, 0.1, -0.4)
+            put(hat, t + period / 2, 0.1, -0.4)
+        elif groove == "skank":
+            put(kick, t, 0.45 * jit)
+            put(bass, t, 0.3)
+            put(snare, t + period / 2, 0.9 * jit, 0.1)
+            put(stab, t + period / 2, 0.6, 0.3)
+            put(hat, t + period / 2, 0.2, -0.4)
+        else:  # backbeat
+            put(kick if pos in (0, 2) else snare, t, (0.9 if pos in (0, 2) else 0.6) * jit)
+            put(hat, t, 0.18, -0.4)
+            put(hat, t + period / 2, 0.12, -0.4)
+            put(bass, t, 0.25)
+    out *= np.float32(0.7 / float(np.abs(out).max()))
+    ibi = np.diff(beats)
+    return SynthSong(np.ascontiguousarray(out), sr, beats, float(60.0 / np.median(ibi)), f"{groove}-{tempo:g}")

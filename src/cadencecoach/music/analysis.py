@@ -29,7 +29,7 @@ from cadencecoach.music.decode import DecodeError, open_source, read_tags
 from cadencecoach.music.loudness import LoudnessMeter
 from cadencecoach.music.onset import OnsetStream
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 MULTIPLES = (1.0, 2.0, 0.5)
 
 
