@@ -520,7 +520,10 @@ def list_workouts() -> None:
         "  cadencecoach render 10x400 -o 10x400.opus --bitrate 48 --labels vtt\n\n"
         "  cadencecoach render tabata -o tabata.wav --sound clave --sample-rate 48000\n\n"
         "  cadencecoach render 10x400 -o 10x400.mp3 --voice-engine espeak --voice-name en-gb\n\n"
-        "  cadencecoach render my-run.yaml -o run.flac --no-voice"
+        "  cadencecoach render my-run.yaml -o run.flac --no-voice\n\n"
+        "  cadencecoach render 10x400 -o 10x400-music.mp3 --music ~/Music/running extra-song.flac --glide 6\n\n"
+        "With --music: your songs under the coach, each going on across the steps and gliding to each step's "
+        "cadence; a song table, and the songs' labels in FILE's .txt (docs/MUSIC.md)."
     )
 )
 @guard

@@ -5,6 +5,7 @@ The commands are defined inside :func:`register` with the option types of ``cli.
 The work is in :mod:`cadencecoach.cli.play` (and the player in ``sinks.live``).
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -59,9 +60,7 @@ EveryOpt = Annotated[
 ]
 FollowOpt = Annotated[
     bool,
-    typer.Option(
-        "--follow", help="Start the click at your own cadence and walk it to the target (with --sensor)."
-    ),
+    typer.Option("--follow", help="Start the click at your own cadence and walk it to the target (with --sensor)."),
 ]
 FollowRateOpt = Annotated[
     str | None,
@@ -113,9 +112,18 @@ TreadmillOpt = Annotated[
     bool | None,
     typer.Option(
         "--treadmill/--no-treadmill",
-        help="Show the belt speed of each step's pace (km/h, or mph with speed_unit = \"mph\" in the settings)"
+        help='Show the belt speed of each step\'s pace (km/h, or mph with speed_unit = "mph" in the settings)'
         " and its incline. Default: the settings file's `treadmill`.",
         show_default=False,
+    ),
+]
+MusicOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--music",
+        metavar="SONG_OR_DIR",
+        help="Your songs under the workout, live: stretched to each step's cadence, their beats on the clicks,"
+        " following the keys (repeatable; the music extra).",
     ),
 ]
 SpmArg = Annotated[int, typer.Argument(metavar="[SPM]", min=60, max=300, help="Steps per minute (60-300).")]
@@ -140,6 +148,8 @@ def register(app: typer.Typer) -> None:
     """Add ``click``, ``run`` and ``devices`` to `app`."""
     from cadencecoach.cli.app import (
         AccentOpt,
+        GlideOpt,
+        MaxStretchOpt,
         NoClickOpt,
         NoVoiceOpt,
         PaceOpt,
@@ -207,8 +217,15 @@ def register(app: typer.Typer) -> None:
                 breathing=breathing,
                 volume=volume,
                 live=LiveOptions(
-                    device, latency, sample_rate, block_size, plain=plain, reconnect_s=reconnect_limit,
-                    keep_awake=keep_awake, output_latency_s=output_latency, confirm=not no_confirm,
+                    device,
+                    latency,
+                    sample_rate,
+                    block_size,
+                    plain=plain,
+                    reconnect_s=reconnect_limit,
+                    keep_awake=keep_awake,
+                    output_latency_s=output_latency,
+                    confirm=not no_confirm,
                 ),
                 sensor=SensorOptions(
                     sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record
@@ -228,6 +245,7 @@ def register(app: typer.Typer) -> None:
             "  cadencecoach run 10x400 --sensor ble\n\n"
             "  cadencecoach run tempo --sensor replay:monday.fit --follow\n\n"
             "  cadencecoach run hills --treadmill --plain\n\n"
+            "  cadencecoach run 10x400 --music ~/Music/running --glide 8\n\n"
             "Keys: space pause, n or → lap (next step), p or ← back to the step's start (twice: the step before),"
             " +/- cadence (in a rest: 15 s more or less), i status, up/down volume, c click, v voice, q quit."
             " Media keys and headset buttons (MPRIS): play/pause, next = lap, previous = back."
@@ -267,12 +285,16 @@ def register(app: typer.Typer) -> None:
         output_latency: OutputLatencyOpt = None,
         no_confirm: NoConfirmOpt = False,
         treadmill: TreadmillOpt = None,
+        music: MusicOpt = None,
+        max_stretch: MaxStretchOpt = "12",
+        glide: GlideOpt = None,
     ) -> None:
-        """Play a workout live: clicks, spoken cues, a live display, keys and media buttons."""
+        """Play a workout live: clicks, spoken cues, a live display, keys and media buttons; your songs under it
+        with --music."""
         _preload_sounddevice()
         from dataclasses import replace
 
-        from cadencecoach.cli.options import parse_breathing
+        from cadencecoach.cli.options import music_choice, parse_breathing
         from cadencecoach.cli.play import LiveOptions, SensorOptions, play_workout
 
         options = replace(_options(no_voice, no_click, accent, voice_mode), breathing=parse_breathing(breathing))
@@ -291,8 +313,17 @@ def register(app: typer.Typer) -> None:
             audio_settings=audio_for,
             warn=warn,
             live=LiveOptions(
-                device, latency, sample_rate, block_size, plain=plain, reconnect_s=reconnect_limit,
-                keep_awake=keep_awake, output_latency_s=output_latency, confirm=not no_confirm, treadmill=treadmill,
+                device,
+                latency,
+                sample_rate,
+                block_size,
+                plain=plain,
+                reconnect_s=reconnect_limit,
+                keep_awake=keep_awake,
+                output_latency_s=output_latency,
+                confirm=not no_confirm,
+                treadmill=treadmill,
+                music=music_choice(music, max_stretch, glide),
             ),
             sensor=SensorOptions(
                 sensor, sensor_unit, cadence_tolerance, cadence_hold, cadence_every, follow, follow_rate, record

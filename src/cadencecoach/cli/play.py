@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from cadencecoach.cli.options import parse_breathing, parse_latency
+from cadencecoach.cli.options import MusicChoice, parse_breathing, parse_latency
 from cadencecoach.core.edits import CADENCE_MAX, CADENCE_MIN, click_timeline, lead_in_texts, make_pre_roll
 from cadencecoach.core.renderer import BlockRenderer
 from cadencecoach.core.timeline import CompileOptions, Timeline
@@ -38,6 +38,7 @@ from cadencecoach.terminal import safe_text
 from cadencecoach.ui.live_view import display_for
 
 TRACE_ENV = "CADENCECOACH_TRACE_STARTUP"
+MUSIC_TRACE_ENV = "CADENCECOACH_TRACE_MUSIC"  # run --music: one line of the music worker's figures at the end
 BLUETOOTH_LATENCY_S = 0.2  # what an A2DP link adds beyond what PortAudio reports (a typical SBC/AAC headset)
 
 
@@ -53,6 +54,7 @@ class LiveOptions:
     output_latency_s: float | None = None  # --output-latency (None: 0, or BLUETOOTH_LATENCY_S on Bluetooth)
     confirm: bool = True  # --no-confirm: no spoken confirmations of the keys
     treadmill: bool | None = None  # --treadmill (None: the settings file's `treadmill`)
+    music: MusicChoice | None = None  # run --music SONG_OR_DIR... (--max-stretch, --glide)
 
     def check(self) -> None:
         """The ranges of the numbers: UsageError naming the option (exit 2), before any audio."""
@@ -78,8 +80,11 @@ class SensorOptions:
     def check(self) -> None:
         """Options that need --sensor, and the settings' ranges: UsageError naming the option (exit 2)."""
         if self.sensor is None:
-            for name, given in (("--follow", self.follow), ("--follow-rate", self.follow_rate is not None),
-                                ("--record", self.record is not None)):
+            for name, given in (
+                ("--follow", self.follow),
+                ("--follow-rate", self.follow_rate is not None),
+                ("--record", self.record is not None),
+            ):
                 if given:
                     raise UsageError(f"{name} needs --sensor (a footpod or a replay)")
         for name, value, top in (
@@ -558,11 +563,74 @@ def _click_renderers(sound: str, volume: float) -> RendererFactory:
     return build
 
 
-def _renderer_factory(audio: Any, pre_roll: np.ndarray | None, make: Callable[..., BlockRenderer]) -> RendererFactory:
-    def build(timeline: Timeline) -> BlockRenderer:
-        return make(timeline, audio, pre_roll)
+def _renderer_factory(
+    audio: Any, pre_roll: np.ndarray | None, make: Callable[..., BlockRenderer], music: Any = None
+) -> RendererFactory:
+    """Renderers of the run's timelines; with `music` (``music.live.LiveMusic``) each gets the music bed over it,
+    ducked under its cues, and the music follows the timeline (a voice-mute view changes nothing there)."""
+    if music is None:
 
-    return build
+        def build(timeline: Timeline) -> BlockRenderer:
+            return make(timeline, audio, pre_roll)
+
+        return build
+    from cadencecoach.music.bed import bed_for
+
+    def build_with_music(timeline: Timeline) -> BlockRenderer:
+        renderer = make(timeline, audio, pre_roll)
+        renderer.set_bed(bed_for(music, timeline))
+        music.retarget(timeline)
+        return renderer
+
+    return build_with_music
+
+
+class _MusicFollower:
+    """A player observer: when no change is in flight, the music follows the timeline that plays (a change whose
+    renderer was built but never swapped in is not left under the music)."""
+
+    def __init__(self, music: Any) -> None:
+        self.music = music
+
+    def on_start(self, player: Any) -> None:
+        return None
+
+    def on_step(self, player: Any, step: Any) -> None:
+        return None
+
+    def on_tick(self, player: Any) -> None:
+        if not player.busy and player.timeline is not self.music.target:
+            self.music.retarget(player.timeline)
+
+    def on_end(self, player: Any) -> None:
+        return None
+
+
+def _open_music(choice: MusicChoice, timeline: Timeline, warn: Callable[[str], None] | None) -> Any:
+    """``run --music``: the songs analysed (or read from the cache) and planned under `timeline`, one line on
+    stderr, the worker started and its first seconds rendered (``music.live``): before the stream opens."""
+    from cadencecoach.music.live import prepare_live_music
+
+    return prepare_live_music(
+        list(choice.paths), timeline, warn or warn_stderr, inform,
+        max_stretch=choice.max_stretch, glide_beats=choice.glide_beats,
+    )  # fmt: skip
+
+
+def _close_music(music: Any, started: float) -> None:
+    """Stop the music worker; say if the music was not ready in time (gaps), and its figures when traced."""
+    import time
+
+    music.close()
+    if music.error is not None:
+        warn_stderr(f"--music: the music stopped ({music.error})")
+    elif music.misses:
+        warn_stderr(
+            f"--music: the music was not ready in time {music.misses} time(s), {music.missed / music.rate:.1f} s"
+            " without music (a slow or busy machine)"
+        )
+    if os.environ.get(MUSIC_TRACE_ENV, "") not in ("", "0"):
+        inform(music.stats.line(time.monotonic() - started))
 
 
 def play_workout(
@@ -611,6 +679,10 @@ def play_workout(
 
     live = live or LiveOptions()
     live.check()
+    if live.music is not None:  # the [music] extra, before anything is synthesized (exit 2 without it)
+        from cadencecoach.music.deps import require
+
+        require("--music")
     with _sigint_default():
         from cadencecoach.workout.formats import for_live
 
@@ -635,19 +707,29 @@ def play_workout(
                 coach.settings = replace(coach.settings, voice=False)
             assert sensor is not None
             observers.append(_Recording(coach, _record_path(sensor, workout.name), workout_arg))
-        return _play(
-            timeline,
-            _renderer_factory(audio, pre_roll, session.make_renderer),
-            (sd, device, rate, latency),
-            live,
-            mode="run",
-            voice_mode=voice_mode,
-            pre_roll=0 if pre_roll is None else len(pre_roll),
-            speech=speech,
-            observers=observers,
-            coach=coach,
-            voice=audio.voice if voice_mode != "off" else None,
-        )
+        import time
+
+        music = _open_music(live.music, timeline, warn) if live.music is not None else None
+        started = time.monotonic()
+        if music is not None:
+            observers.append(_MusicFollower(music))
+        try:
+            return _play(
+                timeline,
+                _renderer_factory(audio, pre_roll, session.make_renderer, music),
+                (sd, device, rate, latency),
+                live,
+                mode="run",
+                voice_mode=voice_mode,
+                pre_roll=0 if pre_roll is None else len(pre_roll),
+                speech=speech,
+                observers=observers,
+                coach=coach,
+                voice=audio.voice if voice_mode != "off" else None,
+            )
+        finally:
+            if music is not None:
+                _close_music(music, started)
 
 
 def _record_path(sensor: SensorOptions, name: str) -> Path:

@@ -244,6 +244,10 @@ class Window:
             except StopIteration:
                 self._done = True
                 break
+            if self._start + len(self._buf) + len(blk) <= a:  # wholly before what is asked: never kept
+                self._start += len(self._buf) + len(blk)
+                self._buf = self._buf[:0]
+                continue
             self._buf = np.concatenate([self._buf, blk]) if len(self._buf) else blk
         lo = a - self._start
         hi = min(b - self._start, len(self._buf))
