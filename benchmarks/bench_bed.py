@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench_bed.py                   # all: the 54-min comparison, then 1 h and 6 h
     .venv/bin/python benchmarks/bench_bed.py --only compare    # render 10x400 --music vs track build
     .venv/bin/python benchmarks/bench_bed.py --only memory --hours 1 6
+    .venv/bin/python benchmarks/bench_bed.py --only offsets    # beat-to-click offsets through the glides
 
 Set-up (not timed): the eight synthetic songs of ``bench_music.py`` (30 minutes of music, FLAC, cached in a
 temporary folder) are analysed once into a fresh analysis cache, so every timed command finds the same cached
@@ -16,6 +17,12 @@ Each command runs as the CLI in its own process (``python -m cadencecoach ...``)
 anchor of the time goal is ``track build`` of the same songs to the same length (``--duration``) at 180 spm;
 ``render`` speaks with ``--voice-engine tones`` (no speech synthesis in the figure). Output: MP3, 192 kbit/s
 for both.
+
+``offsets``: a synthetic song with a kick on every beat (174 BPM, 2 min) under a workout whose cadence changes
+at every step (170, 180, 165 with the click off, 178, a 168-172 ramp); the stretched bed is rendered and every
+kick found (tests/beat_probe.py), its offset from the nearest click printed: all kicks, and those within 4 beats
+of a step boundary (the glides), for several ``--glide`` lengths; and the planned map's offsets (every true
+beat of the song through its time map: what the planner asks of the stretcher).
 """
 
 from __future__ import annotations
@@ -67,9 +74,76 @@ def _workout(path: Path, hours: float) -> Path:
     return path
 
 
+OFFSETS_WORKOUT = """\
+name: Cadence changes, one song
+steps:
+  - warmup: 30s
+    cadence: 170
+  - run: 24s
+    cadence: 180
+  - recover: 14s
+    cadence: 165
+    click: off
+  - run: 24s
+    cadence: 178
+  - cooldown: 20s
+    cadence: 168-172
+"""
+
+
+def offsets_figures(glides: list[int]) -> None:
+    import numpy as np
+
+    from beat_probe import kick_onsets, offsets
+    from cadencecoach.core.timeline import compile_workout
+    from cadencecoach.music.analysis import analyze_file
+    from cadencecoach.music.bed import StreamedBed, music_grid, plan_bed
+    from cadencecoach.workout.loader import load_workout_text
+    from music_synth import synth_song
+
+    sr = 44100
+    tl = compile_workout(load_workout_text(OFFSETS_WORKOUT, "w.yaml"), sr)
+    song = synth_song(174.0, 125.0, pattern="four", seed=7, sr=sr)
+    tmp = tempfile.TemporaryDirectory()  # the song is read again while rendering
+    path = song.write(Path(tmp.name) / "song.wav", title="Song")
+    analysis = analyze_file(path, use_cache=False)
+    raw = kick_onsets(song.audio.mean(axis=1), sr)
+    latency = float(np.median(offsets(raw, song.beats)))
+    clicks = music_grid(tl, glide_beats=0).clicks
+    ends = np.array([st.start / sr for st in tl.steps[1:]])
+    print(f"\nbeat-to-click offsets, ms (|median| / 95th percentile / max), {len(tl.steps) - 1} step boundaries:")
+    for g in glides:
+        plan = plan_bed(tl, [analysis], glide_beats=g)
+        p = plan.placements[0]
+        inside = song.beats[(song.beats >= p.tmap.src[0]) & (song.beats <= p.tmap.src[-1])]
+        mapped = p.tmap(inside)
+        mapped = mapped[(mapped > 0.5) & (mapped < tl.end / sr - 0.5)]
+        bed = StreamedBed(plan.placements, tl.length, sr)
+        out = np.zeros(tl.length, np.float32)
+        try:
+            for s in range(0, tl.length, 8192):
+                bed.read(s, out[s : s + 8192])
+        finally:
+            bed.close()
+        kicks = kick_onsets(out[: tl.end], sr) - latency
+        kicks = kicks[(kicks > 0.5) & (kicks < tl.end / sr - 0.5)]
+        near = np.min(np.abs(kicks[:, None] - ends[None, :]), axis=1) < 4 * 60 / 165
+
+        def fig(x: np.ndarray) -> str:
+            a = np.abs(x) * 1000
+            return f"{np.median(a):.1f} / {np.percentile(a, 95):.1f} / {a.max():.1f}"
+
+        heard = offsets(kicks, clicks)
+        print(
+            f"  --glide {g:<2}  songs {len(plan.placements)}  map: {fig(offsets(mapped, clicks))}   audio, all "
+            f"{len(kicks)} kicks: {fig(heard)}   within 4 beats of a boundary ({int(near.sum())}): {fig(heard[near])}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("compare", "memory"))
+    ap.add_argument("--only", choices=("compare", "memory", "offsets"))
+    ap.add_argument("--glides", type=int, nargs="+", default=[0, 2, 4, 8])
     ap.add_argument("--hours", type=float, nargs="+", default=[1.0, 6.0])
     ap.add_argument("--songs-dir", type=Path, default=Path(tempfile.gettempdir()) / "cadencecoach-bench-music")
     args = ap.parse_args()
@@ -83,6 +157,9 @@ def main() -> int:
     except CoachError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.only == "offsets":
+        offsets_figures(args.glides)
+        return 0
     songs = make_songs(args.songs_dir, 30.0)
     print(f"songs: {len(songs)} synthetic, 30 min, in {args.songs_dir}; cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:

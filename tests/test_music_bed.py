@@ -16,6 +16,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
+from beat_probe import kick_onsets, offsets
 from cadencecoach.core.renderer import ArraySource, BlockRenderer, MusicBed
 from cadencecoach.core.timeline import compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
@@ -129,25 +130,6 @@ def _timeline(text: str = WORKOUT, sr: int = SR):  # type: ignore[no-untyped-def
     return compile_workout(wk, sr, speech=fake_speech(cue_texts(wk)))
 
 
-def _kicks(x: np.ndarray, sr: int = SR) -> np.ndarray:
-    """Onsets (seconds) of the low band (kick and bass, on every beat of the "four" pattern), to the sample."""
-    from scipy import signal
-
-    sos = signal.butter(4, 150, "low", fs=sr, output="sos")
-    env = np.abs(signal.sosfilt(sos, x))  # causal: an onset is not smeared earlier
-    peaks = env[signal.find_peaks(env, distance=int(0.15 * sr))[0]]
-    thr = 0.25 * float(np.percentile(peaks, 90))
-    up = np.flatnonzero((env[1:] > thr) & (env[:-1] <= thr)) + 1
-    keep = np.concatenate([[True], np.diff(up) > 0.15 * sr])
-    return up[keep] / sr
-
-
-def _nearest(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    i = np.clip(np.searchsorted(ref, values), 1, len(ref) - 1)
-    left, right = ref[i - 1], ref[i]
-    return np.where(np.abs(values - left) < np.abs(values - right), values - left, values - right)
-
-
 CONTINUOUS = """\
 name: Cadence changes, one song
 steps:
@@ -247,7 +229,7 @@ def test_a_song_goes_on_across_step_boundaries_with_its_beats_on_the_clicks(long
     # the map: every true beat of the song lands on a click (within 15 ms), through every glide
     mapped = first.tmap(true_beats[(true_beats >= first.tmap.src[0]) & (true_beats <= first.tmap.src[-1])])
     mapped = mapped[mapped < tl.end / SR - 0.5]
-    off = np.abs(_nearest(mapped, clicks))
+    off = np.abs(offsets(mapped, clicks))
     assert off.max() < 0.015, off.max()
     assert np.median(off) < 0.004
     # the input is continuous: the map rises steadily, its pieces' speeds follow the steps' cadences
@@ -262,11 +244,11 @@ def test_a_song_goes_on_across_step_boundaries_with_its_beats_on_the_clicks(long
             bed.read(s, out[s : s + 4096])
     finally:
         bed.close()
-    raw = _kicks(synth_song(174.0, 125.0, pattern="four", seed=7, sr=SR).audio.mean(axis=1))
-    latency = float(np.median(_nearest(raw, true_beats)))  # the detector's own delay on the unstretched song
-    kicks = _kicks(out[: tl.end]) - latency
+    raw = kick_onsets(synth_song(174.0, 125.0, pattern="four", seed=7, sr=SR).audio.mean(axis=1), SR)
+    latency = float(np.median(offsets(raw, true_beats)))  # the detector's own delay on the unstretched song
+    kicks = kick_onsets(out[: tl.end], SR) - latency
     kicks = kicks[kicks > 0.5]
-    heard = np.abs(_nearest(kicks, clicks))
+    heard = np.abs(offsets(kicks, clicks))
     assert len(kicks) > 0.9 * len(clicks[clicks < tl.end / SR - 0.5])
     assert np.median(heard) < 0.005 and np.percentile(heard, 95) < 0.012 and heard.max() < 0.015, heard.max()
     for st in tl.steps[1:]:
