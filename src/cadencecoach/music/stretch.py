@@ -9,7 +9,8 @@ next pieces. Clicks are laid at ``map(beat)``: on the stretched beats, never on 
 
 Stretching: each piece is stretched on its own with a constant ratio, with a little audio before and after it
 (``PAD_S``) so Rubber Band has context; the pieces are joined with a 10 ms equal-gain crossfade centred on
-their breakpoint, which lies between beats (shorter where a piece is shorter than twice that). The pieces are independent, so two run at once on a thread pool
+their breakpoint, which lies between beats (shorter where a piece is shorter than twice that). The pieces are
+independent, so two run at once on a thread pool
 (pedalboard releases the GIL), and memory is bounded by a few pieces whatever the song's length.
 
 Engine: Rubber Band's "faster" (R2) engine (``high_quality=False``), crisp transients, short FFT window
