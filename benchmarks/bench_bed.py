@@ -74,27 +74,10 @@ def _workout(path: Path, hours: float) -> Path:
     return path
 
 
-OFFSETS_WORKOUT = """\
-name: Cadence changes, one song
-steps:
-  - warmup: 30s
-    cadence: 170
-  - run: 24s
-    cadence: 180
-  - recover: 14s
-    cadence: 165
-    click: off
-  - run: 24s
-    cadence: 178
-  - cooldown: 20s
-    cadence: 168-172
-"""
-
-
 def offsets_figures(glides: list[int]) -> None:
     import numpy as np
 
-    from beat_probe import kick_onsets, offsets
+    from beat_probe import CONTINUOUS, kick_onsets, offsets
     from cadencecoach.core.timeline import compile_workout
     from cadencecoach.music.analysis import analyze_file
     from cadencecoach.music.bed import StreamedBed, music_grid, plan_bed
@@ -102,7 +85,7 @@ def offsets_figures(glides: list[int]) -> None:
     from music_synth import synth_song
 
     sr = 44100
-    tl = compile_workout(load_workout_text(OFFSETS_WORKOUT, "w.yaml"), sr)
+    tl = compile_workout(load_workout_text(CONTINUOUS, "w.yaml"), sr)
     song = synth_song(174.0, 125.0, pattern="four", seed=7, sr=sr)
     tmp = tempfile.TemporaryDirectory()  # the song is read again while rendering
     path = song.write(Path(tmp.name) / "song.wav", title="Song")

@@ -6,6 +6,23 @@ from __future__ import annotations
 
 import numpy as np
 
+# a workout whose cadence changes at every step: 170, 180, 165 with the click off, 178, a 168-172 ramp
+CONTINUOUS = """\
+name: Cadence changes, one song
+steps:
+  - warmup: 30s
+    cadence: 170
+  - run: 24s
+    cadence: 180
+  - recover: 14s
+    cadence: 165
+    click: off
+  - run: 24s
+    cadence: 178
+  - cooldown: 20s
+    cadence: 168-172
+"""
+
 
 def kick_onsets(x: np.ndarray, sr: int) -> np.ndarray:
     """Onsets (seconds) of the low band (below 150 Hz: kick and bass), from a causal filter (an onset is never

@@ -16,7 +16,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from beat_probe import kick_onsets, offsets
+from beat_probe import CONTINUOUS, kick_onsets, offsets
 from cadencecoach.core.renderer import ArraySource, BlockRenderer, MusicBed
 from cadencecoach.core.timeline import compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
@@ -128,23 +128,6 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _timeline(text: str = WORKOUT, sr: int = SR):  # type: ignore[no-untyped-def]
     wk = load_workout_text(textwrap.dedent(text), "w.yaml")
     return compile_workout(wk, sr, speech=fake_speech(cue_texts(wk)))
-
-
-CONTINUOUS = """\
-name: Cadence changes, one song
-steps:
-  - warmup: 30s
-    cadence: 170
-  - run: 24s
-    cadence: 180
-  - recover: 14s
-    cadence: 165
-    click: off
-  - run: 24s
-    cadence: 178
-  - cooldown: 20s
-    cadence: 168-172
-"""
 
 
 # ------------------------------------------------------------------------------ the beat grid (numpy only)
