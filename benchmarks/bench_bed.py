@@ -77,10 +77,10 @@ def _workout(path: Path, hours: float) -> Path:
 def offsets_figures(glides: list[int]) -> None:
     import numpy as np
 
-    from beat_probe import CONTINUOUS, kick_onsets, offsets
+    from beat_probe import CONTINUOUS, kick_onsets, offsets, render_bed
     from cadencecoach.core.timeline import compile_workout
     from cadencecoach.music.analysis import analyze_file
-    from cadencecoach.music.bed import StreamedBed, music_grid, plan_bed
+    from cadencecoach.music.bed import music_grid, plan_bed
     from cadencecoach.workout.loader import load_workout_text
     from music_synth import synth_song
 
@@ -101,13 +101,7 @@ def offsets_figures(glides: list[int]) -> None:
         inside = song.beats[(song.beats >= p.tmap.src[0]) & (song.beats <= p.tmap.src[-1])]
         mapped = p.tmap(inside)
         mapped = mapped[(mapped > 0.5) & (mapped < tl.end / sr - 0.5)]
-        bed = StreamedBed(plan.placements, tl.length, sr)
-        out = np.zeros(tl.length, np.float32)
-        try:
-            for s in range(0, tl.length, 8192):
-                bed.read(s, out[s : s + 8192])
-        finally:
-            bed.close()
+        out = render_bed(plan.placements, tl.length, sr)
         kicks = kick_onsets(out[: tl.end], sr) - latency
         kicks = kicks[(kicks > 0.5) & (kicks < tl.end / sr - 0.5)]
         near = np.min(np.abs(kicks[:, None] - ends[None, :]), axis=1) < 4 * 60 / 165

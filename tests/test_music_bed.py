@@ -16,7 +16,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from beat_probe import CONTINUOUS, kick_onsets, offsets
+from beat_probe import CONTINUOUS, kick_onsets, offsets, render_bed
 from cadencecoach.core.renderer import ArraySource, BlockRenderer, MusicBed
 from cadencecoach.core.timeline import compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
@@ -199,7 +199,7 @@ def long_song(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 @needs_music
 def test_a_song_goes_on_across_step_boundaries_with_its_beats_on_the_clicks(long_song: tuple[Path, np.ndarray]) -> None:
     from cadencecoach.music.analysis import analyze_file
-    from cadencecoach.music.bed import StreamedBed, music_grid, plan_bed
+    from cadencecoach.music.bed import music_grid, plan_bed
 
     path, true_beats = long_song
     tl = _timeline(CONTINUOUS)
@@ -220,13 +220,7 @@ def test_a_song_goes_on_across_step_boundaries_with_its_beats_on_the_clicks(long
     speeds = np.diff(first.tmap.src) / np.diff(first.tmap.dst)
     assert speeds.min() > 165 / 174 * 0.95 and speeds.max() < 180 / 174 * 1.05
     # the audio: kicks on the clicks through the boundaries, and never a gap (no fade at a boundary)
-    bed = StreamedBed(plan.placements, tl.length, SR)
-    out = np.zeros(tl.length, np.float32)
-    try:
-        for s in range(0, tl.length, 4096):
-            bed.read(s, out[s : s + 4096])
-    finally:
-        bed.close()
+    out = render_bed(plan.placements, tl.length, SR, block=4096)
     raw = kick_onsets(synth_song(174.0, 125.0, pattern="four", seed=7, sr=SR).audio.mean(axis=1), SR)
     latency = float(np.median(offsets(raw, true_beats)))  # the detector's own delay on the unstretched song
     kicks = kick_onsets(out[: tl.end], SR) - latency

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from beat_probe import kick_attacks, render_bed
+from beat_probe import offsets as nearest_offsets
 from cadencecoach.core.edits import change_cadence, end_step, recompile, voice_view
 from cadencecoach.core.timeline import Timeline, compile_workout, cue_texts
 from cadencecoach.workout.loader import load_workout_text
@@ -25,7 +27,7 @@ from music_synth import synth_song
 require_extra("music")
 
 from cadencecoach.music.analysis import SongAnalysis  # noqa: E402  (after the extra's check)
-from cadencecoach.music.bed import StreamedBed, plan_bed  # noqa: E402
+from cadencecoach.music.bed import plan_bed  # noqa: E402
 from cadencecoach.music.live import LiveMusic, same_beats  # noqa: E402
 from cadencecoach.music.loudness import integrated_loudness  # noqa: E402
 
@@ -79,15 +81,7 @@ def make_music(setup: Setup, **kw: object) -> LiveMusic:
 def reference(setup: Setup) -> np.ndarray:
     """The same plan streamed by ``render --music``'s source."""
     plan = plan_bed(setup.timeline, [setup.song])
-    tl = setup.timeline
-    bed = StreamedBed(plan.placements, tl.length, SR)
-    out = np.zeros(tl.length, np.float32)
-    try:
-        for a in range(0, tl.length, 8192):
-            bed.read(a, out[a : a + 8192])
-    finally:
-        bed.close()
-    return out
+    return render_bed(plan.placements, setup.timeline.length, SR)
 
 
 def play(
@@ -109,33 +103,14 @@ def play(
 
 
 def kicks(x: np.ndarray, sr: int = SR) -> np.ndarray:
-    """Onsets (seconds) of the kick drum: where the envelope below 200 Hz starts each of its strong rises (within a
-    few ms of the synthetic songs' true beats, and of their stretched beats; tests/e2e/test_live_music.py uses the
-    same)."""
-    from scipy import signal
-
-    low = signal.sosfiltfilt(signal.butter(8, 200, "low", fs=sr, output="sos"), x)
-    w = max(1, int(0.002 * sr))
-    env = np.convolve(np.abs(signal.hilbert(low)), np.ones(w) / w, "same")
-    rise = np.convolve(np.maximum(np.diff(env, prepend=env[0]), 0.0), np.ones(w) / w, "same")
-    peaks, _ = signal.find_peaks(rise, distance=int(0.2 * sr))
-    peaks = peaks[rise[peaks] > 0.25 * float(np.percentile(rise[peaks], 90))]
-    back, ahead = int(0.05 * sr), int(0.03 * sr)
-    out = []
-    for p in peaks:
-        a = max(p - back, 0)
-        before = env[a : p + 1]
-        low_, top = float(before.min()), float(env[p : p + ahead].max())
-        below = np.flatnonzero(before <= low_ + 0.2 * (top - low_))  # the attack's start: 20 % of the way up
-        out.append((a + (int(below[-1]) if len(below) else 0)) / sr)
-    return np.array(out)
+    """Onsets (seconds) of the kick drum (:func:`beat_probe.kick_attacks`)."""
+    return kick_attacks(x, sr, 0.25) / sr
 
 
 def offsets(onsets: np.ndarray, timeline: Timeline, a: float, b: float) -> np.ndarray:
     """Each onset in [a, b) s minus the timeline's nearest click (seconds)."""
-    clicks = timeline.clicks / SR
     inside = onsets[(onsets >= a) & (onsets < b)]
-    return np.array([t - clicks[np.argmin(np.abs(clicks - t))] for t in inside])
+    return nearest_offsets(inside, timeline.clicks / SR)
 
 
 def music_threads() -> list[threading.Thread]:

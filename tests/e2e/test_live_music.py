@@ -25,9 +25,11 @@ except ImportError:  # tests/ is a package
     from tests.audio_server import SAMPLE_RATE, Recorder  # type: ignore[no-redef]
 
 try:
+    from beat_probe import kick_attacks
     from extra_deps import require_extra
     from music_synth import synth_song
 except ImportError:  # tests/ is a package
+    from tests.beat_probe import kick_attacks  # type: ignore[no-redef]
     from tests.extra_deps import require_extra  # type: ignore[no-redef]
     from tests.music_synth import synth_song  # type: ignore[no-redef]
 
@@ -71,26 +73,8 @@ def woodblock_clicks(x: np.ndarray) -> np.ndarray:
 
 
 def kicks(x: np.ndarray) -> np.ndarray:
-    """Sample indices of the kick drum's attacks (as in tests/test_music_live.py: the start of each strong rise of
-    the envelope below 200 Hz, a few ms from the true beat). A steep filter: the woodblock has almost nothing
-    there, and the tones voice, whose notes go down to 293 Hz, is 50 dB down."""
-    from scipy import signal
-
-    low = signal.sosfiltfilt(signal.butter(8, 200, "low", fs=SR, output="sos"), x.astype(np.float64))
-    w = int(0.002 * SR)
-    env = np.convolve(np.abs(signal.hilbert(low)), np.ones(w) / w, "same")
-    rise = np.convolve(np.maximum(np.diff(env, prepend=env[0]), 0.0), np.ones(w) / w, "same")
-    peaks, _ = signal.find_peaks(rise, distance=int(0.2 * SR))
-    peaks = peaks[rise[peaks] > 0.2 * float(np.percentile(rise[peaks], 90))]
-    back, ahead = int(0.05 * SR), int(0.03 * SR)
-    out = []
-    for p in peaks:
-        a = max(p - back, 0)
-        before = env[a : p + 1]
-        floor, top = float(before.min()), float(env[p : p + ahead].max())
-        below = np.flatnonzero(before <= floor + 0.2 * (top - floor))
-        out.append(a + (int(below[-1]) if len(below) else 0))
-    return np.asarray(out, np.int64)
+    """Sample indices of the kick drum's attacks (:func:`beat_probe.kick_attacks`, as in tests/test_music_live.py)."""
+    return kick_attacks(x, SR, 0.2)
 
 
 def offsets_to_clicks(kick: np.ndarray, clicks: np.ndarray, period: float) -> np.ndarray:
