@@ -57,20 +57,9 @@ def _analyze(songs: list[Path], *, no_cache: bool, warn: Callable[[str], None], 
 
     Songs that cannot be found or read are warned about, one line each; no song at all is a UsageError(`none`).
     """
-    from cadencecoach.errors import UsageError
-    from cadencecoach.music.analysis import Failure, analyze_many
-    from cadencecoach.music.decode import collect
+    from cadencecoach.music.analysis import analyze_found
 
-    paths, problems = collect(songs)
-    for p in problems:
-        warn(p)
-    if not paths:
-        raise UsageError(none)
-    results = list(analyze_many(paths, use_cache=not no_cache))
-    failed = [r for r in results if isinstance(r, Failure)]
-    for f in failed:
-        warn(f"skipped {f.path}: {f.reason}")
-    return [r for r in results if not isinstance(r, Failure)], failed
+    return analyze_found(songs, warn, none=none, use_cache=not no_cache)
 
 
 def _plural(n: int, word: str) -> str:

@@ -196,3 +196,31 @@ def analyze_many(
             if on_done:
                 on_done(r)
             yield r
+
+
+def analyze_found(
+    paths: Iterable[str | os.PathLike[str]],
+    warn: Callable[[str], None] | None,
+    *,
+    none: str,
+    prefix: str = "",
+    use_cache: bool = True,
+) -> tuple[list[SongAnalysis], list[Failure]]:
+    """The songs found in `paths` (files and folders, :func:`~.decode.collect`), analysed (or from the cache), in
+    order: (analyses, failures). What cannot be found or read is warned about, one line each (the read failures as
+    ``{prefix}skipped PATH: reason``); no song file at all is a UsageError(`none`)."""
+    from cadencecoach.errors import UsageError
+    from cadencecoach.music.decode import collect
+
+    files, problems = collect(paths)
+    for problem in problems:
+        if warn:
+            warn(problem)
+    if not files:
+        raise UsageError(none)
+    results = list(analyze_many(files, use_cache=use_cache))
+    failures = [r for r in results if isinstance(r, Failure)]
+    for f in failures:
+        if warn:
+            warn(f"{prefix}skipped {f.path}: {f.reason}")
+    return [r for r in results if not isinstance(r, Failure)], failures

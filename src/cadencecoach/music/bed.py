@@ -585,21 +585,11 @@ def load_songs(
     from cadencecoach.music.deps import require
 
     require(f"{option}")
-    from cadencecoach.music.analysis import Failure, analyze_many
-    from cadencecoach.music.decode import collect
+    from cadencecoach.music.analysis import analyze_found
 
-    files, problems = collect(paths)
-    for p in problems:
-        if warn:
-            warn(p)
-    if not files:
-        raise UsageError(f"{option}: no songs found")
-    results = list(analyze_many(files, use_cache=use_cache))
-    songs = [r for r in results if not isinstance(r, Failure)]
-    failures = [r for r in results if isinstance(r, Failure)]
-    for f in failures:
-        if warn:
-            warn(f"{option}: skipped {f.path}: {f.reason}")
+    songs, failures = analyze_found(
+        paths, warn, none=f"{option}: no songs found", prefix=f"{option}: ", use_cache=use_cache
+    )
     if not songs:
         raise UsageError(f"{option}: none of the {len(failures)} songs could be read")
     return songs, failures
